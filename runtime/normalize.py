@@ -1,0 +1,303 @@
+"""The reference's pose normalization, exact, in Numba: per clip, and frame by frame for streaming.
+
+Centre = shoulder midpoint and scale = 3-D shoulder distance, both averaged over the frames where
+both shoulders are observed (pose-format's `normalize(pose_normalization_info(header))`). Then the
+legs are hidden (hips kept), as SignCLIP does. A mask travels through every step: masked points
+come out as zeros and never enter the statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+from .errors import SignclipError
+from .layouts import (
+    BODY,
+    LEFT_HAND,
+    LEG_POINTS,
+    MODEL_203,
+    RIGHT_HAND,
+    Layout,
+    conversion_plan,
+    flip_permutation,
+)
+from .pose import PoseClip
+
+
+@dataclass(frozen=True)
+class NormalizationConfig:
+    """How a clip becomes model input; stored in checkpoints and bundles."""
+
+    hide_legs: bool = True
+    canonical_hand: bool = True  # mirror left-dominant clips so the dominant hand is the right one
+    hand_3d: bool = False        # rotate and scale each hand into its own palm frame
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Normalized frames [T, 203, 3] (zeros where masked) and mask [T, 203] in the model layout."""
+
+    frames: np.ndarray
+    mask: np.ndarray
+    flipped: bool = False
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.frames.reshape(self.frames.shape[0], -1)  # (T, 609), point-major
+
+
+def shoulder_indices(layout: Layout) -> tuple:
+    """(right, left) shoulder indices, the pair pose-format normalizes by."""
+    try:
+        return layout.index[(BODY, "RIGHT_SHOULDER")], layout.index[(BODY, "LEFT_SHOULDER")]
+    except KeyError:
+        raise SignclipError(f"layout {layout.name} has no shoulders to normalize by") from None
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@numba.njit(cache=True)
+def _accumulate(frame, mask, a, b, sums):
+    """Add one frame's shoulder midpoint and distance to sums = [x, y, z, distance, count]."""
+    if mask[a] and mask[b]:
+        d2 = 0.0
+        for d in range(3):
+            sums[d] += (frame[a, d] + frame[b, d]) * 0.5
+            diff = frame[a, d] - frame[b, d]
+            d2 += diff * diff
+        sums[3] += np.sqrt(d2)
+        sums[4] += 1.0
+
+
+@numba.njit(cache=True)
+def _clip_sums(frames, mask, a, b):
+    sums = np.zeros(5)
+    for t in range(frames.shape[0]):
+        _accumulate(frames[t], mask[t], a, b, sums)
+    return sums
+
+
+@numba.njit(cache=True)
+def _apply(frames, mask, sums, out):
+    """out = (frames - centre) / scale where observed, 0 elsewhere."""
+    n = sums[4]
+    cx, cy, cz = sums[0] / n, sums[1] / n, sums[2] / n
+    inv = n / sums[3] if sums[3] > 0 else 1.0
+    for t in range(frames.shape[0]):
+        for k in range(frames.shape[1]):
+            if mask[t, k]:
+                out[t, k, 0] = (frames[t, k, 0] - cx) * inv
+                out[t, k, 1] = (frames[t, k, 1] - cy) * inv
+                out[t, k, 2] = (frames[t, k, 2] - cz) * inv
+            else:
+                out[t, k, 0] = 0.0
+                out[t, k, 1] = 0.0
+                out[t, k, 2] = 0.0
+
+
+@numba.njit(cache=True)
+def _push(frame, mask, plan, a, b, sums, buf, buf_mask, t, out, out_mask):
+    """Convert one frame to the target layout into row t, update the sums, normalize causally."""
+    for j in range(plan.shape[0]):
+        i = plan[j]
+        if i >= 0 and mask[i]:
+            buf_mask[t, j] = True
+            for d in range(3):
+                buf[t, j, d] = frame[i, d]
+        else:
+            buf_mask[t, j] = False
+            for d in range(3):
+                buf[t, j, d] = 0.0
+    _accumulate(buf[t], buf_mask[t], a, b, sums)
+    if sums[4] > 0:
+        _apply(buf[t:t + 1], buf_mask[t:t + 1], sums, out)
+        out_mask[:] = buf_mask[t:t + 1]
+    else:
+        out[:] = 0.0
+        out_mask[:] = False
+
+
+@numba.njit(cache=True)
+def _gather(frames, mask, plan):
+    """Frames and mask re-ordered by a conversion plan; absent points masked zeros."""
+    t_len, k_len = frames.shape[0], plan.shape[0]
+    out = np.zeros((t_len, k_len, 3), np.float32)
+    out_mask = np.zeros((t_len, k_len), np.bool_)
+    for t in range(t_len):
+        for j in range(k_len):
+            i = plan[j]
+            if i >= 0 and mask[t, i]:
+                out_mask[t, j] = True
+                for d in range(3):
+                    out[t, j, d] = frames[t, i, d]
+    return out, out_mask
+
+
+@numba.njit(cache=True)
+def _flip(frames, mask, perm):
+    out = np.empty_like(frames)
+    out_mask = np.empty_like(mask)
+    for t in range(frames.shape[0]):
+        for k in range(perm.shape[0]):
+            j = perm[k]
+            out_mask[t, k] = mask[t, j]
+            out[t, k, 0] = -frames[t, j, 0] if mask[t, j] else 0.0
+            out[t, k, 1] = frames[t, j, 1]
+            out[t, k, 2] = frames[t, j, 2]
+    return out, out_mask
+
+
+@numba.njit(cache=True)
+def _hands_3d(frames, mask, starts):
+    """Each hand in its palm frame: wrist at 0, wrist->middle MCP = +y of length 1, palm normal +z."""
+    out = frames.copy()
+    for t in range(frames.shape[0]):
+        for s in starts:
+            w, i, m, p = s, s + 5, s + 9, s + 17  # wrist, index MCP, middle MCP, pinky MCP
+            if not (mask[t, w] and mask[t, i] and mask[t, m] and mask[t, p]):
+                continue
+            y = frames[t, m] - frames[t, w]
+            length = np.sqrt((y * y).sum())
+            across = frames[t, i] - frames[t, p]
+            z = np.cross(across, y)
+            zn = np.sqrt((z * z).sum())
+            if length == 0 or zn == 0:
+                continue
+            y = y / length
+            z = z / zn
+            x = np.cross(y, z)
+            for k in range(s, s + 21):
+                v = (frames[t, k] - frames[t, w]) / length
+                out[t, k, 0] = (v * x).sum()
+                out[t, k, 1] = (v * y).sum()
+                out[t, k, 2] = (v * z).sum()
+    return out
+
+
+# ---------------------------------------------------------------- pure functions over arrays
+
+
+def normalize_frames(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> np.ndarray:
+    """Shoulder normalization of a whole clip, in any layout that has shoulders."""
+    a, b = shoulder_indices(layout)
+    sums = _clip_sums(frames, mask, a, b)
+    if sums[4] == 0:
+        raise SignclipError("no frame shows both shoulders: cannot normalize (is anybody there?)")
+    out = np.empty(frames.shape, np.float32)
+    _apply(frames, mask, sums, out)
+    return out
+
+
+def hide(frames: np.ndarray, mask: np.ndarray, indices: np.ndarray) -> tuple:
+    """The clip with the given points masked (and zeroed)."""
+    frames, mask = frames.copy(), mask.copy()
+    frames[:, indices] = 0.0
+    mask[:, indices] = False
+    return frames, mask
+
+
+def flip(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> tuple:
+    """Mirror a normalized clip: x negated, left and right points swapped."""
+    return _flip(frames, mask, flip_permutation(layout))
+
+
+def dominant_hand(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> str:
+    """'right' or 'left': the hand seen in more frames; on a tie, the one whose wrist moves more."""
+    left, right = layout.index[(LEFT_HAND, "WRIST")], layout.index[(RIGHT_HAND, "WRIST")]
+    n_left, n_right = mask[:, left].sum(), mask[:, right].sum()
+    if n_left != n_right:
+        return "left" if n_left > n_right else "right"
+
+    def spread(i):
+        seen = frames[mask[:, i], i]
+        return float(seen.var(axis=0).sum()) if len(seen) > 1 else 0.0
+
+    return "left" if spread(left) > spread(right) else "right"
+
+
+def hands_3d(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> np.ndarray:
+    starts = np.array([layout.index[(h, "WRIST")] for h in (LEFT_HAND, RIGHT_HAND)], np.int64)
+    return _hands_3d(frames, mask, starts)
+
+
+@lru_cache(maxsize=8)
+def leg_indices(layout: Layout) -> np.ndarray:
+    return layout.indices([(BODY, p) for p in LEG_POINTS])
+
+
+def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:
+    """The steps after normalization, on model-layout frames: legs, dominant hand, hand frames."""
+    if config.hide_legs:
+        frames, mask = hide(frames, mask, leg_indices(MODEL_203))
+    flipped = False
+    if config.canonical_hand and dominant_hand(frames, mask, MODEL_203) == "left":
+        frames, mask = flip(frames, mask, MODEL_203)
+        flipped = True
+    if config.hand_3d:
+        frames = hands_3d(frames, mask, MODEL_203)
+    return ModelInput(frames.astype(np.float32, copy=False), mask, flipped)
+
+
+def preprocess(clip: PoseClip, config: NormalizationConfig = NormalizationConfig()) -> ModelInput:
+    """A clip of any layout to normalized model input (203 points)."""
+    frames, mask = _gather(clip.frames, clip.mask, conversion_plan(clip.layout, MODEL_203))
+    return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class StreamingNormalizer:
+    """Frame-by-frame normalization with running shoulder statistics; constant work per frame.
+
+    `push` returns the frame normalized with the statistics so far (causal); `model_input` returns
+    all frames pushed since `reset`, normalized with the final statistics: equal to `preprocess`.
+    """
+
+    def __init__(self, source: Layout, config: NormalizationConfig = NormalizationConfig(),
+                 capacity: int = 256):
+        self.source = source
+        self.config = config
+        self.plan = conversion_plan(source, MODEL_203)
+        self.a, self.b = shoulder_indices(MODEL_203)
+        self._buf = np.zeros((capacity, MODEL_203.size, 3), np.float32)
+        self._buf_mask = np.zeros((capacity, MODEL_203.size), bool)
+        self._out = np.zeros((1, MODEL_203.size, 3), np.float32)
+        self._out_mask = np.zeros((1, MODEL_203.size), bool)
+        self.reset()
+
+    def reset(self) -> None:
+        self._sums = np.zeros(5)
+        self.count = 0
+
+    def push(self, frame: np.ndarray, mask: np.ndarray) -> tuple:
+        """Add one frame [K, 3] + mask [K] of the source layout; returns its causal normalization."""
+        if self.count == len(self._buf):  # amortized doubling keeps the cost per frame constant
+            self._buf = np.concatenate([self._buf, np.zeros_like(self._buf)])
+            self._buf_mask = np.concatenate([self._buf_mask, np.zeros_like(self._buf_mask)])
+        _push(frame, mask, self.plan, self.a, self.b, self._sums, self._buf, self._buf_mask,
+              self.count, self._out, self._out_mask)
+        self.count += 1
+        return self._out[0], self._out_mask[0]
+
+    @property
+    def has_shoulders(self) -> bool:
+        return self._sums[4] > 0
+
+    def raw(self, start: int = 0, end: int | None = None) -> tuple:
+        """Model-layout frames and mask pushed so far, before normalization (copies)."""
+        end = self.count if end is None else end
+        return self._buf[start:end].copy(), self._buf_mask[start:end].copy()
+
+    def model_input(self) -> ModelInput:
+        if not self.has_shoulders:
+            raise SignclipError("no frame shows both shoulders: cannot normalize")
+        frames, mask = self._buf[:self.count], self._buf_mask[:self.count]
+        out = np.empty(frames.shape, np.float32)
+        _apply(frames, mask, self._sums, out)
+        return finish(out, mask.copy(), self.config)
