@@ -1,0 +1,59 @@
+"""The `signclip` command: one subcommand per module, registered only where its dependencies exist.
+
+    signclip pose VIDEO... -o DIR          video to .pose through MediaPipe Holistic
+    signclip lookup INPUT... [--json]      sign (pose/video) or --text to the vocabulary
+    signclip train CONFIG --data MANIFEST  (needs the `train` extra: torch)
+    signclip export CHECKPOINT --format F  (needs the `export` extra)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from .errors import SignclipError
+
+# (name, module, packages it needs). Each module defines `add_arguments(parser)`, `run(args) -> int`
+# and a one-line docstring used as the help text; heavy imports stay inside `run`.
+COMMANDS = [
+    ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
+]
+
+
+def _available(requirements) -> bool:
+    return all(importlib.util.find_spec(r) is not None for r in requirements)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signclip", description="SignCLIP on the edge.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name, requirements in COMMANDS:
+        if not _available(requirements):
+            continue
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        command = sub.add_parser(name, help=doc, description=doc)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except SignclipError as e:
+        print(f"signclip {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"signclip {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
