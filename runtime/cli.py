@@ -20,6 +20,7 @@ from .errors import SignclipError
 # and a one-line docstring used as the help text; heavy imports stay inside `run`.
 COMMANDS = [
     ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
+    ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
 ]
 
 
