@@ -162,9 +162,8 @@ def convert(frames: np.ndarray, mask: np.ndarray, plan: np.ndarray) -> tuple:
     """Re-order frames [T, K, D] and mask [T, K] by a plan; absent points come out masked zeros."""
     present = plan >= 0
     safe = np.where(present, plan, 0)
-    out = frames[:, safe].copy()          # (T, K_target, D)
-    out_mask = mask[:, safe] & present    # (T, K_target)
-    out[:, ~present] = 0.0
+    out_mask = mask[:, safe] & present                      # (T, K_target)
+    out = np.where(out_mask[..., None], frames[:, safe], 0.0).astype(frames.dtype)  # (T, K_target, D)
     return out, out_mask
 
 

@@ -139,6 +139,29 @@ def _gather(frames, mask, plan):
 
 
 @numba.njit(cache=True)
+def _gather_normalize(frames, mask, plan, a, b, keep):
+    """One pass: re-order by plan, normalize by the source's shoulders a/b, hide points not `keep`."""
+    sums = _clip_sums(frames, mask, a, b)
+    t_len, k_len = frames.shape[0], plan.shape[0]
+    out = np.zeros((t_len, k_len, 3), np.float32)
+    out_mask = np.zeros((t_len, k_len), np.bool_)
+    n = sums[4]
+    if n == 0:
+        return out, out_mask, n
+    cx, cy, cz = sums[0] / n, sums[1] / n, sums[2] / n
+    inv = n / sums[3] if sums[3] > 0 else 1.0
+    for t in range(t_len):
+        for j in range(k_len):
+            i = plan[j]
+            if i >= 0 and keep[j] and mask[t, i]:
+                out_mask[t, j] = True
+                out[t, j, 0] = (frames[t, i, 0] - cx) * inv
+                out[t, j, 1] = (frames[t, i, 1] - cy) * inv
+                out[t, j, 2] = (frames[t, i, 2] - cz) * inv
+    return out, out_mask, n
+
+
+@numba.njit(cache=True)
 def _flip(frames, mask, perm):
     out = np.empty_like(frames)
     out_mask = np.empty_like(mask)
@@ -230,9 +253,10 @@ def leg_indices(layout: Layout) -> np.ndarray:
     return layout.indices([(BODY, p) for p in LEG_POINTS])
 
 
-def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:
+def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig,
+           legs_hidden: bool = False) -> ModelInput:
     """The steps after normalization, on model-layout frames: legs, dominant hand, hand frames."""
-    if config.hide_legs:
+    if config.hide_legs and not legs_hidden:
         frames, mask = hide(frames, mask, leg_indices(MODEL_203))
     flipped = False
     if config.canonical_hand and dominant_hand(frames, mask, MODEL_203) == "left":
@@ -245,8 +269,23 @@ def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) ->
 
 def preprocess(clip: PoseClip, config: NormalizationConfig = NormalizationConfig()) -> ModelInput:
     """A clip of any layout to normalized model input (203 points)."""
-    frames, mask = _gather(clip.frames, clip.mask, conversion_plan(clip.layout, MODEL_203))
-    return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
+    a, b = shoulder_indices(clip.layout) if (BODY, "RIGHT_SHOULDER") in clip.layout.index else (-1, -1)
+    plan = conversion_plan(clip.layout, MODEL_203)
+    if a < 0:  # shoulders under other names (OpenPose): convert first, then normalize
+        frames, mask = _gather(clip.frames, clip.mask, plan)
+        return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
+    frames, mask, seen = _gather_normalize(clip.frames, clip.mask, plan, a, b, _kept(config.hide_legs))
+    if seen == 0:
+        raise SignclipError("no frame shows both shoulders: cannot normalize (is anybody there?)")
+    return finish(frames, mask, config, legs_hidden=True)
+
+
+@lru_cache(maxsize=2)
+def _kept(hide_legs: bool) -> np.ndarray:
+    keep = np.ones(MODEL_203.size, np.bool_)
+    if hide_legs:
+        keep[leg_indices(MODEL_203)] = False
+    return keep
 
 
 # ---------------------------------------------------------------- streaming

@@ -1,0 +1,163 @@
+"""Video to pose with MediaPipe Holistic (the legacy solution of mediapipe 0.10.18, models in the wheel).
+
+Keypoints come out exactly as pose-format's `load_holistic` writes them: x and y in pixels, z as
+MediaPipe gives it, body confidence = visibility, face and hands 1 where detected.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SignclipError
+from .layouts import BODY, HOLISTIC_576, HOLISTIC_586, Layout
+from .pose import PoseClip
+
+
+class ModelComplexity(enum.IntEnum):
+    LITE = 0
+    FULL = 1
+    HEAVY = 2
+
+
+# Only the full pose model ships in the wheel; MediaPipe downloads the others at first use.
+_POSE_MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite",
+                     2: "pose_landmark_heavy.tflite"}
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    model_complexity: ModelComplexity = ModelComplexity.FULL
+    refine_face: bool = False          # 478-point face with irises (586-point layout)
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    fps: float
+    width: int
+    height: int
+
+
+def pose_model_available(complexity: int) -> bool:
+    import mediapipe
+
+    folder = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+    return (folder / _POSE_MODEL_FILES[int(complexity)]).is_file()
+
+
+class HolisticCapture:
+    """One MediaPipe Holistic graph: `process(rgb)` -> (frame [K, 3], confidence [K]); `close()`."""
+
+    def __init__(self, config: CaptureConfig = CaptureConfig()):
+        complexity = ModelComplexity(config.model_complexity)
+        if not pose_model_available(complexity):
+            raise SignclipError(
+                f"model complexity {int(complexity)} needs MediaPipe's "
+                f"{_POSE_MODEL_FILES[complexity]}, which is not in the mediapipe wheel and would be "
+                f"downloaded at first use (not possible offline); use --model-complexity 1")
+        import mediapipe as mp
+
+        self.config = config
+        self.layout: Layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
+        self._face_points = 478 if config.refine_face else 468
+        self._holistic = mp.solutions.holistic.Holistic(
+            static_image_mode=False, model_complexity=int(complexity),
+            refine_face_landmarks=config.refine_face,
+            min_detection_confidence=config.min_detection_confidence,
+            min_tracking_confidence=config.min_tracking_confidence)
+
+    def process(self, rgb: np.ndarray) -> tuple:
+        """Keypoints of one RGB frame [H, W, 3] uint8 in this capture's layout."""
+        height, width = rgb.shape[:2]
+        results = self._holistic.process(rgb)
+        parts = [
+            _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
+            _landmarks(results.face_landmarks, self._face_points, width, height),
+            _landmarks(results.left_hand_landmarks, 21, width, height),
+            _landmarks(results.right_hand_landmarks, 21, width, height),
+            _landmarks(results.pose_world_landmarks, 33, width, height, visibility=True),
+        ]
+        frame = np.concatenate([p[0] for p in parts]).astype(np.float32)  # (K, 3)
+        confidence = np.concatenate([p[1] for p in parts]).astype(np.float32)  # (K,)
+        return frame, confidence
+
+    def close(self) -> None:
+        self._holistic.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _landmarks(component, num: int, width: int, height: int, visibility: bool = False) -> tuple:
+    if component is None:
+        return np.zeros((num, 3)), np.zeros(num)
+    lm = component.landmark
+    xyz = np.array([[p.x * width, p.y * height, p.z] for p in lm])
+    conf = np.array([p.visibility for p in lm]) if visibility else np.ones(len(lm))
+    return xyz, conf
+
+
+def open_video(path) -> tuple:
+    """(cv2.VideoCapture, VideoInfo) for a readable video file, else a SignclipError."""
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise SignclipError(f"{path}: no such file")
+    if path.is_dir():
+        raise SignclipError(f"{path}: is a folder, not a video")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise SignclipError(f"{path}: cannot be opened as a video")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+    info = VideoInfo(fps=float(fps) if fps > 0 else 30.0,
+                     width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                     height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    return capture, info
+
+
+def video_frames(capture) -> Iterator[np.ndarray]:
+    """RGB frames until the video ends."""
+    import cv2
+
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            return
+        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool = False) -> PoseClip:
+    """Run Holistic over every frame of a video; SignclipError when no frame shows a person."""
+    from tqdm import tqdm
+
+    capture, info = open_video(path)
+    total = int(capture.get(7)) or None  # cv2.CAP_PROP_FRAME_COUNT; containers may overstate it
+    frames, confidences = [], []
+    try:
+        with HolisticCapture(config) as holistic:
+            for rgb in tqdm(video_frames(capture), total=total, unit="frame", disable=not progress,
+                            desc=Path(path).name, leave=False):
+                frame, confidence = holistic.process(rgb)
+                frames.append(frame)
+                confidences.append(confidence)
+    finally:
+        capture.release()
+    if not frames:
+        raise SignclipError(f"{path}: no frames could be decoded (empty or corrupt video)")
+    layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
+    conf = np.stack(confidences)
+    clip = PoseClip(layout, np.stack(frames), conf > 0, info.fps, info.width, info.height)
+    if clip.detection_rate(BODY) == 0:
+        raise SignclipError(f"{path}: nobody found in the video (no body detected in "
+                            f"{clip.num_frames} frames)")
+    return clip

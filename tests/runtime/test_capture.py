@@ -1,0 +1,105 @@
+"""Video to pose through MediaPipe Holistic, on the real fixture videos, and the `signclip pose` CLI."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from pose_format import Pose
+from signclip.runtime.capture import CaptureConfig, video_to_clip
+from signclip.runtime.errors import SignclipError
+from signclip.runtime.layouts import BODY, FACE, LEFT_HAND, RIGHT_HAND
+
+# Measured with mediapipe 0.10.18, model complexity 1 (the data README gives the same numbers).
+SOUP_RATES = {BODY: 1.00, FACE: 1.00, LEFT_HAND: 0.98, RIGHT_HAND: 0.85}
+
+
+def signclip(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "signclip.runtime.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def soup(videos_dir):
+    return video_to_clip(videos_dir / "asl_soup.mp4")
+
+
+def test_soup_frames_fps_and_detection_rates(soup):
+    assert soup.num_frames == 41
+    assert soup.fps == pytest.approx(29.97, abs=0.01)
+    assert (soup.width, soup.height) == (320, 240)
+    assert soup.layout.size == 576
+    for component, rate in SOUP_RATES.items():
+        assert soup.detection_rate(component) == pytest.approx(rate, abs=0.06), component
+
+
+def test_webcam_clip_goes_through_with_hands_masked(videos_dir):
+    from signclip.runtime.normalize import preprocess
+
+    clip = video_to_clip(videos_dir / "webcam_one_hand.mp4")
+    assert clip.num_frames == 58
+    assert clip.detection_rate(LEFT_HAND) <= 0.1
+    assert 0.15 <= clip.detection_rate(RIGHT_HAND) <= 0.6
+    out = preprocess(clip)
+    left = [i for i, (c, _) in enumerate(clip.layout.points) if c == LEFT_HAND]
+    assert not clip.mask[:, left].any()
+    assert np.isfinite(out.frames).all()
+
+
+@pytest.mark.slow
+def test_cli_writes_a_pose_file_pose_format_reads(videos_dir, tmp_path):
+    run = signclip("pose", videos_dir / "asl_soup.mp4", "-o", tmp_path, "--refine-face", "--quiet")
+    assert run.returncode == 0, run.stderr
+    pose = Pose.read((tmp_path / "asl_soup.pose").read_bytes())
+    assert pose.body.data.shape[:3] == (41, 1, 586)
+    assert pose.body.fps == pytest.approx(29.97, abs=0.01)
+    assert (pose.header.dimensions.width, pose.header.dimensions.height) == (320, 240)
+
+
+def black_video(path, frames=15):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 120))
+    for _ in range(frames):
+        writer.write(np.zeros((120, 160, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def test_black_video_is_a_clear_error(tmp_path):
+    with pytest.raises(SignclipError, match="nobody found"):
+        video_to_clip(black_video(tmp_path / "black.mp4"))
+
+
+def test_unavailable_model_complexity_is_one_line(videos_dir):
+    with pytest.raises(SignclipError, match="not in the mediapipe wheel"):
+        video_to_clip(videos_dir / "asl_soup.mp4", CaptureConfig(model_complexity=2))
+
+
+def test_bad_inputs_give_one_line_and_nonzero_exit(tmp_path, poses_dir):
+    full = (poses_dir / "holistic576_97f.pose").read_bytes()
+    (tmp_path / "truncated.pose").write_bytes(full[:1000])
+    (tmp_path / "empty.pose").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "notavideo.mp4").write_bytes(b"hello")
+    cases = [
+        (tmp_path / "truncated.pose", "not a readable .pose file"),
+        (tmp_path / "empty.pose", "empty file"),
+        (tmp_path / "missing.pose", "no such file"),
+        (tmp_path / "missing.mp4", "no such file"),
+        (tmp_path / "folder", "is a folder"),
+        (tmp_path / "notavideo.mp4", "cannot be opened|no frames"),
+        (black_video(tmp_path / "black.mp4"), "nobody found"),
+    ]
+    for path, message in cases:
+        run = signclip("pose", path, "-o", tmp_path / "out", "--quiet")
+        assert run.returncode != 0, path
+        errors = [line for line in run.stderr.splitlines() if line.startswith("signclip")]
+        assert len(errors) == 1 and "Traceback" not in run.stderr, run.stderr
+        assert __import__("re").search(message, errors[0]), errors[0]
+
+
+def test_pose_file_summary(poses_dir):
+    run = signclip("pose", poses_dir / "holistic576_97f.pose")
+    assert run.returncode == 0, run.stderr
+    assert "97 frames at 25.00 fps" in run.stdout and "model input (97, 609)" in run.stdout

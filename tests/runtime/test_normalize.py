@@ -1,0 +1,144 @@
+"""Our Numba normalization against pose-format's, on real files; streaming against clip; flips."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pose_format import Pose
+from pose_format.utils.generic import pose_normalization_info
+from pose_format.utils.holistic import mirror_horizontal
+from signclip.runtime.errors import SignclipError
+from signclip.runtime.layouts import BODY, LEFT_HAND, LEG_POINTS, MODEL_203, RIGHT_HAND
+from signclip.runtime.normalize import (
+    NormalizationConfig,
+    StreamingNormalizer,
+    dominant_hand,
+    flip,
+    hands_3d,
+    normalize_frames,
+    preprocess,
+)
+from signclip.runtime.pose_io import read_pose
+
+LEXICON = sorted((Path(__file__).parents[1] / "data" / "lexicon").rglob("*.pose"))
+FIXTURES = ["holistic576_97f.pose", "holistic576_121f.pose", "holistic586_5f.pose",
+            "reduced178_170f.pose", "reduced178_278f.pose"]
+ALL = [f"poses/{n}" for n in FIXTURES] + [str(p.relative_to(p.parents[2])) for p in LEXICON]
+PLAIN = NormalizationConfig(hide_legs=False, canonical_hand=False)
+
+
+def pose_format_normalized(path) -> np.ndarray:
+    pose = Pose.read(Path(path).read_bytes())
+    pose = pose.normalize(pose_normalization_info(pose.header))
+    return np.asarray(pose.body.data.filled(0))[:, 0]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_equals_pose_format(data_dir, name):
+    clip = read_pose(data_dir / name)
+    ours = normalize_frames(clip.frames, clip.mask, clip.layout)
+    ref = pose_format_normalized(data_dir / name)
+    assert np.abs(ours - ref)[clip.mask].max() <= 1e-4
+    assert (ours[~clip.mask] == 0).all()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_model_input_equals_pose_format_in_model_layout(data_dir, name):
+    clip = read_pose(data_dir / name)
+    model = clip.to_layout(MODEL_203)
+    ref = normalize_frames(model.frames, model.mask, MODEL_203)
+    out = preprocess(clip, PLAIN)
+    np.testing.assert_allclose(out.frames, ref, atol=1e-6)
+    assert out.features.shape == (clip.num_frames, 609)
+
+
+def test_inputs_are_untouched(data_dir):
+    clip = read_pose(data_dir / "poses/holistic576_97f.pose")
+    before = clip.frames.copy(), clip.mask.copy()
+    preprocess(clip)
+    np.testing.assert_array_equal(clip.frames, before[0])
+    np.testing.assert_array_equal(clip.mask, before[1])
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("config", [NormalizationConfig(), PLAIN,
+                                    NormalizationConfig(hand_3d=True)], ids=["default", "plain", "hand3d"])
+def test_streaming_equals_clip_at_the_end(data_dir, name, config):
+    clip = read_pose(data_dir / name)
+    stream = StreamingNormalizer(clip.layout, config, capacity=16)  # forces buffer growth
+    for t in range(clip.num_frames):
+        stream.push(clip.frames[t], clip.mask[t])
+    got, want = stream.model_input(), preprocess(clip, config)
+    np.testing.assert_allclose(got.frames, want.frames, atol=1e-6)
+    np.testing.assert_array_equal(got.mask, want.mask)
+    assert got.flipped == want.flipped
+
+
+def test_streaming_frames_are_causal(data_dir):
+    clip = read_pose(data_dir / "poses/holistic576_97f.pose")
+    stream = StreamingNormalizer(clip.layout)
+    first, _ = stream.push(clip.frames[0], clip.mask[0])
+    alone = normalize_frames(*(lambda c: (c.frames, c.mask))(clip.slice(0, 1).to_layout(MODEL_203)), MODEL_203)
+    np.testing.assert_allclose(first, alone[0], atol=1e-6)
+
+
+def test_flip_twice_is_identity(data_dir):
+    out = preprocess(read_pose(data_dir / "poses/holistic576_97f.pose"), PLAIN)
+    frames, mask = flip(*flip(out.frames, out.mask, MODEL_203), MODEL_203)
+    np.testing.assert_array_equal(frames, out.frames)
+    np.testing.assert_array_equal(mask, out.mask)
+
+
+@pytest.mark.parametrize("name", ["poses/holistic576_97f.pose", "poses/holistic586_5f.pose"])
+def test_flip_equals_normalizing_a_mirrored_video(data_dir, name):
+    """Flipping normalized frames = normalizing pose-format's mirror image of the raw file."""
+    pose = Pose.read((data_dir / name).read_bytes())
+    mirrored = mirror_horizontal(pose)
+    clip = read_pose(data_dir / name)
+    ours = preprocess(clip, PLAIN)
+    ours_flipped = flip(ours.frames, ours.mask, MODEL_203)[0]
+    from signclip.runtime.layouts import layout_from_points
+    from signclip.runtime.pose import PoseClip
+
+    points = [(c.name, p) for c in mirrored.header.components for p in c.points]
+    data = np.asarray(mirrored.body.data.filled(0))[:, 0].astype(np.float32)
+    mask = mirrored.body.confidence[:, 0] > 0
+    ref = preprocess(PoseClip(layout_from_points(points), np.where(mask[..., None], data, 0), mask,
+                              25.0), PLAIN)
+    np.testing.assert_allclose(ours_flipped, ref.frames, atol=1e-4)
+
+
+def test_legs_hidden_hips_kept(data_dir):
+    out = preprocess(read_pose(data_dir / "poses/holistic576_97f.pose"))
+    legs = MODEL_203.indices([(BODY, p) for p in LEG_POINTS])
+    hips = MODEL_203.indices([(BODY, "LEFT_HIP"), (BODY, "RIGHT_HIP")])
+    assert not out.mask[:, legs].any() and (out.frames[:, legs] == 0).all()
+    assert out.mask[:, hips].any()
+
+
+def test_dominant_hand_and_canonical_mirroring(data_dir):
+    clip = read_pose(data_dir / "poses/holistic576_97f.pose")
+    plain = preprocess(clip, PLAIN)
+    side = dominant_hand(plain.frames, plain.mask, MODEL_203)
+    mirrored_frames, mirrored_mask = flip(plain.frames, plain.mask, MODEL_203)
+    assert dominant_hand(mirrored_frames, mirrored_mask, MODEL_203) != side
+    canonical = preprocess(clip, NormalizationConfig(hide_legs=False))
+    assert canonical.flipped == (side == "left")
+    assert dominant_hand(canonical.frames, canonical.mask, MODEL_203) == "right"
+
+
+def test_hands_3d_puts_each_hand_in_its_palm_frame(data_dir):
+    out = preprocess(read_pose(data_dir / "poses/holistic576_97f.pose"), PLAIN)
+    hands = hands_3d(out.frames, out.mask, MODEL_203)
+    for hand in (LEFT_HAND, RIGHT_HAND):
+        w, m = MODEL_203.index[(hand, "WRIST")], MODEL_203.index[(hand, "MIDDLE_FINGER_MCP")]
+        seen = out.mask[:, w] & out.mask[:, m]
+        if seen.any():
+            np.testing.assert_allclose(hands[seen, w], 0, atol=1e-5)
+            np.testing.assert_allclose(hands[seen, m], [[0, 1, 0]] * seen.sum(), atol=1e-5)
+
+
+def test_no_shoulders_is_a_clear_error(data_dir):
+    clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
+    with pytest.raises(SignclipError, match="shoulders"):
+        preprocess(clip)
