@@ -78,7 +78,8 @@ def test_streaming_frames_are_causal(data_dir):
     clip = read_pose(data_dir / "poses/holistic576_97f.pose")
     stream = StreamingNormalizer(clip.layout)
     first, _ = stream.push(clip.frames[0], clip.mask[0])
-    alone = normalize_frames(*(lambda c: (c.frames, c.mask))(clip.slice(0, 1).to_layout(MODEL_203)), MODEL_203)
+    single = clip.slice(0, 1).to_layout(MODEL_203)
+    alone = normalize_frames(single.frames, single.mask, MODEL_203)
     np.testing.assert_allclose(first, alone[0], atol=1e-6)
 
 

@@ -96,7 +96,7 @@ def test_write_is_atomic(tmp_path, poses_dir):
     before = target.read_bytes()
     bad = clip.__class__(clip.layout, clip.frames, clip.mask, clip.fps, clip.width, clip.height)
     object.__setattr__(bad, "frames", np.zeros((1, 2, 3), np.float32))  # a body that cannot be written
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         write_pose(bad, target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.pose"]
