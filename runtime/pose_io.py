@@ -106,6 +106,9 @@ def write_pose(clip: PoseClip, path) -> None:
     from pose_format import Pose
     from pose_format.numpy.pose_body import NumPyPoseBody
 
+    if clip.frames.shape != clip.mask.shape + (3,) or clip.mask.shape[1] != clip.layout.size:
+        raise ValueError(f"cannot write frames {clip.frames.shape} with mask {clip.mask.shape} "
+                         f"for layout {clip.layout.name} ({clip.layout.size} points)")
     data = clip.frames[:, None].astype(np.float32)              # (T, 1, K, 3)
     confidence = clip.mask[:, None].astype(np.float32)          # (T, 1, K)
     body = NumPyPoseBody(fps=clip.fps, data=data, confidence=confidence)
