@@ -20,7 +20,9 @@ from .errors import SignclipError
 # and a one-line docstring used as the help text; heavy imports stay inside `run`.
 COMMANDS = [
     ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
+    ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
+    ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),
 ]
 
 

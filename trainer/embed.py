@@ -1,0 +1,67 @@
+"""Embedding clips and texts with a torch SignCLIP model (evaluation, export parity, vocabularies)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from signclip.runtime.normalize import ModelInput, fit_length
+
+from .model import SignCLIP, tokenizer_path
+
+
+def pad_batch(inputs: list, max_frames: int) -> tuple:
+    """Model inputs to poses [B, T, 609] and a frame mask [B, T] padded to the longest clip."""
+    inputs = [fit_length(x, max_frames) for x in inputs]
+    t = max(x.frames.shape[0] for x in inputs)
+    poses = np.zeros((len(inputs), t, inputs[0].features.shape[1]), np.float32)
+    mask = np.zeros((len(inputs), t), bool)
+    for i, x in enumerate(inputs):
+        n = x.frames.shape[0]
+        poses[i, :n] = x.features
+        mask[i, :n] = True
+    return poses, mask
+
+
+@torch.no_grad()
+def embed_clips(model: SignCLIP, inputs: list, batch_size: int = 64) -> np.ndarray:
+    """Unit embeddings [N, D] of normalized clips, batched by similar length."""
+    model.eval()
+    order = np.argsort([x.frames.shape[0] for x in inputs], kind="stable")
+    out = np.zeros((len(inputs), model.cfg.embed_dim), np.float32)
+    for start in range(0, len(inputs), batch_size):
+        idx = order[start:start + batch_size]
+        poses, mask = pad_batch([inputs[i] for i in idx], model.cfg.pose.max_frames)
+        out[idx] = model.pose(torch.from_numpy(poses), torch.from_numpy(mask)).numpy()
+    return out
+
+
+def tokenizer(model: SignCLIP):
+    """The `tokenizers` tokenizer the bundle ships, padded and truncated to the tower's max tokens."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_path(model.cfg.text)))
+    tok.enable_truncation(model.cfg.text.max_tokens)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
+
+
+def tokenize(tok, texts: list) -> tuple:
+    encodings = tok.encode_batch(list(texts))
+    ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
+    attention = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
+    return ids, attention
+
+
+@torch.no_grad()
+def embed_texts(model: SignCLIP, texts: list, batch_size: int = 256) -> np.ndarray:
+    """Unit embeddings [N, D] of prompts."""
+    model.eval()
+    tok = tokenizer(model)
+    chunks = []
+    for start in range(0, len(texts), batch_size):
+        ids, attention = tokenize(tok, texts[start:start + batch_size])
+        chunks.append(model.text(ids, attention).numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, model.cfg.embed_dim), np.float32)
+
+
+__all__ = ["ModelInput", "embed_clips", "embed_texts", "pad_batch", "tokenize", "tokenizer"]

@@ -1,0 +1,86 @@
+"""Evaluate a checkpoint with the paper's metrics, or run one of the held-out protocols.
+
+    signclip evaluate RUN/checkpoint --data lexicon.csv [--split train] [--json] [--plot emb.png]
+    signclip evaluate RUN/checkpoint --protocol robustness|augmented --data lexicon.csv
+    signclip evaluate HELDOUT/checkpoint --protocol held-out --data lexicon.csv [--languages asq,bzs,mfs]
+    signclip evaluate RUN/checkpoint --protocol new-signer --data lexicon.csv --videos tests/data/videos
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from signclip.runtime.errors import SignclipError
+
+PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--data", type=Path, required=True, metavar="MANIFEST")
+    parser.add_argument("--split", default=None, help="evaluate only rows of this split")
+    parser.add_argument("--protocol", default="metrics", choices=PROTOCOLS)
+    parser.add_argument("--languages", default=None, metavar="LANG,...",
+                        help="held-out sign languages (default: the protocol's asq,bzs,mfs)")
+    parser.add_argument("--videos", type=Path, default=Path("tests/data/videos"),
+                        help="folder with asl_letter_{A,B,C,L}.mp4 (new-signer protocol)")
+    parser.add_argument("--plot", type=Path, default=None, help="embedding-space PNG (metrics)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def _table(results: dict, title: str) -> str:
+    lines = [title, "| case | clips | R@1 | R@5 | chance R@1 | chance R@5 | median rank |",
+             "|---|---|---|---|---|---|---|"]
+    for name, m in results.items():
+        lines.append(f"| {name} | {m['clips']} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['chance R@1']:.3f} | "
+                     f"{m['chance R@5']:.3f} | {m['median rank']:.0f} |")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from . import protocols
+    from .checkpoint import load_checkpoint
+    from .data import read_manifest, select_split
+    from .evaluate import embed_rows, format_report, plot_embeddings, report
+
+    torch.manual_seed(0)
+    model, _, _, _ = load_checkpoint(args.checkpoint)
+    model.eval()
+    rows = read_manifest(args.data)
+    if args.split:
+        rows = select_split(rows, args.split)
+    if not rows:
+        raise SignclipError(f"{args.data}: no rows" + (f" in split {args.split!r}" if args.split else ""))
+
+    if args.protocol == "metrics":
+        emb = embed_rows(model, rows)
+        result = report(emb)
+        plot = args.plot or args.checkpoint.parent / "embeddings.png"
+        plot_embeddings(emb, plot)
+        text = format_report(result) + f"\nembedding plot: {plot}"
+    elif args.protocol == "held-out":
+        languages = tuple(args.languages.split(",")) if args.languages else protocols.HELD_OUT
+        missing = sorted(set(languages) - {r.sign_language for r in rows})
+        if missing:
+            raise SignclipError(f"--languages: {', '.join(missing)} not in {args.data}")
+        result = protocols.held_out(model, rows, languages)
+        text = _table(result, "(a) leave-languages-out: V2T within each held-out language's alphabet")
+    elif args.protocol == "robustness":
+        result = protocols.robustness(model, rows)
+        text = _table(result, "(b) robustness: within-language V2T of every clip under each change")
+    elif args.protocol == "augmented":
+        result = {"fresh augmentation": protocols.augmented(model, rows)}
+        text = _table(result, "(d) training clips under fresh augmentation (sanity check only)")
+    else:
+        result = protocols.new_signer(model, args.videos, rows)
+        lines = ["(c) new signer and camera: rank of the right letter among the ase alphabet",
+                 "| video | rank | of | top 5 |", "|---|---|---|---|"]
+        lines += [f"| asl_letter_{k}.mp4 | {v['rank']} | {v['of']} | {' '.join(v['top5'])} |"
+                  for k, v in result.items()]
+        text = "\n".join(lines)
+    print(json.dumps(result, indent=2, default=float) if args.json else text)
+    return 0

@@ -1,0 +1,213 @@
+"""Held-out protocols on the fingerspelling lexicon (issue: honest numbers, chance beside each).
+
+(a) leave-languages-out: V2T within each held-out language's own alphabet;
+(b) robustness: each clip changed the ways real cameras and signers change it, against the clean clip;
+(c) a new signer and camera: real letter videos through video -> pose -> lookup;
+(d) retrieval on the training clips under fresh augmentation (a sanity check only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from signclip.runtime.layouts import FACE, LEFT_HAND, RIGHT_HAND, flip_permutation
+from signclip.runtime.normalize import ModelInput, normalize_frames, preprocess
+from signclip.runtime.pose import PoseClip
+from signclip.runtime.pose_io import read_pose
+
+from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
+from .data import ManifestRow, prompt
+from .embed import embed_clips, embed_texts
+from .evaluate import Embedded, embed_rows, summarize_ranks, within_language
+
+HELD_OUT = ("asq", "bzs", "mfs")  # chosen before training: each has a relative among the rest
+LETTER_VIDEOS = ("A", "B", "C", "L")
+
+
+# ---------------------------------------------------------------- (b) changes of camera and signer
+
+
+def _points(clip: PoseClip, component: str) -> np.ndarray:
+    return np.array([i for i, (c, _) in enumerate(clip.layout.points) if c == component])
+
+
+def half_frame_rate(clip: PoseClip, rng) -> PoseClip:
+    return replace(clip, frames=clip.frames[::2].copy(), mask=clip.mask[::2].copy(), fps=clip.fps / 2)
+
+
+def double_frame_rate(clip: PoseClip, rng) -> PoseClip:
+    """Linear interpolation between frames; a point missing on either side stays missing."""
+    f, m = clip.frames, clip.mask
+    mid = (f[:-1] + f[1:]) / 2
+    mid_mask = m[:-1] & m[1:]
+    frames = np.empty((2 * len(f) - 1,) + f.shape[1:], np.float32)
+    mask = np.empty((2 * len(f) - 1,) + m.shape[1:], bool)
+    frames[0::2], frames[1::2] = f, np.where(mid_mask[..., None], mid, 0)
+    mask[0::2], mask[1::2] = m, mid_mask
+    return replace(clip, frames=frames, mask=mask, fps=clip.fps * 2)
+
+
+def mirrored(clip: PoseClip, rng) -> PoseClip:
+    """The video flipped left to right: what a left-handed signer of the same letter looks like."""
+    perm = flip_permutation(clip.layout)
+    frames, mask = clip.frames[:, perm].copy(), clip.mask[:, perm].copy()
+    frames[..., 0] = np.where(mask, clip.width - frames[..., 0], 0)
+    return replace(clip, frames=frames, mask=mask)
+
+
+def _affine(clip: PoseClip, matrix: np.ndarray, shift: np.ndarray) -> PoseClip:
+    xy = clip.frames[..., :2] @ matrix.T + shift
+    frames = clip.frames.copy()
+    frames[..., :2] = xy
+    frames[~clip.mask] = 0
+    return replace(clip, frames=frames)
+
+
+def zoomed_out_off_centre(clip: PoseClip, rng) -> PoseClip:
+    s = 0.5
+    frames = _affine(clip, np.eye(2) * s, np.array([0.4 * clip.width, 0.3 * clip.height])).frames
+    frames[..., 2] *= s
+    return replace(clip, frames=np.where(clip.mask[..., None], frames, 0).astype(np.float32))
+
+
+def tilted_camera(clip: PoseClip, rng) -> PoseClip:
+    a = np.deg2rad(10)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    centre = np.array([clip.width / 2, clip.height / 2])
+    return _affine(clip, rot, centre - rot @ centre)
+
+
+def _drop(clip: PoseClip, frames_idx, points) -> PoseClip:
+    mask = clip.mask.copy()
+    mask[np.ix_(frames_idx, points)] = False
+    return replace(clip, frames=np.where(mask[..., None], clip.frames, 0).astype(np.float32), mask=mask)
+
+
+def dominant_hand_missed(clip: PoseClip, rng) -> PoseClip:
+    """The dominant hand undetected in 30% of frames, in runs (motion blur)."""
+    model = preprocess(clip)
+    side = "left" if model.flipped else "right"
+    hand = _points(clip, LEFT_HAND if side == "left" else RIGHT_HAND)
+    t = clip.num_frames
+    run = max(1, int(round(0.3 * t)))
+    start = int(rng.integers(0, t - run + 1))
+    return _drop(clip, np.arange(start, start + run), hand)
+
+
+def other_hand_never_seen(clip: PoseClip, rng) -> PoseClip:
+    model = preprocess(clip)
+    other = _points(clip, RIGHT_HAND if model.flipped else LEFT_HAND)
+    return _drop(clip, np.arange(clip.num_frames), other)
+
+
+def face_missed(clip: PoseClip, rng) -> PoseClip:
+    return _drop(clip, np.arange(clip.num_frames), _points(clip, FACE))
+
+
+def jitter(clip: PoseClip, rng) -> PoseClip:
+    """Keypoint noise of 2% of the shoulder width (a cheap camera, a low-resolution stream)."""
+    noise = rng.normal(0, 0.02 * _shoulder_width(clip), clip.frames.shape).astype(np.float32)
+    return replace(clip, frames=np.where(clip.mask[..., None], clip.frames + noise, 0).astype(np.float32))
+
+
+def _shoulder_width(clip: PoseClip) -> float:
+    a = clip.layout.index[("POSE_LANDMARKS", "RIGHT_SHOULDER")]
+    b = clip.layout.index[("POSE_LANDMARKS", "LEFT_SHOULDER")]
+    both = clip.mask[:, a] & clip.mask[:, b]
+    return float(np.linalg.norm(clip.frames[both, a] - clip.frames[both, b], axis=-1).mean())
+
+
+def trimmed(clip: PoseClip, rng) -> PoseClip:
+    """Recording starts late and stops early: 15% of the frames cut at each end."""
+    cut = int(0.15 * clip.num_frames)
+    return clip.slice(cut, max(cut + 1, clip.num_frames - cut))
+
+
+CHANGES = {
+    "half frame rate": half_frame_rate,
+    "double frame rate": double_frame_rate,
+    "left-handed (mirrored)": mirrored,
+    "zoomed out, off centre": zoomed_out_off_centre,
+    "camera tilted 10 deg": tilted_camera,
+    "dominant hand missed 30%": dominant_hand_missed,
+    "other hand never seen": other_hand_never_seen,
+    "face not detected": face_missed,
+    "keypoint jitter 2%": jitter,
+    "trimmed 15% each end": trimmed,
+}
+
+
+def robustness(model, rows: list, seed: int = 0) -> dict:
+    """Within-language top-1 / top-5 of every clip under each change, beside the clean clips."""
+    clips = [read_pose(r.pose) for r in rows]
+    clean = embed_rows(model, rows, clips)
+    results = {"clean": summarize_ranks(**within_language(clean))}
+    for name, change in CHANGES.items():
+        rng = np.random.default_rng(seed)
+        inputs = [preprocess(change(c, rng), model.cfg.normalization) for c in clips]
+        ranks = within_language(clean, embed_clips(model, inputs))
+        results[name] = summarize_ranks(**ranks)
+    return results
+
+
+# ---------------------------------------------------------------- (a) and (d)
+
+
+def held_out(model, rows: list, languages=HELD_OUT) -> dict:
+    """V2T within each held-out language's own alphabet, with chance."""
+    out = {}
+    for lang in languages:
+        lang_rows = [r for r in rows if r.sign_language == lang]
+        emb = embed_rows(model, lang_rows)
+        out[lang] = summarize_ranks(**within_language(emb))
+    return out
+
+
+def augmented(model, rows: list, seed: int = 0) -> dict:
+    """Training clips under a fresh draw of the training augmentation (sanity check only)."""
+    rng = np.random.default_rng(seed)
+    cfg, bank = AugmentConfig(flip_p=0.0), NoiseBank(seed=seed)
+    clean = embed_rows(model, rows)
+    inputs = []
+    for r in rows:
+        model_clip = read_pose(r.pose)
+        base = preprocess(model_clip, replace(model.cfg.normalization, canonical_hand=False))
+        frames, mask = augment_raw(base.frames, base.mask, rng, cfg, model.cfg.pose.max_frames)
+        frames = augment_normalized(frames, mask, np.array([len(frames)]), rng, cfg, bank)
+        inputs.append(_renormalized(frames, mask, model.cfg.normalization))
+    return summarize_ranks(**within_language(clean, embed_clips(model, inputs)))
+
+
+def _renormalized(frames, mask, config) -> ModelInput:
+    from signclip.runtime.layouts import MODEL_203
+    from signclip.runtime.normalize import finish
+
+    return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
+
+
+# ---------------------------------------------------------------- (c) a new signer and camera
+
+
+def new_signer(model, videos_dir, vocabulary_rows: list, language: str = "ase") -> dict:
+    """Rank of the right letter for each real letter video, among the language's alphabet."""
+    from signclip.runtime.capture import video_to_clip
+
+    rows = [r for r in vocabulary_rows if r.sign_language == language]
+    texts = [prompt(r, model.cfg.prompt_template) for r in rows]
+    text_emb = embed_texts(model, texts)
+    out = {}
+    for letter in LETTER_VIDEOS:
+        path = Path(videos_dir) / f"asl_letter_{letter}.mp4"
+        emb = embed_clips(model, [preprocess(video_to_clip(path), model.cfg.normalization)])[0]
+        scores = text_emb @ emb
+        order = np.argsort(-scores)
+        right = [i for i, r in enumerate(rows) if r.text == letter][0]
+        out[letter] = {"rank": int(1 + (scores > scores[right]).sum()), "of": len(rows),
+                       "top5": [rows[i].text for i in order[:5]]}
+    return out
+
+
+__all__ = ["CHANGES", "HELD_OUT", "Embedded", "ManifestRow", "augmented", "held_out", "new_signer",
+           "robustness"]
