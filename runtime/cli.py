@@ -20,6 +20,11 @@ from .errors import SignclipError
 # and a one-line docstring used as the help text; heavy imports stay inside `run`.
 COMMANDS = [
     ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
+    ("lookup", "signclip.runtime.commands.lookup", ("onnxruntime", "tokenizers")),
+    ("embed", "signclip.runtime.commands.embed", ("onnxruntime", "tokenizers")),
+    ("teach", "signclip.runtime.commands.teach", ("onnxruntime", "tokenizers")),
+    ("bench", "signclip.runtime.commands.bench", ("onnxruntime", "tokenizers")),
+    ("doctor", "signclip.runtime.commands.doctor", ()),
     ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
     ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),

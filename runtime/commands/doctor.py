@@ -1,0 +1,139 @@
+"""Check the installation: versions, execution providers, GPU and TensorRT, MediaPipe models, the bundle.
+
+    signclip doctor
+    signclip doctor --bundle path/to/bundle --json
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import platform
+import shutil
+import subprocess
+import sys
+
+from ..errors import SignclipError
+
+PACKAGES = ("numpy", "numba", "onnxruntime", "onnxruntime-gpu", "tokenizers", "faiss-cpu", "pose-format",
+            "mediapipe", "opencv-contrib-python", "platformdirs", "tensorrt", "cuda-python", "torch")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--bundle", metavar="DIR", default=None,
+                        help="bundle to check (default: $SIGNCLIP_BUNDLE, else the shipped one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def gpu() -> dict:
+    """What nvidia-smi reports (name, driver, memory), or why there is no GPU."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return {"present": False, "reason": "nvidia-smi not found (no NVIDIA driver)"}
+    try:
+        out = subprocess.run([smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (subprocess.SubprocessError, OSError) as e:
+        return {"present": False, "reason": f"nvidia-smi failed ({type(e).__name__})"}
+    return {"present": bool(out), "gpus": [line.strip() for line in out.splitlines()]}
+
+
+def tensorrt() -> dict:
+    from ..tensorrt_runner import tensorrt_status
+
+    return tensorrt_status()
+
+
+def mediapipe_models() -> dict:
+    """Whether the legacy Holistic models ship inside the installed mediapipe wheel."""
+    if importlib.util.find_spec("mediapipe") is None:
+        return {"installed": False}
+    try:
+        capture = importlib.import_module("signclip.runtime.capture")
+    except ImportError as e:
+        return {"installed": True, "error": f"capture unavailable ({e})"}
+    check = getattr(capture, "pose_model_available", None)
+    if check is None:
+        return {"installed": True}
+    return {"installed": True, **{f"pose_complexity_{c}": bool(check(c)) for c in (0, 1, 2)}}
+
+
+def providers() -> dict:
+    from ..encoders import available_providers, choose_providers
+
+    available = available_providers()
+    return {"available": available, "chosen": choose_providers(available)}
+
+
+def bundle(path) -> dict:
+    from ..bundle import default_bundle_path, load_bundle
+    from ..personal import read_personal, vocabulary_path
+
+    where = str(path or default_bundle_path())
+    try:
+        b = load_bundle(path)
+    except SignclipError as e:
+        return {"path": where, "ok": False, "error": str(e)}
+    v = b.vocabulary()
+    info = {"path": str(b.path), "ok": True, "model": b.meta["model"].get("name"),
+            "embedding_dim": b.embedding_dim, "max_frames": b.max_frames,
+            "vocabulary": len(v), "languages": sorted(set(v.languages.tolist())),
+            "clips": 0 if v.clip_embeddings is None else len(v.clip_embeddings),
+            "encoders": b.meta["encoders"], "tools": b.meta.get("tools", {}), "parity": b.parity}
+    personal = vocabulary_path(b.embedding_dim, b.model_hash)
+    try:
+        info["personal"] = {"path": str(personal),
+                            "signs": len(read_personal(personal, b.embedding_dim, b.model_hash))}
+    except SignclipError as e:
+        info["personal"] = {"path": str(personal), "error": str(e)}
+    return info
+
+
+def report(bundle_path=None) -> dict:
+    return {"versions": versions(), "providers": providers(), "gpu": gpu(), "tensorrt": tensorrt(),
+            "mediapipe": mediapipe_models(), "bundle": bundle(bundle_path),
+            "torch_imported": "torch" in sys.modules}
+
+
+def print_report(r: dict) -> None:
+    print("versions")
+    for k, v in r["versions"].items():
+        print(f"  {k:<22} {v or '-'}")
+    print(f"providers     available {', '.join(r['providers']['available'])}; "
+          f"used {', '.join(r['providers']['chosen'])}")
+    g = r["gpu"]
+    print(f"gpu           {', '.join(g['gpus']) if g.get('present') else 'none: ' + g.get('reason', '')}")
+    t = r["tensorrt"]
+    print(f"tensorrt      {t.get('version') or 'not available: ' + t.get('reason', '')}")
+    m = r["mediapipe"]
+    print(f"mediapipe     {json.dumps(m)}")
+    b = r["bundle"]
+    if not b["ok"]:
+        print(f"bundle        {b['path']}: {b['error']}")
+    else:
+        print(f"bundle        {b['path']}: {b['model']}, {b['embedding_dim']}-dim, {b['vocabulary']} entries "
+              f"in {len(b['languages'])} languages, {b['clips']} clips")
+        for fmt, numbers in b["parity"].items():
+            print(f"  parity {fmt:<10} {json.dumps(numbers)}")
+        print(f"  personal    {json.dumps(b['personal'])}")
+
+
+def run(args) -> int:
+    r = report(args.bundle)
+    if args.json:
+        print(json.dumps(r, indent=1))
+    else:
+        print_report(r)
+    return 0 if r["bundle"]["ok"] else 1

@@ -1,0 +1,31 @@
+"""Options shared by the commands that load a model bundle: --bundle, --provider, --threads."""
+
+from __future__ import annotations
+
+import argparse
+
+# encoders.ALIASES plus the native runner; not imported, so that --help stays fast
+PROVIDERS = ("auto", "cpu", "cuda", "tensorrt", "tensorrt-native")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", metavar="DIR", default=None,
+                        help="model bundle folder (default: $SIGNCLIP_BUNDLE, else the bundle shipped "
+                             "with the package)")
+    parser.add_argument("--provider", default="auto",
+                        help=f"execution provider: {', '.join(PROVIDERS)} (auto: the best installed "
+                             f"in ONNX Runtime; tensorrt-native: TensorRT's own runtime)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="CPU threads for the encoders (0: ONNX Runtime decides)")
+
+
+def encoder_options(args):
+    from ..encoders import EncoderOptions
+
+    return EncoderOptions(provider=args.provider, threads=args.threads)
+
+
+def open_engine(args, personal: bool = True):
+    from ..engine import Engine
+
+    return Engine(args.bundle, encoder_options(args), personal=personal)

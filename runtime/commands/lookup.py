@@ -1,0 +1,75 @@
+"""Look up signs: pose files and videos (sign to text) or --text (text to sign) in the vocabulary.
+
+    signclip lookup clip.pose video.mp4 --top-k 5 --language ase
+    signclip lookup --text house --json
+    signclip lookup clips/*.pose --json > results.jsonl     # one JSON object per input and line
+
+Every input of one call shares one loaded model; taught signs (`signclip teach`) are searched too.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import SignclipError
+from .engine_args import add_engine_arguments, open_engine
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files or videos")
+    parser.add_argument("--text", action="append", default=[], metavar="TEXT",
+                        help="a word or phrase to find signs for (repeatable)")
+    parser.add_argument("--top-k", "-k", type=int, default=5, metavar="K")
+    parser.add_argument("--language", "-l", default=None, metavar="L",
+                        help="only this sign language (ISO 639-3, e.g. ase)")
+    parser.add_argument("--json", action="store_true",
+                        help='one line per input: {"input": ..., "results": [{"label", "language", '
+                             '"text", "score"}, ...]}')
+    add_engine_arguments(parser)
+
+
+def format_table(name: str, matches: list) -> str:
+    lines = [name]
+    width = max([5, *(len(m.label) for m in matches)])
+    lines.append(f"  {'#':>2}  {'label':<{width}}  {'lang':<5} {'score':>7}  source    text")
+    for i, m in enumerate(matches, 1):
+        lines.append(f"  {i:>2}  {m.label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
+                     f"{m.source:<8}  {m.text}")
+    return "\n".join(lines)
+
+
+def emit(name: str, matches, error: str | None, as_json: bool) -> None:
+    if as_json:
+        record = {"input": name, "results": [m.to_json() for m in matches or []]}
+        if error:
+            record["error"] = error
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    elif error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+    else:
+        print(format_table(name, matches), flush=True)
+
+
+def run(args) -> int:
+    if not args.inputs and not args.text:
+        raise SignclipError("nothing to look up: give .pose files or videos, or --text TEXT")
+    if args.top_k < 1:
+        raise SignclipError(f"--top-k {args.top_k}: must be at least 1")
+    engine = open_engine(args)
+    failed = 0
+    inputs, names = [], []
+    for path in args.inputs:   # read all first, so that every clip goes through the encoder together
+        try:
+            inputs.append(engine.prepare(path))
+            names.append(path)
+        except SignclipError as e:
+            failed += 1
+            emit(path, None, str(e), args.json)
+    if inputs:
+        for name, matches in zip(names, engine.lookup_inputs(inputs, args.top_k, args.language),
+                                 strict=True):
+            emit(name, matches, None, args.json)
+    for text in args.text:
+        emit(f"text:{text}", engine.lookup_text(text, args.top_k, args.language), None, args.json)
+    return 2 if failed else 0

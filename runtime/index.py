@@ -1,0 +1,215 @@
+"""Top-k search by cosine over unit vectors: exact float32, or compact (int8 / float16).
+
+Rows are stored sorted by sign language, so a language filter is a contiguous slice (no copy, no
+mask). Exact search is one BLAS matrix-vector product (memory bound: it reads every float32);
+faiss's flat index serves the same above `FAISS_THRESHOLD` rows when asked for. The compact int8
+index keeps one int8 code per dimension and one float32 scale per row (4x smaller), scans with a
+parallel Numba kernel that keeps the top candidates as it goes, and, when given the float32 rows,
+re-ranks a few candidates exactly; float16 uses faiss's scalar quantizer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import prange
+
+from .errors import SignclipError
+
+FAISS_THRESHOLD = 20_000  # rows above which faiss builds the float16 / "faiss" backends' index
+OVERSAMPLE = 4            # int8 candidates per wanted result, re-ranked exactly when rows are held
+
+
+class IndexKind(str, enum.Enum):
+    EXACT = "float32"
+    INT8 = "int8"
+    FP16 = "float16"
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Best first: `ids` into the rows as given (not sorted by language), cosine `scores`."""
+
+    ids: np.ndarray      # (k,) int64
+    scores: np.ndarray   # (k,) float32
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest, best first (ties by lower index)."""
+    k = min(k, len(scores))
+    if k == 0:
+        return np.zeros(0, np.int64)
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def quantize_int8(rows: np.ndarray) -> tuple:
+    """Per-row symmetric int8: codes [N, D] int8 and scales [N] float32 (row = codes * scale)."""
+    rows = np.asarray(rows, np.float32)
+    scale = np.abs(rows).max(axis=1) / 127.0 if len(rows) else np.zeros(0, np.float32)
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(rows / scale[:, None]), -127, 127).astype(np.int8)
+    return codes, scale
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _scan_int8(codes, scales, lo, hi, query, k, chunks):
+    """Top-k of codes[lo:hi] . query (int16 query, int32 sums), each chunk in parallel."""
+    n = hi - lo
+    d = codes.shape[1]
+    step = (n + chunks - 1) // chunks
+    best = np.full((chunks, k), -np.inf, np.float32)
+    best_ids = np.full((chunks, k), -1, np.int64)
+    for c in prange(chunks):
+        start = lo + c * step
+        end = min(hi, start + step)
+        bs = best[c]
+        bi = best_ids[c]
+        for i in range(start, end):
+            acc = np.int32(0)
+            for j in range(d):
+                acc += np.int32(codes[i, j]) * np.int32(query[j])
+            s = np.float32(acc) * scales[i]
+            if s > bs[k - 1]:  # insertion into the chunk's sorted top-k
+                p = k - 1
+                while p > 0 and bs[p - 1] < s:
+                    bs[p] = bs[p - 1]
+                    bi[p] = bi[p - 1]
+                    p -= 1
+                bs[p] = s
+                bi[p] = i
+    return best.ravel(), best_ids.ravel()
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as e:
+        raise ImportError("this index needs faiss: pip install faiss-cpu") from e
+    return faiss
+
+
+class VectorIndex:
+    """Cosine top-k over unit rows [N, D] with an optional per-row language and a language filter.
+
+    kind: IndexKind.EXACT (float32), INT8 (codes + scales; re-ranked exactly if `keep_rows`) or
+    FP16 (faiss). backend "auto" | "numpy" | "faiss" picks the exact search's engine.
+    """
+
+    def __init__(self, rows: np.ndarray, languages=None, *, kind: IndexKind = IndexKind.EXACT,
+                 backend: str = "auto", keep_rows: bool = True, threads: int | None = None):
+        rows = np.asarray(rows, np.float32)
+        if rows.ndim != 2:
+            raise SignclipError(f"index rows must be [N, D], got shape {rows.shape}")
+        kind = IndexKind(kind)
+        if backend not in ("auto", "numpy", "faiss"):
+            raise SignclipError(f"index backend {backend!r}; choose auto, numpy or faiss")
+        languages = np.asarray([""] * len(rows) if languages is None else languages).astype(str)
+        if len(languages) != len(rows):
+            raise SignclipError(f"{len(languages)} languages for {len(rows)} rows")
+        self.kind, self.dim, self.threads = kind, rows.shape[1], threads
+        self.order = np.argsort(languages, kind="stable")      # sorted position -> caller's id
+        sorted_langs = languages[self.order]
+        names, starts = np.unique(sorted_langs, return_index=True) if len(rows) else ([], [])
+        ends = list(starts[1:]) + [len(rows)] if len(rows) else []
+        self.ranges = {str(n): (int(s), int(e)) for n, s, e in zip(names, starts, ends, strict=True)}
+        rows = np.ascontiguousarray(rows[self.order])
+        self.use_faiss = backend == "faiss" or (backend == "auto" and kind is IndexKind.FP16)
+        if kind is IndexKind.INT8 and not self.use_faiss:
+            self.codes, self.scales = quantize_int8(rows)
+        self._faiss_index = self._build_faiss(rows) if self.use_faiss else None
+        self.rows = rows if (kind is IndexKind.EXACT or keep_rows) else None
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    @property
+    def languages(self) -> list:
+        return sorted(self.ranges)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of what a search reads (codes + scales for int8; float32 rows for exact)."""
+        if self.kind is IndexKind.INT8 and not self.use_faiss:
+            return self.codes.nbytes + self.scales.nbytes
+        return len(self) * self.dim * {IndexKind.EXACT: 4, IndexKind.INT8: 1, IndexKind.FP16: 2}[self.kind]
+
+    def _range(self, language: str | None) -> tuple:
+        if language is None:
+            return 0, len(self)
+        return self.ranges.get(language, (0, 0))
+
+    def search(self, query: np.ndarray, k: int = 5, language: str | None = None) -> Hits:
+        """The k rows most similar to a unit `query` [D], among `language`'s rows when given."""
+        query = np.asarray(query, np.float32).reshape(-1)
+        if query.shape[0] != self.dim:
+            raise SignclipError(f"query has {query.shape[0]} dimensions, the index {self.dim}")
+        if k < 1:
+            raise SignclipError(f"top-k must be at least 1, got {k}")
+        lo, hi = self._range(language)
+        if hi <= lo:
+            return Hits(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        if self.use_faiss:
+            pos, scores = self._search_faiss(query, k, lo, hi)
+        elif self.kind is IndexKind.INT8:
+            pos, scores = self._search_int8(query, k, lo, hi)
+        else:
+            s = self.rows[lo:hi] @ query                                    # (n,)
+            top = _top_k(s, k)
+            pos, scores = top + lo, s[top]
+        return Hits(self.order[pos], scores.astype(np.float32))
+
+    def _search_int8(self, query: np.ndarray, k: int, lo: int, hi: int) -> tuple:
+        want = min(hi - lo, k * OVERSAMPLE if self.rows is not None else k)
+        qscale = float(np.abs(query).max()) / 32767.0 or 1.0
+        q16 = np.rint(query / qscale).astype(np.int16)                      # error far below int8's
+        threads = numba.get_num_threads() if self.threads is None else max(1, self.threads)
+        chunks = max(1, min(4 * threads, (hi - lo) // 256))
+        scores, pos = _scan_int8(self.codes, self.scales, lo, hi, q16, want, chunks)
+        keep = pos >= 0
+        scores, pos = scores[keep] * np.float32(qscale), pos[keep]
+        if self.rows is not None:  # exact re-rank of the few candidates
+            scores = self.rows[pos] @ query
+        top = _top_k(scores, k)
+        return pos[top], scores[top]
+
+    def _build_faiss(self, rows: np.ndarray):
+        faiss = _faiss()
+        if self.kind is IndexKind.EXACT:
+            index = faiss.IndexFlatIP(self.dim)
+        else:
+            qtype = (faiss.ScalarQuantizer.QT_fp16 if self.kind is IndexKind.FP16
+                     else faiss.ScalarQuantizer.QT_8bit)
+            index = faiss.IndexScalarQuantizer(self.dim, qtype, faiss.METRIC_INNER_PRODUCT)
+            if len(rows):
+                index.train(rows)
+        index.add(rows)
+        return index
+
+    def _search_faiss(self, query: np.ndarray, k: int, lo: int, hi: int) -> tuple:
+        faiss = _faiss()
+        params = None
+        if (lo, hi) != (0, len(self)):  # a language: its rows are one contiguous id range
+            params = faiss.SearchParameters(sel=faiss.IDSelectorRange(lo, hi))
+        scores, pos = self._faiss_index.search(query[None], min(k, hi - lo), params=params)
+        keep = pos[0] >= 0
+        return pos[0][keep], scores[0][keep]
+
+
+def brute_force(rows: np.ndarray, query: np.ndarray, k: int) -> Hits:
+    """Reference search: every cosine, sorted; for tests and recall measurements."""
+    s = np.asarray(rows, np.float32) @ np.asarray(query, np.float32)
+    top = _top_k(s, k)
+    return Hits(top.astype(np.int64), s[top])
+
+
+def recall_at_k(found, truth) -> float:
+    """Share of the true top-k ids that a search found (order ignored)."""
+    truth = set(np.asarray(truth).tolist())
+    return len(truth & set(np.asarray(found).tolist())) / max(1, len(truth))

@@ -1,0 +1,164 @@
+"""Personal vocabulary: signs a user taught, stored as prototype embeddings (few-shot prompting).
+
+A sign's prototype is the mean of its examples' unit embeddings, renormalized (the paper's class
+prototype); every example is kept so that teaching more examples refines it. One `.npz` per model
+in the user's data folder, keyed by embedding size and the pose encoder's hash; written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write_bytes
+from .errors import SignclipError
+
+HOME_ENV = "SIGNCLIP_HOME"   # overrides the user data folder (tests, portable installs)
+APP_NAME = "signclip-edge"
+FORMAT_VERSION = 1
+ANY_LANGUAGE = ""            # a sign taught without --language matches every language filter
+
+
+def data_dir() -> Path:
+    """$SIGNCLIP_HOME, else the platform's user data folder for signclip-edge."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def vocabulary_path(dim: int, model_hash: str, home: Path | None = None) -> Path:
+    return (home or data_dir()) / "personal" / f"d{dim}-{model_hash[:16]}.npz"
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PersonalVocabulary:
+    """Taught signs: one prototype per (label, language), and every example embedding."""
+
+    dim: int
+    model_hash: str
+    labels: np.ndarray            # (M,) str
+    languages: np.ndarray         # (M,) str, ANY_LANGUAGE when not given
+    prototypes: np.ndarray        # (M, D) float32, unit rows
+    examples: np.ndarray          # (E, D) float32, unit rows
+    example_sign: np.ndarray      # (E,) int64, row of `labels` each example belongs to
+    example_sources: np.ndarray   # (E,) str, the file each example came from
+
+    @classmethod
+    def empty(cls, dim: int, model_hash: str) -> PersonalVocabulary:
+        s = np.zeros(0, dtype=str)
+        return cls(dim, model_hash, s, s, np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32),
+                   np.zeros(0, np.int64), s)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def signs(self) -> list:
+        """(label, language, number of examples) of every taught sign."""
+        counts = np.bincount(self.example_sign, minlength=len(self.labels))
+        return [(str(la), str(lg), int(c)) for la, lg, c in zip(self.labels, self.languages, counts,
+                                                                   strict=True)]
+
+    def _find(self, label: str, language: str) -> int:
+        hits = np.flatnonzero((self.labels == label) & (self.languages == language))
+        return int(hits[0]) if len(hits) else -1
+
+    def with_examples(self, label: str, embeddings: np.ndarray, sources, language: str = ANY_LANGUAGE
+                      ) -> PersonalVocabulary:
+        """A new vocabulary with the examples added to `label` (created if new); prototype refit."""
+        embeddings = np.asarray(embeddings, np.float32)
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.dim or len(embeddings) == 0:
+            raise SignclipError(f"teach needs at least one {self.dim}-dim embedding, got {embeddings.shape}")
+        if not label.strip():
+            raise SignclipError("the label of a taught sign cannot be empty")
+        labels, languages, prototypes = self.labels, self.languages, self.prototypes
+        row = self._find(label, language)
+        if row < 0:
+            row = len(labels)
+            labels = np.append(labels, label).astype(str)
+            languages = np.append(languages, language).astype(str)
+            prototypes = np.concatenate([prototypes, np.zeros((1, self.dim), np.float32)])
+        examples = np.concatenate([self.examples, _unit(embeddings)])
+        example_sign = np.concatenate([self.example_sign, np.full(len(embeddings), row, np.int64)])
+        example_sources = np.append(self.example_sources, [str(s) for s in sources]).astype(str)
+        prototypes = prototypes.copy()
+        prototypes[row] = _unit(examples[example_sign == row].mean(axis=0))
+        return replace(self, labels=labels, languages=languages, prototypes=prototypes,
+                       examples=examples, example_sign=example_sign, example_sources=example_sources)
+
+    def without(self, label: str, language: str | None = None) -> PersonalVocabulary:
+        """A new vocabulary without `label` (in every language, or only in `language`)."""
+        drop = (self.labels == label) & ((self.languages == language) if language is not None else True)
+        if not drop.any():
+            known = ", ".join(sorted(set(self.labels.tolist()))) or "none"
+            raise SignclipError(f"no taught sign {label!r}{f' in {language}' if language else ''}; "
+                                f"taught: {known}")
+        keep = np.flatnonzero(~drop)
+        new_row = np.full(len(self.labels), -1, np.int64)
+        new_row[keep] = np.arange(len(keep))
+        ex_keep = new_row[self.example_sign] >= 0
+        return replace(self, labels=self.labels[keep], languages=self.languages[keep],
+                       prototypes=self.prototypes[keep], examples=self.examples[ex_keep],
+                       example_sign=new_row[self.example_sign[ex_keep]],
+                       example_sources=self.example_sources[ex_keep])
+
+    def to_bytes(self) -> bytes:
+        meta = {"format": FORMAT_VERSION, "embedding_dim": self.dim, "model_hash": self.model_hash}
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.array(json.dumps(meta)), labels=self.labels, languages=self.languages,
+                 prototypes=self.prototypes, examples=self.examples, example_sign=self.example_sign,
+                 example_sources=self.example_sources)
+        return buf.getvalue()
+
+
+def read_personal(path: Path, dim: int, model_hash: str) -> PersonalVocabulary:
+    """Read a personal vocabulary for a model; an empty one if the file does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return PersonalVocabulary.empty(dim, model_hash)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in ("labels", "languages", "prototypes", "examples",
+                                        "example_sign", "example_sources")}
+        file_dim = int(meta["embedding_dim"])
+        file_hash = str(meta["model_hash"])
+    except Exception as e:  # zip, npy, JSON and key errors of a damaged file
+        raise SignclipError(f"{path}: personal vocabulary is unreadable ({type(e).__name__}); "
+                            f"move it away to start a new one") from e
+    if file_dim != dim:
+        raise SignclipError(f"{path}: personal vocabulary holds {file_dim}-dim embeddings but the "
+                            f"bundle's model makes {dim}-dim ones; it belongs to another model")
+    if file_hash != model_hash:
+        raise SignclipError(f"{path}: personal vocabulary was taught with another model "
+                            f"({file_hash[:12]}, this bundle {model_hash[:12]})")
+    try:
+        vocab = PersonalVocabulary(dim, model_hash, arrays["labels"].astype(str),
+                                   arrays["languages"].astype(str),
+                                   np.asarray(arrays["prototypes"], np.float32).reshape(-1, dim),
+                                   np.asarray(arrays["examples"], np.float32).reshape(-1, dim),
+                                   arrays["example_sign"].astype(np.int64),
+                                   arrays["example_sources"].astype(str))
+    except ValueError as e:
+        raise SignclipError(f"{path}: personal vocabulary arrays do not fit {dim} dimensions") from e
+    if len(vocab.prototypes) != len(vocab.labels) or len(vocab.examples) != len(vocab.example_sign):
+        raise SignclipError(f"{path}: personal vocabulary arrays differ in length")
+    if len(vocab.example_sign) and not (0 <= vocab.example_sign.min() <= vocab.example_sign.max()
+                                        < len(vocab.labels)):
+        raise SignclipError(f"{path}: personal vocabulary examples point at signs it does not hold")
+    return vocab
+
+
+def write_personal(vocab: PersonalVocabulary, path: Path) -> None:
+    """Atomic: a kill in the middle leaves the previous file intact."""
+    atomic_write_bytes(Path(path), vocab.to_bytes())
