@@ -16,7 +16,8 @@ with DDP's gradient averaging, both flags tested against one process on the whol
 - gather_with_grad=False: a plain all_gather whose own slice is replaced by the local tensor, so
   only local rows carry gradient; the loss scales the gradient (not the value) of the local
   embeddings by world_size before the gather (not the logit scale's: every rank sees all of it).
-All ranks must hold the same local batch size (the sampler drops the ragged end).
+Local batches may differ in size (a bucketing sampler's last batch): with `pad_to` set to the
+largest local batch, rows are padded to it with text id -1 for the gather and dropped after it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,22 @@ from torch import nn
 
 
 def gather_features(pose: torch.Tensor, text: torch.Tensor, text_ids: torch.Tensor, *,
-                    rank: int = 0, world_size: int = 1, gather_with_grad: bool = True) -> tuple:
-    """Concatenate (pose [b, D], text [b, D], text_ids [b]) of all ranks in rank order: [W*b, ...]."""
+                    rank: int = 0, world_size: int = 1, gather_with_grad: bool = True,
+                    pad_to: int | None = None) -> tuple:
+    """Concatenate (pose [b, D], text [b, D], text_ids [b]) of all ranks in rank order.
+
+    Every rank must pass the same number of rows, or `pad_to` >= every rank's row count."""
     if world_size == 1:
         return pose, text, text_ids
     import torch.distributed as dist
+
+    padded = pad_to is not None
+    if padded:
+        extra = pad_to - len(text_ids)
+        if extra < 0:
+            raise ValueError(f"gather_features: {len(text_ids)} rows exceed pad_to={pad_to}")
+        pose, text = F.pad(pose, (0, 0, 0, extra)), F.pad(text, (0, 0, 0, extra))
+        text_ids = F.pad(text_ids, (0, extra), value=-1)
 
     ids = [torch.empty_like(text_ids) for _ in range(world_size)]
     dist.all_gather(ids, text_ids.contiguous())
@@ -47,7 +59,11 @@ def gather_features(pose: torch.Tensor, text: torch.Tensor, text_ids: torch.Tens
         dist.all_gather(texts, text.detach().contiguous())
         poses[rank], texts[rank] = pose, text  # the own slice keeps its autograd graph
         all_pose, all_text = torch.cat(poses, dim=0), torch.cat(texts, dim=0)
-    return all_pose, all_text, torch.cat(ids, dim=0)
+    all_ids = torch.cat(ids, dim=0)
+    if padded:
+        real = all_ids >= 0
+        return all_pose[real], all_text[real], all_ids[real]
+    return all_pose, all_text, all_ids
 
 
 def unique_texts(text: torch.Tensor, text_ids: torch.Tensor) -> tuple:
@@ -73,8 +89,10 @@ def multi_positive_clip_loss(pose: torch.Tensor, text: torch.Tensor, text_ids: t
 class ClipLoss(nn.Module):
     """The training loss; `rank`/`world_size` come from the caller, never from the environment."""
 
-    def __init__(self, *, rank: int = 0, world_size: int = 1, gather_with_grad: bool = True):
+    def __init__(self, *, rank: int = 0, world_size: int = 1, gather_with_grad: bool = True,
+                 pad_to: int | None = None):
         super().__init__()
+        self.pad_to = pad_to
         self.rank = rank
         self.world_size = world_size
         self.gather_with_grad = gather_with_grad
@@ -87,7 +105,7 @@ class ClipLoss(nn.Module):
             pose, text = _scale_grad(pose, self.world_size), _scale_grad(text, self.world_size)
         all_pose, all_text, all_ids = gather_features(
             pose, text, text_ids, rank=self.rank, world_size=self.world_size,
-            gather_with_grad=self.gather_with_grad)
+            gather_with_grad=self.gather_with_grad, pad_to=self.pad_to)
         return multi_positive_clip_loss(all_pose, all_text, all_ids, logit_scale.float())
 
 

@@ -16,6 +16,8 @@ from signclip.trainer.train import TextInputs, forward_batch
 BATCH, FRAMES, TEXTS, TOKENS = 8, 12, 5, 6
 # text 0 and 1 occur on both ranks: the multi-positive targets cross the rank boundary
 TEXT_IDS = torch.tensor([0, 1, 2, 0, 1, 3, 0, 4])
+# (name, gather_with_grad, pad_to, clips on rank 0): equal halves both ways, and a 5 + 3 split
+VARIANTS = [("grad", True, None, 4), ("nograd", False, None, 4), ("ragged", True, 5, 5)]
 
 
 def _tiny_cfg() -> ModelCfg:
@@ -60,13 +62,14 @@ def _worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
                             world_size=world_size)
     try:
         poses, mask, text = _inputs()
-        part = slice(rank * BATCH // world_size, (rank + 1) * BATCH // world_size)
-        for with_grad in (True, False):
+        for name, with_grad, pad_to, split in VARIANTS:
+            part = slice(0, split) if rank == 0 else slice(split, BATCH)
             model = _model()
             ddp = DistributedDataParallel(model)  # averages gradients across ranks, as in training
-            loss_fn = ClipLoss(rank=rank, world_size=world_size, gather_with_grad=with_grad)
+            loss_fn = ClipLoss(rank=rank, world_size=world_size, gather_with_grad=with_grad,
+                               pad_to=pad_to)
             result = _loss_and_grads(model, ddp, poses[part], mask[part], TEXT_IDS[part], text, loss_fn)
-            save_file(result, f"{out_dir}/rank{rank}_grad{int(with_grad)}.safetensors")
+            save_file(result, f"{out_dir}/rank{rank}_{name}.safetensors")
     finally:
         dist.destroy_process_group()
 
@@ -86,12 +89,12 @@ def test_two_gloo_processes_equal_one_process_on_the_whole_batch(tmp_path):
     model = _model()
     reference = _loss_and_grads(model, model, poses, mask, TEXT_IDS, text, ClipLoss())
     assert len([k for k in reference if k.startswith("grad/text.bert")]) > 10
-    for with_grad in (1, 0):
+    for variant, *_ in VARIANTS:
         for rank in (0, 1):
-            got = load_file(str(tmp_path / f"rank{rank}_grad{with_grad}.safetensors"))
+            got = load_file(str(tmp_path / f"rank{rank}_{variant}.safetensors"))
             assert got.keys() == reference.keys()
             for name, value in reference.items():
-                assert torch.allclose(got[name], value, atol=1e-5, rtol=0), (with_grad, rank, name)
+                assert torch.allclose(got[name], value, atol=1e-5, rtol=0), (variant, rank, name)
 
 
 def test_env_ranks_reads_torchrun_variables():
