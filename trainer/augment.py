@@ -1,0 +1,259 @@
+"""Training augmentations: the paper's speed, rotation, shear, scale, noise and flip, plus dropout.
+
+Pure functions of numpy arrays and a seeded np.random.Generator. Masked points stay masked and zero.
+Order (the loader applies it; each step says why it sits where it does):
+
+1. On RAW model-layout frames, before normalization, because they change what the shoulder
+   statistics are computed from (the runtime recomputes them, as serving would for such a clip):
+   - speed: re-interpolate in time with ratio ~ N(1, 0.2), clamped to [0.5, 1.5]; the result is
+     also capped at max_frames (a longer clip is resampled uniformly, never truncated);
+   - hand dropout: one hand missing for a run of frames (a missed detection), and point dropout;
+     shoulders are never dropped so normalization stays defined;
+   - flip (p = 0.2, left/right swapped): it commutes with shoulder normalization, and applying it
+     first lets the runtime's canonical-hand step treat the mirrored clip as serving would (with
+     `canonical_hand` on, a mirrored right-hander is mirrored back; only ties stay flipped).
+2. On NORMALIZED frames (after `normalize_frames` + `finish`): rotation ~ N(0, 0.2) rad, x-shear
+   ~ N(0, 0.2), y-scale 1 + N(0, 0.2), then Gaussian noise std 0.001. They must come after
+   normalization, which would otherwise undo most of a rescaling; their distributions are
+   mirror-symmetric, so applying them after the canonical-hand flip samples the same transforms.
+   With `hand_3d` the hands are in palm frames and these also perturb hand shape: intended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from signclip.runtime.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
+from signclip.runtime.normalize import flip, shoulder_indices
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Probabilities and standard deviations; zero turns a step off."""
+
+    speed_std: float = 0.2          # ratio ~ N(1, std): > 1 plays faster (fewer frames)
+    speed_min: float = 0.5
+    speed_max: float = 1.5
+    rotation_std: float = 0.2       # radians
+    shear_std: float = 0.2          # x-shear
+    scale_std: float = 0.2          # y-scale = 1 + N(0, std)
+    noise_std: float = 0.001        # in normalized units (shoulder widths)
+    flip_p: float = 0.2
+    hand_dropout_p: float = 0.2     # chance per clip that one hand goes missing for a run of frames
+    point_dropout: float = 0.01     # chance per point and frame to be missing
+
+
+HANDS = tuple(np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == hand], np.int64)
+              for hand in (LEFT_HAND, RIGHT_HAND))
+SHOULDERS = np.array(shoulder_indices(MODEL_203), np.int64)
+
+
+# ---------------------------------------------------------------- time
+
+
+@numba.njit(cache=True)
+def _resample(frames, mask, length):
+    """Linear interpolation to `length` frames; a point observed on one side only is held."""
+    t_len, k_len = frames.shape[0], frames.shape[1]
+    out = np.zeros((length, k_len, 3), np.float32)
+    out_mask = np.zeros((length, k_len), np.bool_)
+    step = (t_len - 1) / (length - 1) if length > 1 else 0.0
+    for j in range(length):
+        pos = j * step
+        lo = min(int(pos), t_len - 1)
+        hi = min(lo + 1, t_len - 1)
+        w = pos - lo
+        for k in range(k_len):
+            a = mask[lo, k] and w < 1.0 - 1e-6
+            b = mask[hi, k] and w > 1e-6
+            if a and b:
+                out_mask[j, k] = True
+                for d in range(3):
+                    out[j, k, d] = frames[lo, k, d] * (1.0 - w) + frames[hi, k, d] * w
+            elif a or b:
+                src = lo if a else hi
+                out_mask[j, k] = True
+                for d in range(3):
+                    out[j, k, d] = frames[src, k, d]
+    return out, out_mask
+
+
+def resample(frames: np.ndarray, mask: np.ndarray, length: int) -> tuple:
+    """The clip re-timed to `length` frames (same clip when the length does not change)."""
+    if length == frames.shape[0]:
+        return frames, mask
+    return _resample(frames, mask, max(1, int(length)))
+
+
+def speed_length(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_frames: int) -> int:
+    """The new length after a random speed change, capped at max_frames."""
+    ratio = 1.0
+    if cfg.speed_std > 0:
+        ratio = float(np.clip(rng.normal(1.0, cfg.speed_std), cfg.speed_min, cfg.speed_max))
+    return int(min(max(1, round(frames / ratio)), max_frames))
+
+
+# ---------------------------------------------------------------- step 1, drawn then applied
+
+
+@dataclass(frozen=True)
+class RawDraw:
+    """The random choices of step 1 for one clip: new length, missing points, mirror or not."""
+
+    length: int
+    drop: np.ndarray          # bool [length, 203]: points missing (before the flip's re-ordering)
+    flip: bool
+
+
+NOT_SHOULDER = np.ones(MODEL_203.size, bool)
+NOT_SHOULDER[SHOULDERS] = False
+
+
+def draw_raw(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_frames: int) -> RawDraw:
+    """Draw speed, hand dropout, point dropout and flip for a clip of `frames` frames."""
+    length = speed_length(frames, rng, cfg, max_frames)
+    drop = np.zeros((length, MODEL_203.size), bool)
+    if cfg.hand_dropout_p > 0 and rng.random() < cfg.hand_dropout_p:
+        run = int(rng.integers(1, length + 1))
+        start = int(rng.integers(0, length - run + 1))
+        drop[start:start + run, HANDS[int(rng.integers(0, 2))]] = True
+    count = int(rng.binomial(drop.size, cfg.point_dropout)) if cfg.point_dropout > 0 else 0
+    if count:
+        t, k = rng.integers(0, length, size=count), rng.integers(0, MODEL_203.size, size=count)
+        keep = NOT_SHOULDER[k]
+        drop[t[keep], k[keep]] = True
+    return RawDraw(length, drop, bool(cfg.flip_p > 0 and rng.random() < cfg.flip_p))
+
+
+@numba.njit(cache=True)
+def _apply_raw(frames, mask, length, drop, perm, sign):
+    """Resample + drop + permute/mirror in one pass: out[j, k] = source point perm[k] at time j."""
+    t_len, k_len = frames.shape[0], frames.shape[1]
+    out = np.empty((length, k_len, 3), np.float32)
+    out_mask = np.empty((length, k_len), np.bool_)
+    step = (t_len - 1) / (length - 1) if length > 1 else 0.0
+    for j in range(length):
+        pos = j * step
+        lo = min(int(pos), t_len - 1)
+        hi = min(lo + 1, t_len - 1)
+        w = pos - lo
+        for k in range(k_len):
+            s = perm[k]
+            a = mask[lo, s] and w < 1.0 - 1e-6
+            b = mask[hi, s] and w > 1e-6
+            if drop[j, s] or not (a or b):
+                out_mask[j, k] = False
+                out[j, k, 0] = 0.0
+                out[j, k, 1] = 0.0
+                out[j, k, 2] = 0.0
+                continue
+            out_mask[j, k] = True
+            if a and b:
+                for d in range(3):
+                    out[j, k, d] = frames[lo, s, d] * (1.0 - w) + frames[hi, s, d] * w
+            else:
+                src = lo if a else hi
+                for d in range(3):
+                    out[j, k, d] = frames[src, s, d]
+            out[j, k, 0] *= sign
+    return out, out_mask
+
+
+IDENTITY = np.arange(MODEL_203.size, dtype=np.int64)
+
+
+def apply_raw(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> tuple:
+    """Step 1 as drawn, fused into one pass (equal to `apply_raw_reference`)."""
+    perm = flip_permutation(MODEL_203) if draw.flip else IDENTITY
+    return _apply_raw(frames, mask, draw.length, draw.drop, perm, np.float32(-1 if draw.flip else 1))
+
+
+def apply_raw_reference(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> tuple:
+    """Step 1 as drawn, one pure step at a time: resample, drop, flip."""
+    frames, mask = resample(frames, mask, draw.length)
+    frames, mask = np.where(draw.drop[..., None], 0.0, frames).astype(np.float32), mask & ~draw.drop
+    return flip(frames, mask, MODEL_203) if draw.flip else (frames, mask)
+
+
+def augment_raw(frames: np.ndarray, mask: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+                max_frames: int) -> tuple:
+    """Step 1 of the module docstring on raw frames: speed (and length cap), dropout, flip."""
+    return apply_raw(frames, mask, draw_raw(frames.shape[0], rng, cfg, max_frames))
+
+
+def cap_length(frames: np.ndarray, mask: np.ndarray, max_frames: int) -> tuple:
+    """Without augmentation: clips over max_frames resampled uniformly to max_frames."""
+    if frames.shape[0] <= max_frames:
+        return frames, mask
+    return resample(frames, mask, max_frames)
+
+
+# ---------------------------------------------------------------- space (normalized frames)
+
+
+def affine_matrices(n: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """n 2x2 matrices y-scale @ x-shear @ rotation, float32 [n, 2, 2]."""
+    theta = rng.normal(0.0, cfg.rotation_std, n) if cfg.rotation_std > 0 else np.zeros(n)
+    shear = rng.normal(0.0, cfg.shear_std, n) if cfg.shear_std > 0 else np.zeros(n)
+    scale = 1.0 + (rng.normal(0.0, cfg.scale_std, n) if cfg.scale_std > 0 else np.zeros(n))
+    c, s = np.cos(theta), np.sin(theta)
+    # [[1, sh], [0, 1]] @ [[c, -s], [s, c]] = [[c + sh s, -s + sh c], [s, c]]; then rows *= (1, sy)
+    m = np.empty((n, 2, 2))
+    m[:, 0, 0], m[:, 0, 1] = c + shear * s, -s + shear * c
+    m[:, 1, 0], m[:, 1, 1] = scale * s, scale * c
+    return m.astype(np.float32)
+
+
+@numba.njit(cache=True)
+def _geometry(out, mask, lengths, mats, std, bank, offsets):
+    """In place on a padded batch out [B, T, K, 3]: x,y <- M (x,y); + noise; observed points only."""
+    nb = bank.shape[0]
+    for b in range(out.shape[0]):
+        m00, m01, m10, m11 = mats[b, 0, 0], mats[b, 0, 1], mats[b, 1, 0], mats[b, 1, 1]
+        j = offsets[b]
+        for t in range(lengths[b]):
+            for k in range(out.shape[2]):
+                if not mask[b, t, k]:
+                    continue
+                if j + 3 > nb:
+                    j = 0
+                x, y = out[b, t, k, 0], out[b, t, k, 1]
+                out[b, t, k, 0] = m00 * x + m01 * y + std * bank[j]
+                out[b, t, k, 1] = m10 * x + m11 * y + std * bank[j + 1]
+                out[b, t, k, 2] += std * bank[j + 2]
+                j += 3
+
+
+class NoiseBank:
+    """A fixed block of standard normals read at random offsets: noise at memory speed.
+
+    Drawing B x T x 609 fresh normals per batch would cost more than all other loading work; a
+    clip reads a contiguous stretch from a random offset, so no clip repeats its own noise.
+    """
+
+    def __init__(self, seed: int = 0, size: int = 1 << 21):
+        self.values = np.random.default_rng(seed).standard_normal(size, dtype=np.float32)
+
+    def offsets(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, len(self.values), size=n)
+
+
+def augment_normalized(frames: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
+                       rng: np.random.Generator, cfg: AugmentConfig, bank: NoiseBank) -> np.ndarray:
+    """Step 2 on a padded batch [B, T, K, 3] (or one clip [T, K, 3]): affine + noise, new array."""
+    single = frames.ndim == 3
+    out = (frames[None] if single else frames).copy()
+    batch_mask = mask[None] if single else mask
+    lengths = np.asarray([frames.shape[0]] if single else lengths, np.int64)
+    augment_normalized_(out, batch_mask, lengths, rng, cfg, bank)
+    return out[0] if single else out
+
+
+def augment_normalized_(out: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
+                        rng: np.random.Generator, cfg: AugmentConfig, bank: NoiseBank) -> None:
+    """In-place form for the loader's own fresh batch buffer (saves one copy of the batch)."""
+    mats = affine_matrices(out.shape[0], rng, cfg)
+    _geometry(out, mask, lengths, mats, np.float32(cfg.noise_std), bank.values,
+              bank.offsets(out.shape[0], rng))

@@ -1,0 +1,214 @@
+"""Training batches from the packed cache: augment raw frames, normalize with the runtime, pad.
+
+    cache = build_cache(read_manifest("lexicon.csv"), "cache/", cfg.model.normalization)
+    loader = make_loader(cache, 64, seed=0, augment=True)
+    for epoch in range(epochs):
+        set_epoch(loader, epoch)
+        for batch in loader:  # Batch(poses [B, T, 609], mask [B, T], text_ids [B], indices [B])
+            ...
+
+Clips with equal `text_ids` share a prompt (`cache.texts[id]`): positives of each other.
+Normalization is the runtime's `normalize_frames` + `finish`, per clip, after the raw-frame
+augmentations and before the geometric ones (see `augment.py` for the order and why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from signclip.runtime.errors import SignclipError
+from signclip.runtime.layouts import MODEL_203
+from signclip.runtime.normalize import ModelInput, NormalizationConfig, finish, normalize_frames
+from torch.utils.data import DataLoader, Dataset
+
+from .augment import AugmentConfig, NoiseBank, augment_normalized_, augment_raw, cap_length
+from .cache import PackedCache
+from .sampler import BucketBatchSampler
+
+FEATURES = MODEL_203.size * 3  # 609
+
+
+@dataclass
+class Batch:
+    """A padded batch: poses [B, T, 609] float32, mask [B, T] bool (True = real frame)."""
+
+    poses: torch.Tensor
+    mask: torch.Tensor
+    text_ids: torch.Tensor     # [B] long: index into cache.texts
+    indices: torch.Tensor      # [B] long: clip numbers in the cache
+
+    def to(self, device, non_blocking: bool = False) -> Batch:
+        return Batch(*(t.to(device, non_blocking=non_blocking)
+                       for t in (self.poses, self.mask, self.text_ids, self.indices)))
+
+    def pin_memory(self) -> Batch:  # called by DataLoader(pin_memory=True)
+        return Batch(*(t.pin_memory() for t in (self.poses, self.mask, self.text_ids, self.indices)))
+
+
+class Sample(NamedTuple):
+    features: np.ndarray       # [T, 609] float32, normalized
+    length: int
+    text_id: int
+    index: int
+
+
+def _augment_config(augment) -> AugmentConfig | None:
+    if augment is True:
+        return AugmentConfig()
+    if augment is False or augment is None:
+        return None
+    if isinstance(augment, AugmentConfig):
+        return augment
+    raise SignclipError(f"augment must be True, False or an AugmentConfig, not {augment!r}")
+
+
+def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
+              augment: AugmentConfig | None, rng: np.random.Generator, max_frames: int) -> ModelInput:
+    """Clip i read raw, augmented in time and by dropout/flip, then normalized by the runtime."""
+    raw_frames, raw_mask = cache.read(i)
+    if augment is None:
+        frames, mask = cap_length(raw_frames, raw_mask, max_frames)
+    else:
+        frames, mask = augment_raw(raw_frames, raw_mask, rng, augment, max_frames)
+    try:
+        normalized = normalize_frames(frames, mask, MODEL_203)
+    except SignclipError:  # augmentation lost every frame with both shoulders: use the clip as is
+        frames, mask = cap_length(raw_frames, raw_mask, max_frames)
+        normalized = normalize_frames(frames, mask, MODEL_203)
+    return finish(normalized, mask, normalization)
+
+
+class _Source:
+    """What both datasets share: the cache, settings, and the noise bank."""
+
+    def __init__(self, cache: PackedCache, *, augment=None, seed: int = 0, max_frames: int = 256,
+                 normalization: NormalizationConfig | None = None):
+        self.cache = cache
+        self.augment = _augment_config(augment)
+        self.seed = seed
+        self.max_frames = max_frames
+        self.normalization = normalization or cache.normalization
+        self.bank = NoiseBank(seed) if self.augment is not None else None
+
+    def clip(self, i: int, rng: np.random.Generator) -> ModelInput:
+        return load_clip(self.cache, int(i), normalization=self.normalization, augment=self.augment,
+                         rng=rng, max_frames=self.max_frames)
+
+
+class ClipDataset(_Source, Dataset):
+    """One clip at a time: Sample(features [T, 609], T, text id, index); pad with `collate`."""
+
+    def __init__(self, cache: PackedCache, *, epoch: int = 0, **kwargs):
+        super().__init__(cache, **kwargs)
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def __getitem__(self, i: int) -> Sample:
+        rng = np.random.default_rng((self.seed, self.epoch, int(i)))
+        clip = self.clip(i, rng)
+        frames = clip.frames
+        if self.augment is not None:
+            frames = frames[None].copy()                                   # (1, T, 203, 3)
+            augment_normalized_(frames, clip.mask[None], np.array([len(clip.frames)]), rng,
+                                self.augment, self.bank)
+            frames = frames[0]
+        t = frames.shape[0]
+        return Sample(frames.reshape(t, FEATURES), t, int(self.cache.text_ids[i]), int(i))
+
+
+def collate(samples) -> Batch:
+    """Pad samples to the longest: poses [B, T, 609] zeros after each clip's end, mask [B, T]."""
+    lengths = np.array([s.length for s in samples])
+    poses = np.zeros((len(samples), lengths.max(), FEATURES), np.float32)   # (B, T, 609)
+    for b, s in enumerate(samples):
+        poses[b, :s.length] = s.features
+    return Batch(torch.from_numpy(poses),
+                 torch.from_numpy(np.arange(lengths.max())[None, :] < lengths[:, None]),
+                 torch.tensor([s.text_id for s in samples], dtype=torch.long),
+                 torch.tensor([s.index for s in samples], dtype=torch.long))
+
+
+class BatchDataset(_Source, Dataset):
+    """Whole batches per call, keyed by (epoch, step, indices): the geometric augmentation and the
+    padding run once per batch, which is what lets one core load thousands of clips per second."""
+
+    def __init__(self, cache: PackedCache, *, rank: int = 0, **kwargs):
+        super().__init__(cache, **kwargs)
+        self.rank = rank
+
+    def __getitem__(self, key) -> Batch:
+        epoch, step, indices = key
+        rng = np.random.default_rng((self.seed, epoch, self.rank, step))
+        clips = [self.clip(i, rng) for i in indices]
+        lengths = np.array([len(c.frames) for c in clips], np.int64)
+        b, t = len(clips), int(lengths.max())
+        poses = _batch_buffer((b, t, MODEL_203.size, 3))                       # (B, T, 203, 3)
+        points = np.empty((b, t, MODEL_203.size), bool)                        # (B, T, 203)
+        for j, c in enumerate(clips):  # bucketing keeps the zeroed tails short
+            n = lengths[j]
+            poses[j, :n], poses[j, n:] = c.frames, 0.0
+            points[j, :n], points[j, n:] = c.mask, False
+        if self.augment is not None:
+            augment_normalized_(poses, points, lengths, rng, self.augment, self.bank)
+        index = np.asarray(indices, np.int64)
+        return Batch(torch.from_numpy(poses.reshape(b, t, FEATURES)),       # (B, T, 609)
+                     torch.from_numpy(np.arange(t)[None, :] < lengths[:, None]),
+                     torch.from_numpy(self.cache.text_ids[index]),
+                     torch.from_numpy(index))
+
+
+def _batch_buffer(shape: tuple) -> np.ndarray:
+    """An uninitialized float32 array; in a loader worker, in shared memory from the start, so that
+    sending the batch to the trainer process does not copy it once more."""
+    if torch.utils.data.get_worker_info() is None:
+        return np.empty(shape, np.float32)
+    return torch.empty(shape, dtype=torch.float32).share_memory_().numpy()
+
+
+class _KeyedSampler:
+    """Turns the bucketing sampler's index lists into (epoch, step, indices) keys."""
+
+    def __init__(self, batches: BucketBatchSampler):
+        self.batches = batches
+
+    def set_epoch(self, epoch: int) -> None:
+        self.batches.set_epoch(epoch)
+
+    def __iter__(self):
+        epoch = self.batches.epoch
+        for step, indices in enumerate(self.batches):
+            yield epoch, step, indices
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def _identity(batch):
+    return batch
+
+
+def make_loader(cache: PackedCache, batch_size: int, *, seed: int, augment, rank: int = 0,
+                world_size: int = 1, num_workers: int = 0, epoch: int = 0, max_frames: int = 256,
+                normalization: NormalizationConfig | None = None, pool_batches: int = 50,
+                pin_memory: bool = False) -> DataLoader:
+    """A DataLoader of length-bucketed Batches; call `set_epoch(loader, e)` before each epoch."""
+    if num_workers < 0:
+        raise SignclipError(f"num_workers {num_workers} must be 0 or more")
+    lengths = np.minimum(cache.lengths, max_frames)
+    sampler = BucketBatchSampler(lengths, batch_size, seed=seed, epoch=epoch, rank=rank,
+                                 world_size=world_size, pool_batches=pool_batches)
+    dataset = BatchDataset(cache, rank=rank, augment=augment, seed=seed, max_frames=max_frames,
+                           normalization=normalization)
+    return DataLoader(dataset, batch_size=None, sampler=_KeyedSampler(sampler), collate_fn=_identity,
+                      num_workers=num_workers, persistent_workers=num_workers > 0,
+                      prefetch_factor=4 if num_workers > 0 else None, pin_memory=pin_memory)
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Reshuffle a loader from `make_loader` for this epoch (augmentation is keyed by it too)."""
+    loader.sampler.set_epoch(epoch)
