@@ -1,0 +1,159 @@
+"""One function per export format: which encoder files it builds, each chosen by the parity gate.
+
+Every candidate graph is built in a scratch folder and measured against torch; the first that
+passes its gate moves into the bundle. A format whose candidates all fail stops the export.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from signclip.runtime.errors import SignclipError
+
+from . import quantize as q
+from .parity import Parity, compare, run_pose, run_text, session
+
+
+@dataclass(frozen=True)
+class Candidate:
+    tower: str                       # "pose" | "text"
+    precision: str                   # "fp32" | "int8" | "fp16"
+    variant: str                     # how it was made, e.g. "dynamic per-channel"
+    suffix: str                      # file name after "<tower>_encoder"
+    make: Callable[[Path, Path], Path] | None  # (fp32 graph, destination); None = the fp32 graph
+
+    @property
+    def file(self) -> str:
+        return f"{self.tower}_encoder{self.suffix}"
+
+
+@dataclass
+class Work:
+    """Everything one export measures against: reference embeddings from torch, real inputs."""
+
+    folder: Path                     # the bundle being written (temporary until the end)
+    scratch: Path                    # graphs that are built and measured but not shipped
+    fp32: dict                       # tower -> fp32 ONNX path in scratch
+    clips: list                      # parity clips [T, F] float32
+    calibration: list                # calibration clips for static Q/DQ
+    pose_reference: np.ndarray       # torch embeddings of `clips` [N, D]
+    ids: np.ndarray                  # vocabulary tokens [V, L]
+    attention: np.ndarray
+    text_reference: np.ndarray       # torch embeddings of the vocabulary [V, D]
+    options: object                  # ExportOptions
+    threads: int = 2
+    tried: list = field(default_factory=list)    # Parity of every candidate measured
+    log: Callable[[str], None] = print
+
+    def measure(self, candidate: Candidate, path: Path) -> Parity:
+        sess = session(path, self.threads)
+        if candidate.tower == "pose":
+            got = run_pose(sess, self.clips)
+            ref, vocabulary = self.pose_reference, self.text_reference
+        else:
+            got = run_text(sess, self.ids, self.attention)
+            ref, vocabulary = self.text_reference, self.text_reference
+        return compare(ref, got, vocabulary, file=path.name, tower=candidate.tower,
+                       precision=candidate.precision, variant=candidate.variant)
+
+
+def choose(work: Work, candidates: list) -> Parity:
+    """Build and measure candidates in order; move the first that passes into the bundle."""
+    for candidate in candidates:
+        src = work.fp32[candidate.tower]
+        path = src if candidate.make is None else candidate.make(src, work.scratch / candidate.file)
+        result = work.measure(candidate, path)
+        work.tried.append(result)
+        work.log(f"  {candidate.variant:>20}  {result.line()}")
+        if result.passed:
+            shutil.copy(path, work.folder / candidate.file)
+            return result
+    lines = "; ".join(r.line() for r in work.tried if r.tower == candidates[0].tower)
+    raise SignclipError(f"parity gate failed for the {candidates[0].tower} encoder, nothing "
+                        f"written: {lines}")
+
+
+# ------------------------------------------------------------------ candidates
+
+
+def fp32(tower: str) -> Candidate:
+    return Candidate(tower, "fp32", "fp32", ".onnx", None)
+
+
+def dynamic_int8(tower: str, per_channel: bool, keep_down: bool = False) -> Candidate:
+    kind = "per-channel" if per_channel else "per-tensor"
+    tag = ("-pc" if per_channel else "") + ("-mixed" if keep_down else "")
+    variant = f"dynamic {kind}" + (", MLP down FP32" if keep_down else "")
+    return Candidate(tower, "int8", variant, f".int8{tag}.onnx",
+                     lambda s, d: q.quantize_dynamic_int8(s, d, per_channel=per_channel,
+                                                          keep_down_projections=keep_down))
+
+
+def static_int8(work: Work) -> Candidate:
+    def make(src, dst):
+        return q.quantize_static_int8(src, dst, q.PoseCalibrationReader(work.calibration))
+
+    return Candidate("pose", "int8", "static qdq", ".qdq.onnx", make)
+
+
+def fp16(tower: str) -> Candidate:
+    return Candidate(tower, "fp16", "fp16", ".fp16.onnx", q.convert_fp16)
+
+
+def int8_candidates(work: Work, tower: str) -> list:
+    """The INT8 variants to try, in order of speed, then FP32 if none keeps the gate."""
+    opts = work.options
+    if tower == "pose" and opts.static:
+        chosen = [static_int8(work)]
+    elif opts.per_channel:
+        chosen = [dynamic_int8(tower, True), dynamic_int8(tower, True, keep_down=True)]
+    else:
+        chosen = [dynamic_int8(tower, False), dynamic_int8(tower, True),
+                  dynamic_int8(tower, True, keep_down=True)]
+    return chosen + [fp32(tower)]
+
+
+# ------------------------------------------------------------------ formats
+
+
+def build_onnx(work: Work) -> dict:
+    return {t: choose(work, [fp32(t)]) for t in ("pose", "text")}
+
+
+def build_int8(work: Work) -> dict:
+    return {t: choose(work, int8_candidates(work, t)) for t in ("pose", "text")}
+
+
+def build_fp16(work: Work) -> dict:
+    return {t: choose(work, [fp16(t), fp32(t)]) for t in ("pose", "text")}
+
+
+def build_ort(work: Work) -> dict:
+    """The INT8 bundle, its encoders converted to ONNX Runtime's .ort format and measured again."""
+    chosen = build_int8(work)
+    result = {}
+    for tower, parity in chosen.items():
+        onnx_file = work.folder / parity.file
+        ort_file = q.convert_ort(onnx_file, work.folder)
+        onnx_file.unlink()  # the phone bundle ships the .ort only: half the size
+        candidate = Candidate(tower, parity.precision, f"{parity.variant} (ort)", ".ort", None)
+        measured = work.measure(candidate, ort_file)
+        work.tried.append(measured)
+        work.log(f"  {candidate.variant:>20}  {measured.line()}")
+        if not measured.passed:
+            raise SignclipError(f"parity gate failed after the .ort conversion: {measured.line()}")
+        result[tower] = measured
+    return result
+
+
+def build_tensorrt(work: Work) -> dict:
+    """FP32 ONNX encoders (gated) plus TensorRT engines built from them on this GPU."""
+    from .tensorrt import build_bundle_engines
+
+    chosen = build_onnx(work)
+    build_bundle_engines(work, chosen)
+    return chosen

@@ -1,0 +1,75 @@
+"""Writes the bundle's metadata and vocabulary in the format `signclip.runtime.bundle` loads."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from signclip.runtime.atomic import atomic_write_bytes
+from signclip.runtime.bundle import (
+    META_FILE,
+    SCHEMA_VERSION,
+    VOCABULARY_FILE,
+    sha256_file,
+    vocabulary_hash,
+)
+from signclip.runtime.layouts import MODEL_203
+
+TOOLS = ("signclip-edge", "torch", "onnx", "onnxruntime", "onnxscript", "tokenizers", "numpy",
+         "transformers", "tensorrt")
+
+
+def tool_versions() -> dict:
+    """Versions of the packages that made the bundle (those installed), and Python's."""
+    versions = {"python": platform.python_version()}
+    for name in TOOLS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def write_vocabulary(folder: Path, vocab, embeddings: np.ndarray, extra: dict | None = None) -> str:
+    """vocabulary.npz (texts, labels, languages, embeddings, plus `extra` arrays); returns its hash."""
+    arrays = {"texts": np.array(vocab.texts, dtype=str), "labels": np.array(vocab.labels, dtype=str),
+              "languages": np.array(vocab.languages, dtype=str),
+              "embeddings": np.ascontiguousarray(embeddings, dtype=np.float32)}
+    arrays.update(extra or {})
+    with open(folder / VOCABULARY_FILE, "wb") as f:
+        np.savez(f, **arrays)  # uncompressed: the runtime can memory-map it; floats barely compress
+    return vocabulary_hash(arrays["texts"], arrays["embeddings"])
+
+
+def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: str, encoders: dict,
+               parity: dict, tokenizer: dict, format_name: str, folder: Path) -> dict:
+    """signclip.json: everything the runtime checks, with the sha256 of every file in `folder`."""
+    files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
+             if p.is_file() and p.name != META_FILE}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "format": format_name,
+        "model": asdict(model_cfg),
+        "layout": [list(p) for p in MODEL_203.points],
+        "normalization": asdict(model_cfg.normalization),
+        "fps": float(fps),
+        "max_frames": int(model_cfg.pose.max_frames),
+        "embedding_dim": int(model_cfg.embed_dim),
+        "logit_scale": float(logit_scale),
+        "prompt_template": model_cfg.prompt_template,
+        "tokenizer": tokenizer,
+        "vocabulary": {"count": len(vocab), "languages": sorted(set(vocab.languages)),
+                       "sha256": vocab_sha},
+        "files": files,
+        "encoders": encoders,
+        "tools": tool_versions(),
+        "parity": parity,
+    }
+
+
+def write_meta(folder: Path, meta: dict) -> None:
+    atomic_write_bytes(folder / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())

@@ -1,0 +1,85 @@
+"""The parity gate: an exported encoder against torch on real clips and real texts.
+
+Each input runs at batch 1 (as the runtime does: dynamic INT8 scales depend on what shares a
+batch). Cosine is per input, torch vs export; top-1 agreement compares the vocabulary entry each
+side finds nearest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+# Mean cosine over the real inputs, by precision (the issue's figures, e.g. MiniLM per-channel INT8
+# "0.992", are means); no single input may fall below COSINE_FLOOR; top-1 agreement for all.
+COSINE_MIN = {"fp32": 0.9999, "int8": 0.99, "fp16": 0.99}
+COSINE_FLOOR = {"fp32": 0.9999, "int8": 0.98, "fp16": 0.98}
+TOP1_MIN = 0.99
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Numbers for one exported encoder; `passed` applies the gate for its precision."""
+
+    file: str
+    tower: str
+    precision: str
+    variant: str
+    inputs: int
+    cosine_min: float
+    cosine_mean: float
+    top1_agreement: float
+    passed: bool
+
+    def as_json(self) -> dict:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+    def line(self) -> str:
+        verdict = "pass" if self.passed else "FAIL"
+        return (f"{self.file}: cosine min {self.cosine_min:.5f} mean {self.cosine_mean:.5f}, top-1 "
+                f"agreement {self.top1_agreement:.2%} over {self.inputs} {self.tower} inputs "
+                f"(gate: mean {COSINE_MIN[self.precision]}, min {COSINE_FLOOR[self.precision]}, "
+                f"top-1 {TOP1_MIN:.0%}): {verdict}")
+
+
+def session(path, threads: int = 2) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run_pose(sess: ort.InferenceSession, clips) -> np.ndarray:
+    """Embeddings [N, D] of clips [T_i, F], one clip per run."""
+    out = [sess.run(None, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0][0] for c in clips]
+    return np.stack(out).astype(np.float32)
+
+
+def run_text(sess: ort.InferenceSession, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Embeddings [N, D] of padded tokens [N, L], one text per run (its padding cut off)."""
+    out = []
+    for row_ids, row_mask in zip(ids, mask):
+        n = int(row_mask.sum())
+        feed = {"input_ids": row_ids[None, :n], "attention_mask": row_mask[None, :n]}
+        out.append(sess.run(None, feed)[0][0])
+    return np.stack(out).astype(np.float32)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def compare(reference: np.ndarray, exported: np.ndarray, vocabulary: np.ndarray, *, file: str,
+            tower: str, precision: str, variant: str) -> Parity:
+    """Cosine per row and top-1 vocabulary agreement of `exported` against `reference` [N, D]."""
+    cos = np.sum(unit(reference) * unit(exported), axis=-1)
+    top_ref = np.argmax(reference @ vocabulary.T, axis=1)
+    top_exp = np.argmax(exported @ vocabulary.T, axis=1)
+    agreement = float(np.mean(top_ref == top_exp))
+    passed = bool(np.all(np.isfinite(exported)) and cos.mean() >= COSINE_MIN[precision]
+                  and cos.min() >= COSINE_FLOOR[precision] and agreement >= TOP1_MIN)
+    return Parity(file, tower, precision, variant, len(cos), float(cos.min()), float(cos.mean()),
+                  agreement, passed)

@@ -1,0 +1,179 @@
+"""Checkpoint to bundle: export, quantize, gate on parity, write; all or nothing.
+
+The bundle is built in a temporary folder beside --out and renamed into place only after every
+encoder passed its gate and the runtime's own loader accepted the result.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from signclip.runtime.bundle import META_FILE, TOKENIZER_FILE, load_bundle
+from signclip.runtime.errors import SignclipError
+
+from . import data
+from .formats import Format, check_options
+from .parity import COSINE_FLOOR, COSINE_MIN, TOP1_MIN
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    checkpoint: Path
+    format: str
+    out: Path
+    vocab: Path | None = None        # CSV text,spoken_language,sign_language
+    data: Path | None = None         # manifest: parity clips, clip embeddings, default vocabulary
+    per_channel: bool = False
+    static: bool = False
+    calibration: Path | None = None  # manifest of clips for static Q/DQ (default: --data's)
+    precision: str | None = None     # tensorrt: fp16 | int8
+    clips: int = 200                 # data clips read for parity and the shipped clip embeddings
+    calibration_clips: int = 64
+    threads: int = 2
+
+    def format_options(self) -> set:
+        """Format-specific options that were set (checked against the format table)."""
+        return {name for name in ("per_channel", "static", "calibration", "precision")
+                if getattr(self, name) not in (None, False)}
+
+
+PRECISIONS = ("fp16", "int8")
+
+
+def check(options: ExportOptions) -> Format:
+    """Every check that needs no model: format, options, combinations, paths, TensorRT presence."""
+    fmt = check_options(options.format, options.format_options())
+    if options.calibration and not (options.static or options.precision == "int8"):
+        raise SignclipError("--calibration is for static Q/DQ INT8: add --static "
+                            "(or --precision int8 with --format tensorrt)")
+    if options.precision is not None and options.precision not in PRECISIONS:
+        raise SignclipError(f"--precision {options.precision!r}; valid: {', '.join(PRECISIONS)}")
+    if options.clips < 1:
+        raise SignclipError(f"--clips {options.clips}: needs at least 1")
+    for flag, path in (("CHECKPOINT", options.checkpoint), ("--vocab", options.vocab),
+                       ("--data", options.data), ("--calibration", options.calibration)):
+        if path is not None and not Path(path).exists():
+            raise SignclipError(f"{flag} {path}: no such file or folder")
+    out = Path(options.out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / META_FILE).is_file())):
+        raise SignclipError(f"--out {out} exists and is not a bundle folder; give a new or empty "
+                            f"folder (an existing bundle is replaced)")
+    if fmt.name == "tensorrt":
+        from .tensorrt import require_tensorrt
+
+        require_tensorrt()
+    return fmt
+
+
+def _publishable(folder: Path) -> None:
+    """Temporary files are created private (0700/0600); a bundle is read by others (umask applies)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for p in folder.iterdir():
+        p.chmod(0o666 & ~umask)
+
+
+def _replace_folder(tmp: Path, out: Path) -> None:
+    """Swap `tmp` in as `out`; the old bundle stays intact until the new one is in place."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def _clips(entries: list, count: int, model_cfg, log) -> tuple:
+    """(features [T, F] per clip, the entries they came from, median fps) of up to `count` clips."""
+    from signclip.runtime.pose_io import read_pose
+
+    picked = data.spread([e for e in entries if e.pose is not None], count)
+    features, fps = [], []
+    for e in picked:
+        clip = read_pose(e.pose)
+        fps.append(clip.fps)
+        features.append(data.clip_features(e.pose, model_cfg.normalization, model_cfg.pose.max_frames))
+    log(f"read {len(features)} real clips for parity")
+    return features, picked, float(np.median(fps)) if fps else 0.0
+
+
+def export_bundle(options: ExportOptions, log=print) -> Path:
+    """Write a gated bundle to options.out; SignclipError (nothing written) if any gate fails."""
+    fmt = check(options)
+    import torch
+    from signclip.trainer.checkpoint import load_checkpoint
+    from signclip.trainer.model import tokenizer_path
+
+    from .builders import Work
+    from .bundle_writer import build_meta, write_meta, write_vocabulary
+    from .onnx_export import export_pose_onnx, export_text_onnx
+
+    torch.set_num_threads(max(1, options.threads))
+    model, cfg, _, _ = load_checkpoint(options.checkpoint)
+    model = model.eval()
+    mcfg = cfg.model
+    entries = data.read_manifest(options.data) if options.data else data.lexicon_entries()
+    vocab_rows = data.read_vocabulary_file(options.vocab) if options.vocab else entries
+    vocab = data.vocabulary_texts(vocab_rows, mcfg.prompt_template)
+    clips, clip_entries, fps = _clips(entries, options.clips, mcfg, log)
+    if not clips:
+        raise SignclipError("no clips to measure parity on: --data needs pose files")
+    calib_entries = data.read_manifest(options.calibration) if options.calibration else entries
+    calibration = (_clips(calib_entries, options.calibration_clips, mcfg, log)[0]
+                   if options.static or options.precision == "int8" else [])
+
+    tokenizer = data.load_tokenizer(tokenizer_path(mcfg.text), mcfg.text.max_tokens)
+    ids, attention = data.tokenize(tokenizer, vocab.texts)
+    with torch.no_grad():
+        text_ref = model.text(torch.from_numpy(ids), torch.from_numpy(attention)).numpy()
+        pose_ref = np.stack([model.pose(torch.from_numpy(c)[None], torch.ones(1, len(c), dtype=torch.bool))
+                             [0].numpy() for c in clips])
+
+    out = Path(options.out).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with tempfile.TemporaryDirectory(prefix="signclip-export-") as scratch:
+            scratch = Path(scratch)
+            log(f"exporting {mcfg.name} to ONNX")
+            export_pose_onnx(model.pose, scratch / "pose_encoder.onnx")
+            export_text_onnx(model.text, scratch / "text_encoder.onnx")
+            work = Work(folder=tmp, scratch=scratch,
+                        fp32={"pose": scratch / "pose_encoder.onnx", "text": scratch / "text_encoder.onnx"},
+                        clips=clips, calibration=calibration, pose_reference=pose_ref, ids=ids,
+                        attention=attention, text_reference=text_ref, options=options,
+                        threads=options.threads, log=log)
+            log(f"parity gate ({fmt.name}):")
+            chosen = fmt.build(work)
+        shutil.copy(tokenizer_path(mcfg.text), tmp / TOKENIZER_FILE)
+        extra = {"clip_embeddings": pose_ref.astype(np.float32),
+                 "clip_labels": np.array([e.text for e in clip_entries], dtype=str),
+                 "clip_languages": np.array([e.sign_language for e in clip_entries], dtype=str)}
+        vocab_sha = write_vocabulary(tmp, vocab, text_ref, extra)
+        parity = {fmt.name: {"gate": {"cosine_mean_min": dict(COSINE_MIN),
+                                      "cosine_floor": dict(COSINE_FLOOR), "top1_min": TOP1_MIN},
+                             "chosen": {t: p.as_json() for t, p in chosen.items()},
+                             "tried": [p.as_json() for p in work.tried]}}
+        meta = build_meta(model_cfg=mcfg, logit_scale=float(model.logit_scale().detach()), fps=fps,
+                          vocab=vocab, vocab_sha=vocab_sha, encoders={t: p.file for t, p in chosen.items()},
+                          parity=parity, format_name=fmt.name, folder=tmp,
+                          tokenizer={"file": TOKENIZER_FILE, "max_tokens": mcfg.text.max_tokens})
+        write_meta(tmp, meta)
+        _publishable(tmp)
+        load_bundle(tmp)  # the runtime's own check, before anything becomes visible at --out
+        _replace_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    log(f"wrote {out} ({size / 1e6:.1f} MB): pose {chosen['pose'].file}, text {chosen['text'].file}")
+    return out
+

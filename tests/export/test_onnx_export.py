@@ -1,0 +1,102 @@
+"""ONNX export of both towers against torch on real clips: lengths 1, 98, 256, padded batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from signclip.export import data
+from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, opset_of
+from signclip.export.parity import session
+from signclip.trainer.model import tokenizer_path
+
+
+@pytest.fixture(scope="module")
+def pose_onnx(tiny_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("onnx") / "pose_encoder.onnx"
+    export_pose_onnx(tiny_model.pose, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def text_onnx(tiny_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("onnx") / "text_encoder.onnx"
+    export_text_onnx(tiny_model.text, path)
+    return path
+
+
+def torch_pose(model, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model.pose(torch.from_numpy(x), torch.from_numpy(mask)).numpy()
+
+
+def test_pose_graph_interface(pose_onnx):
+    model = onnx.load(str(pose_onnx))
+    onnx.checker.check_model(model, full_check=True)
+    assert opset_of(model) >= 17
+    inputs = {i.name: i.type.tensor_type for i in model.graph.input}
+    assert inputs["poses"].elem_type == onnx.TensorProto.FLOAT
+    assert inputs["mask"].elem_type == onnx.TensorProto.BOOL
+    dims = [d.dim_param or d.dim_value for d in inputs["poses"].shape.dim]
+    assert isinstance(dims[0], str) and isinstance(dims[1], str) and dims[2] == 609  # batch, frames dynamic
+    assert [o.name for o in model.graph.output] == ["embedding"]
+    assert "LayerNormalization" in {n.op_type for n in model.graph.node}  # opset >= 17 keeps it one node
+
+
+@pytest.mark.parametrize("frames", [1, 98, 256])
+def test_pose_matches_torch_on_real_clips(tiny_model, pose_onnx, real_clips, frames, to_length):
+    sess = session(pose_onnx)
+    for clip in real_clips[:4]:
+        x = to_length(clip, frames)[None]
+        mask = np.ones((1, frames), bool)
+        got = sess.run(None, {"poses": x, "mask": mask})[0]
+        ref = torch_pose(tiny_model, x, mask)
+        assert got.shape == ref.shape == (1, 32)
+        assert float(np.sum(got * ref)) >= 0.9999
+        np.testing.assert_allclose(got, ref, atol=2e-5)
+
+
+def test_padded_batch_equals_each_clip_alone(pose_onnx, real_clips):
+    sess = session(pose_onnx)
+    clips = real_clips[:5]
+    longest = max(len(c) for c in clips)
+    x = np.zeros((len(clips), longest, 609), np.float32)
+    mask = np.zeros((len(clips), longest), bool)
+    for i, c in enumerate(clips):
+        x[i, :len(c)] = c
+        mask[i, :len(c)] = True
+    batched = sess.run(None, {"poses": x, "mask": mask})[0]
+    for i, c in enumerate(clips):
+        alone = sess.run(None, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0][0]
+        np.testing.assert_allclose(batched[i], alone, atol=2e-5)
+
+
+def test_fully_masked_row_stays_finite(pose_onnx, real_clips):
+    """A batch row of pure padding must not turn into NaN (finite mask value)."""
+    clip = real_clips[0]
+    x = np.stack([clip, np.zeros_like(clip)])
+    mask = np.stack([np.ones(len(clip), bool), np.zeros(len(clip), bool)])
+    out = session(pose_onnx).run(None, {"poses": x, "mask": mask})[0]
+    assert np.all(np.isfinite(out))
+
+
+def test_text_matches_torch_with_padding(tiny_model, text_onnx, lexicon):
+    model = onnx.load(str(text_onnx))
+    onnx.checker.check_model(model, full_check=True)
+    assert opset_of(model) >= 17
+    assert [i.name for i in model.graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in model.graph.output] == ["embedding"]
+    texts = [f"<{e.spoken_language}> <{e.sign_language}> {e.text}" for e in lexicon[::50]]
+    texts.append("<en> <ase> a much longer query about fingerspelling the letter a")
+    tok = data.load_tokenizer(tokenizer_path(tiny_model.cfg.text), 32)
+    ids, mask = data.tokenize(tok, texts)
+    assert mask.sum(1).min() < ids.shape[1]  # the batch really is padded
+    got = session(text_onnx).run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    with torch.no_grad():
+        ref = tiny_model.text(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+    np.testing.assert_allclose(got, ref, atol=2e-5)
+    short = int(mask[0].sum())
+    feed = {"input_ids": ids[:1, :short], "attention_mask": mask[:1, :short]}
+    alone = session(text_onnx).run(None, feed)[0]
+    np.testing.assert_allclose(alone[0], got[0], atol=2e-5)
