@@ -95,6 +95,16 @@ def speed_length(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_
     return int(min(max(1, round(frames / ratio)), max_frames))
 
 
+def speed_lengths(lengths: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+                  max_frames: int) -> np.ndarray:
+    """`speed_length` for every clip at once: the sampler buckets by these, the loader uses them."""
+    lengths = np.asarray(lengths, np.int64)
+    ratio = np.ones(len(lengths))
+    if cfg.speed_std > 0:
+        ratio = np.clip(rng.normal(1.0, cfg.speed_std, len(lengths)), cfg.speed_min, cfg.speed_max)
+    return np.minimum(np.maximum(1, np.rint(lengths / ratio)), max_frames).astype(np.int64)
+
+
 # ---------------------------------------------------------------- step 1, drawn then applied
 
 
@@ -111,9 +121,10 @@ NOT_SHOULDER = np.ones(MODEL_203.size, bool)
 NOT_SHOULDER[SHOULDERS] = False
 
 
-def draw_raw(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_frames: int) -> RawDraw:
-    """Draw speed, hand dropout, point dropout and flip for a clip of `frames` frames."""
-    length = speed_length(frames, rng, cfg, max_frames)
+def draw_raw(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_frames: int,
+             length: int | None = None) -> RawDraw:
+    """Draw speed (unless the new `length` is given), dropout and flip for a clip of `frames` frames."""
+    length = speed_length(frames, rng, cfg, max_frames) if length is None else int(length)
     drop = np.zeros((length, MODEL_203.size), bool)
     if cfg.hand_dropout_p > 0 and rng.random() < cfg.hand_dropout_p:
         run = int(rng.integers(1, length + 1))
@@ -178,9 +189,9 @@ def apply_raw_reference(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> 
 
 
 def augment_raw(frames: np.ndarray, mask: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
-                max_frames: int) -> tuple:
+                max_frames: int, length: int | None = None) -> tuple:
     """Step 1 of the module docstring on raw frames: speed (and length cap), dropout, flip."""
-    return apply_raw(frames, mask, draw_raw(frames.shape[0], rng, cfg, max_frames))
+    return apply_raw(frames, mask, draw_raw(frames.shape[0], rng, cfg, max_frames, length))
 
 
 def cap_length(frames: np.ndarray, mask: np.ndarray, max_frames: int) -> tuple:

@@ -24,7 +24,14 @@ from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import ModelInput, NormalizationConfig, finish, normalize_frames
 from torch.utils.data import DataLoader, Dataset
 
-from .augment import AugmentConfig, NoiseBank, augment_normalized_, augment_raw, cap_length
+from .augment import (
+    AugmentConfig,
+    NoiseBank,
+    augment_normalized_,
+    augment_raw,
+    cap_length,
+    speed_lengths,
+)
 from .cache import PackedCache
 from .sampler import BucketBatchSampler
 
@@ -66,13 +73,15 @@ def _augment_config(augment) -> AugmentConfig | None:
 
 
 def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
-              augment: AugmentConfig | None, rng: np.random.Generator, max_frames: int) -> ModelInput:
-    """Clip i read raw, augmented in time and by dropout/flip, then normalized by the runtime."""
+              augment: AugmentConfig | None, rng: np.random.Generator, max_frames: int,
+              length: int | None = None) -> ModelInput:
+    """Clip i read raw, augmented in time (to `length` frames when given) and by dropout/flip,
+    then normalized by the runtime."""
     raw_frames, raw_mask = cache.read(i)
     if augment is None:
         frames, mask = cap_length(raw_frames, raw_mask, max_frames)
     else:
-        frames, mask = augment_raw(raw_frames, raw_mask, rng, augment, max_frames)
+        frames, mask = augment_raw(raw_frames, raw_mask, rng, augment, max_frames, length)
     try:
         normalized = normalize_frames(frames, mask, MODEL_203)
     except SignclipError:  # augmentation lost every frame with both shoulders: use the clip as is
@@ -93,9 +102,16 @@ class _Source:
         self.normalization = normalization or cache.normalization
         self.bank = NoiseBank(seed) if self.augment is not None else None
 
-    def clip(self, i: int, rng: np.random.Generator) -> ModelInput:
+    def clip(self, i: int, rng: np.random.Generator, length: int | None = None) -> ModelInput:
         return load_clip(self.cache, int(i), normalization=self.normalization, augment=self.augment,
-                         rng=rng, max_frames=self.max_frames)
+                         rng=rng, max_frames=self.max_frames, length=length)
+
+    def epoch_lengths(self, epoch: int) -> np.ndarray:
+        """Every clip's length in this epoch: after the speed change drawn for (seed, epoch)."""
+        if self.augment is None:
+            return np.minimum(self.cache.lengths, self.max_frames)
+        rng = np.random.default_rng((self.seed, epoch, 0x5EED))
+        return speed_lengths(self.cache.lengths, rng, self.augment, self.max_frames)
 
 
 class ClipDataset(_Source, Dataset):
@@ -134,17 +150,19 @@ def collate(samples) -> Batch:
 
 
 class BatchDataset(_Source, Dataset):
-    """Whole batches per call, keyed by (epoch, step, indices): the geometric augmentation and the
-    padding run once per batch, which is what lets one core load thousands of clips per second."""
+    """Whole batches per call, keyed by (epoch, step, indices[, lengths]): the geometric
+    augmentation and the padding run once per batch, so one core loads thousands of clips per
+    second. `lengths` are the clips' lengths after the speed change, which the sampler buckets by."""
 
     def __init__(self, cache: PackedCache, *, rank: int = 0, **kwargs):
         super().__init__(cache, **kwargs)
         self.rank = rank
 
     def __getitem__(self, key) -> Batch:
-        epoch, step, indices = key
+        epoch, step, indices, *rest = key
+        targets = rest[0] if rest else [None] * len(indices)
         rng = np.random.default_rng((self.seed, epoch, self.rank, step))
-        clips = [self.clip(i, rng) for i in indices]
+        clips = [self.clip(i, rng, n) for i, n in zip(indices, targets)]
         lengths = np.array([len(c.frames) for c in clips], np.int64)
         b, t = len(clips), int(lengths.max())
         poses = _batch_buffer((b, t, MODEL_203.size, 3))                       # (B, T, 203, 3)
@@ -171,7 +189,7 @@ def _batch_buffer(shape: tuple) -> np.ndarray:
 
 
 class _KeyedSampler:
-    """Turns the bucketing sampler's index lists into (epoch, step, indices) keys."""
+    """Turns the bucketing sampler's index lists into (epoch, step, indices, lengths) keys."""
 
     def __init__(self, batches: BucketBatchSampler):
         self.batches = batches
@@ -181,8 +199,9 @@ class _KeyedSampler:
 
     def __iter__(self):
         epoch = self.batches.epoch
+        lengths = self.batches.epoch_lengths()
         for step, indices in enumerate(self.batches):
-            yield epoch, step, indices
+            yield epoch, step, indices, lengths[indices].tolist()
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -199,11 +218,11 @@ def make_loader(cache: PackedCache, batch_size: int, *, seed: int, augment, rank
     """A DataLoader of length-bucketed Batches; call `set_epoch(loader, e)` before each epoch."""
     if num_workers < 0:
         raise SignclipError(f"num_workers {num_workers} must be 0 or more")
-    lengths = np.minimum(cache.lengths, max_frames)
-    sampler = BucketBatchSampler(lengths, batch_size, seed=seed, epoch=epoch, rank=rank,
-                                 world_size=world_size, pool_batches=pool_batches)
     dataset = BatchDataset(cache, rank=rank, augment=augment, seed=seed, max_frames=max_frames,
                            normalization=normalization)
+    sampler = BucketBatchSampler(np.minimum(cache.lengths, max_frames), batch_size, seed=seed,
+                                 epoch=epoch, rank=rank, world_size=world_size,
+                                 pool_batches=pool_batches, lengths_for_epoch=dataset.epoch_lengths)
     return DataLoader(dataset, batch_size=None, sampler=_KeyedSampler(sampler), collate_fn=_identity,
                       num_workers=num_workers, persistent_workers=num_workers > 0,
                       prefetch_factor=4 if num_workers > 0 else None, pin_memory=pin_memory)

@@ -18,7 +18,7 @@ class BucketBatchSampler:
     """Yields lists of clip indices; `set_epoch` reshuffles, like DistributedSampler."""
 
     def __init__(self, lengths, batch_size: int, *, seed: int = 0, epoch: int = 0, rank: int = 0,
-                 world_size: int = 1, pool_batches: int = 50):
+                 world_size: int = 1, pool_batches: int = 50, lengths_for_epoch=None):
         if batch_size < 1:
             raise SignclipError(f"batch size {batch_size} must be at least 1")
         if not 0 <= rank < world_size:
@@ -28,6 +28,13 @@ class BucketBatchSampler:
             raise SignclipError("cannot sample batches from an empty dataset")
         self.batch_size, self.seed, self.epoch = batch_size, seed, epoch
         self.rank, self.world_size, self.pool_batches = rank, world_size, pool_batches
+        self.lengths_for_epoch = lengths_for_epoch  # epoch -> lengths (e.g. after speed changes)
+
+    def epoch_lengths(self) -> np.ndarray:
+        """The lengths batches are bucketed by in this epoch."""
+        if self.lengths_for_epoch is None:
+            return self.lengths
+        return np.asarray(self.lengths_for_epoch(self.epoch), np.int64)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -35,12 +42,13 @@ class BucketBatchSampler:
     def global_batches(self) -> list:
         """All batches of this epoch, before splitting across ranks."""
         rng = np.random.default_rng((self.seed, self.epoch))
-        order = rng.permutation(len(self.lengths))
+        lengths = self.epoch_lengths()
+        order = rng.permutation(len(lengths))
         pool = self.batch_size * self.pool_batches
         batches = []
         for start in range(0, len(order), pool):
             chunk = order[start:start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
             batches.extend(chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
         return [batches[i].tolist() for i in rng.permutation(len(batches))]
 
