@@ -29,9 +29,12 @@ def make_data(rows: int, dim: int, queries: int, kind: str, seed: int = 0) -> tu
         return (unit(rng.standard_normal((rows, dim), np.float32)),
                 unit(rng.standard_normal((queries, dim), np.float32)))
     centres = unit(rng.standard_normal((1000, dim), np.float32))
-    x = unit(centres[rng.integers(0, 1000, rows)] + 0.6 * unit(rng.standard_normal((rows, dim), np.float32)))
-    q = unit(centres[rng.integers(0, 1000, queries)] + 0.6 * unit(rng.standard_normal((queries, dim), np.float32)))
-    return x, q
+
+    def around(n: int) -> np.ndarray:
+        noise = unit(rng.standard_normal((n, dim), np.float32))
+        return unit(centres[rng.integers(0, 1000, n)] + 0.6 * noise)
+
+    return around(rows), around(queries)
 
 
 def measure(search, queries: np.ndarray, truth: list, k: int, repeats: int = 1) -> dict:

@@ -28,11 +28,15 @@ COMMANDS = [
     ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
     ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),
+    ("train", "signclip.trainer.train_cli", ("torch",)),
 ]
 
 
 def _available(requirements) -> bool:
-    return all(importlib.util.find_spec(r) is not None for r in requirements)
+    try:  # find_spec raises for a dotted name whose parent is missing, or a package that fails to load
+        return all(importlib.util.find_spec(r) is not None for r in requirements)
+    except (ImportError, ValueError):
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:

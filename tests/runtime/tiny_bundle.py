@@ -40,17 +40,20 @@ def tiny_model():
 
 
 def export_onnx(module, args, names, axes, path: Path) -> None:
+    import warnings
+
     import torch
 
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes that are dynamic axes anyway
         torch.onnx.export(module, args, str(path), dynamo=False, opset_version=17,
                           input_names=list(names), output_names=["embedding"],
                           dynamic_axes={**axes, "embedding": {0: "batch"}})
 
 
 def tokenizer_file() -> Path:
-    from signclip.trainer.model import tokenizer_path
     from signclip.trainer.config import TextTowerCfg
+    from signclip.trainer.model import tokenizer_path
 
     return tokenizer_path(TextTowerCfg())
 
@@ -134,7 +137,7 @@ def make_tiny_bundle(folder: Path, with_clips: bool = True, empty: bool = False)
             "layout": [list(p) for p in MODEL_203.points],
             "normalization": asdict(cfg.normalization),
             "fps": 25, "max_frames": 256, "embedding_dim": DIM,
-            "logit_scale": float(model.logit_scale()), "prompt_template": TEMPLATE,
+            "logit_scale": float(model.logit_scale().detach()), "prompt_template": TEMPLATE,
             "encoders": {"pose": "pose_encoder.onnx", "text": "text_encoder.onnx"},
             "tools": {"torch": torch.__version__},
             "parity": {"fp32": {"max_abs_diff": 0.0}}}

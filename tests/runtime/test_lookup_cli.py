@@ -1,0 +1,94 @@
+"""The lookup, embed, teach, bench and doctor commands through `signclip.runtime.cli.main`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from signclip.runtime.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+POSE = str(DATA / "poses" / "holistic576_97f.pose")
+POSE2 = str(DATA / "poses" / "holistic586_5f.pose")
+
+
+@pytest.fixture
+def env(tiny_bundle, signclip_home, monkeypatch):
+    monkeypatch.setenv("SIGNCLIP_BUNDLE", str(tiny_bundle))
+    return tiny_bundle
+
+
+def json_lines(text: str) -> list:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_lookup_json_one_object_per_input(env, capsys):
+    assert main(["lookup", POSE, POSE2, "--text", "A", "--json", "-k", "3", "--threads", "1"]) == 0
+    records = json_lines(capsys.readouterr().out)
+    assert [r["input"] for r in records] == [POSE, POSE2, "text:A"]
+    for r in records:
+        assert len(r["results"]) == 3
+        assert set(r["results"][0]) >= {"label", "language", "text", "score"}
+        scores = [m["score"] for m in r["results"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_lookup_table_and_language(env, capsys):
+    assert main(["lookup", POSE, "--language", "gss", "--bundle", str(env)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(POSE) and "gss" in out and "<en> <ase>" not in out
+
+
+def test_lookup_bad_inputs(env, capsys, tmp_path):
+    bad = tmp_path / "bad.pose"
+    bad.write_bytes(b"\x00garbage")
+    assert main(["lookup", str(bad), POSE, "--json"]) == 2   # the good input is still answered
+    records = json_lines(capsys.readouterr().out)
+    assert "error" in records[0] and records[1]["results"]
+    assert main(["lookup"]) == 2
+    assert "nothing to look up" in capsys.readouterr().err
+    assert main(["lookup", POSE, "--provider", "cuda"]) == 2
+    assert "provider 'cuda' is not available" in capsys.readouterr().err
+    assert main(["lookup", POSE, "--bundle", str(tmp_path)]) == 2
+    assert "not a model bundle" in capsys.readouterr().err
+
+
+def test_embed_writes_npz(env, tmp_path, capsys):
+    out = tmp_path / "e.npz"
+    assert main(["embed", POSE, POSE2, "--text", "house", "-o", str(out)]) == 0
+    with np.load(out) as z:
+        assert z["embeddings"].shape == (2, 16) and z["text_embeddings"].shape == (1, 16)
+        assert z["inputs"].tolist() == [POSE, POSE2]
+        np.testing.assert_allclose(np.linalg.norm(z["embeddings"], axis=1), 1.0, atol=1e-5)
+    assert main(["embed", POSE, "-o", str(tmp_path / "e.txt")]) == 2
+
+
+def test_teach_list_remove(env, capsys):
+    assert main(["teach", "SOUP", POSE, "--language", "ase"]) == 0
+    assert "taught SOUP (1 example)" in capsys.readouterr().out
+    assert main(["teach", "--list"]) == 0
+    assert "SOUP" in capsys.readouterr().out
+    assert main(["lookup", POSE, "--json", "-k", "1"]) == 0
+    assert json_lines(capsys.readouterr().out)[0]["results"][0]["label"] == "SOUP"
+    assert main(["teach", "--remove", "SOUP"]) == 0
+    assert main(["teach", "--remove", "SOUP"]) == 2
+    assert main(["teach", "ONLYLABEL"]) == 2
+
+
+def test_bench_json(env, capsys):
+    args = ["--rows", "2000", "--dim", "64", "--queries", "10", "--repeats", "2"]
+    assert main(["bench", "--json", *args]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"mediapipe", "normalization", "pose_encoder", "text_encoder", "index"} <= set(report)
+    assert report["index"]["compact"]["recall_at_5"] >= 0.9
+    assert report["pose_encoder"]["median_ms"] > 0
+
+
+def test_doctor(env, capsys):
+    assert main(["doctor", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["bundle"]["ok"] and r["bundle"]["embedding_dim"] == 16
+    assert "CPUExecutionProvider" in r["providers"]["chosen"]
+    assert r["tensorrt"]["available"] in (True, False)
