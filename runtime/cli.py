@@ -21,6 +21,7 @@ from .errors import SignclipError
 COMMANDS = [
     ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
     ("lookup", "signclip.runtime.commands.lookup", ("onnxruntime", "tokenizers")),
+    ("stream", "signclip.runtime.commands.stream", ("onnxruntime", "tokenizers")),
     ("embed", "signclip.runtime.commands.embed", ("onnxruntime", "tokenizers")),
     ("teach", "signclip.runtime.commands.teach", ("onnxruntime", "tokenizers")),
     ("bench", "signclip.runtime.commands.bench", ("onnxruntime", "tokenizers")),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SignclipError
-from .layouts import Layout
+from .layouts import MODEL_203, Layout
 from .normalize import ModelInput, NormalizationConfig, StreamingNormalizer, preprocess
 from .pose import PoseClip
 from .segmentation import (
@@ -129,6 +129,16 @@ class Recognizer:
         self._frame_count = 0
         self.frames_seen = 0
         self.total_frame_ns = 0
+
+    @property
+    def in_sign(self) -> bool:
+        """A sign has started and not yet ended."""
+        return self._open
+
+    def warm_up(self) -> None:
+        """Run encode and search once on a blank input, so that the first sign pays no start-up cost."""
+        blank = ModelInput(np.zeros((8, MODEL_203.size, 3), np.float32), np.zeros((8, MODEL_203.size), bool))
+        run_lookup(blank, self.encode, self.search)
 
     # ------------------------------------------------------------ input
 

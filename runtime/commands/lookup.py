@@ -27,6 +27,10 @@ def add_arguments(parser) -> None:
                         help='one line per input: {"input": ..., "results": [{"label", "language", '
                              '"text", "score"}, ...]}')
     add_engine_arguments(parser)
+    # streaming recognition (runtime/commands/stream.py owns this flag's behaviour)
+    parser.add_argument("--segments", action="store_true",
+                        help="find the signs of a longer video or .pose and look each one up on its "
+                             "own (one JSON object per segment with --json)")
 
 
 def format_table(name: str, matches: list) -> str:
@@ -57,6 +61,12 @@ def run(args) -> int:
     if args.top_k < 1:
         raise SignclipError(f"--top-k {args.top_k}: must be at least 1")
     engine = open_engine(args)
+    if args.segments:  # streaming recognition's offline path: one lookup per sign found
+        from .stream import run_segments
+
+        if args.text:
+            raise SignclipError("--segments looks up signs in clips; it does not combine with --text")
+        return run_segments(args, engine)
     failed = 0
     inputs, names = [], []
     for path in args.inputs:   # read all first, so that every clip goes through the encoder together

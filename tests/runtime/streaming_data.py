@@ -58,7 +58,7 @@ def rest_frame(frame: np.ndarray, mask: np.ndarray, layout, *, away: bool = Fals
     1.6 shoulder widths below the shoulders (the lap), or, `away`, masked too (out of the frame)."""
     frame, mask = frame.copy(), mask.copy()
     centre_y, width = shoulder_frame(frame, layout)
-    for i, (c, name) in enumerate(layout.points):
+    for i, (c, _) in enumerate(layout.points):
         if c in (LEFT_HAND, RIGHT_HAND):
             mask[i] = False
             frame[i] = 0

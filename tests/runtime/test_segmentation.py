@@ -1,4 +1,4 @@
-"""Sign segmentation from hand activity (hysteresis, gaps, min/max length) and sliding windows, on real data."""
+"""Sign segmentation from hand activity (hysteresis, gaps, min/max length) and windows, on real data."""
 
 import dataclasses
 
@@ -151,7 +151,7 @@ def test_bad_config_is_a_clear_error(change, message):
 
 
 def test_a_layout_without_shoulders_cannot_be_segmented():
-    from signclip.runtime.layouts import Layout, RIGHT_HAND, HAND_POINTS
+    from signclip.runtime.layouts import HAND_POINTS, RIGHT_HAND, Layout
 
     hand_only = Layout("hand", tuple((RIGHT_HAND, p) for p in HAND_POINTS))
     with pytest.raises(SignclipError, match="no shoulders"):

@@ -1,0 +1,156 @@
+"""Recognize signs as they happen, from a camera, a video or a .pose file: one line per sign.
+
+    signclip stream                                   # camera 0; Ctrl-C stops
+    signclip stream --source signing.mp4 --json       # one JSON object per sign, to the end
+    signclip stream --source long.pose --window 1.5 --hop 0.5   # fixed sliding windows
+    signclip lookup long.mp4 --segments --json        # the same segmentation, offline (run_segments)
+
+While waiting for a sign, a terminal shows a status line with the frame rate (only on a TTY).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import SignclipError
+from .engine_args import add_engine_arguments, open_engine
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", default="0", metavar="0|VIDEO|POSE",
+                        help="camera index, video file or .pose file (default: camera 0)")
+    parser.add_argument("--top-k", "-k", type=int, default=5, metavar="K")
+    parser.add_argument("--language", "-l", default=None, metavar="L",
+                        help="only this sign language (ISO 639-3, e.g. ase)")
+    parser.add_argument("--json", action="store_true",
+                        help='one line per sign: {"start_frame", "end_frame", "start_s", "end_s", '
+                             '"results": [...], "timings": {...}}')
+    parser.add_argument("--window", type=float, default=None, metavar="S",
+                        help="fixed sliding windows of S seconds instead of hand-activity segmentation")
+    parser.add_argument("--hop", type=float, default=0.5, metavar="S",
+                        help="seconds between sliding windows (with --window; default 0.5)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="pace a file source at its frame rate, dropping frames when behind "
+                             "(a camera always is)")
+    add_engine_arguments(parser)
+
+
+# ---------------------------------------------------------------- shared with lookup --segments
+
+
+def lookup_callables(engine, k: int, language: str | None) -> tuple:
+    """The engine's encoder and search, as the recognizer takes them; checks k and the language."""
+    if k < 1:
+        raise SignclipError(f"--top-k {k}: must be at least 1")
+    if language is not None and language not in engine.languages():
+        raise SignclipError(f"language {language!r} is not in the vocabulary; known: "
+                            f"{', '.join(engine.languages()) or 'none'}")
+    return engine.pose_encoder.embed_one, lambda e: engine.lookup_embedding(e, k, language)
+
+
+def format_results(matches) -> str:
+    if not matches:
+        return "(no shoulders seen: not recognized)"
+    return "  ".join(f"{m.label} {m.score:.3f}" for m in matches)
+
+
+def run_segments(args, engine) -> int:
+    """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
+    from ..engine import read_clip
+    from ..recognizer import lookup_segments
+
+    encode, search = lookup_callables(engine, args.top_k, args.language)
+    failed = 0
+    for path in args.inputs:
+        try:
+            clip = read_clip(path)
+        except SignclipError as e:
+            failed += 1
+            print(json.dumps({"input": path, "error": str(e)}) if args.json else f"{path}: error: {e}",
+                  file=sys.stdout if args.json else sys.stderr, flush=True)
+            continue
+        segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)
+        if not segments and not args.json:
+            print(f"{path}: no sign found", flush=True)
+        for i, s in enumerate(segments):
+            if args.json:
+                print(json.dumps({"input": path, "segment": i, **s.to_json()}, ensure_ascii=False),
+                      flush=True)
+            else:
+                print(f"{path} #{i} [{s.start_s:6.2f}-{s.end_s:6.2f} s, frames {s.start}-{s.end}]  "
+                      f"{format_results(s.results)}", flush=True)
+    return 2 if failed else 0
+
+
+# ---------------------------------------------------------------- stream
+
+
+class StatusLine:
+    """One self-overwriting terminal line (frames, FPS, dropped), at most ten updates a second."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._last = 0.0
+        self._shown = False
+        self._fps = 0.0
+        self._t = None
+
+    def tick(self, frame, dropped: int, signing: bool) -> None:
+        now = time.perf_counter()
+        if self._t is not None:
+            instant = 1.0 / max(now - self._t, 1e-6)
+            self._fps = instant if self._fps == 0 else 0.9 * self._fps + 0.1 * instant
+        self._t = now
+        if not self.enabled or now - self._last < 0.1:
+            return
+        self._last = now
+        state = "signing..." if signing else "waiting for a sign"
+        self.stream.write(f"\r\x1b[2K{frame.time_s:7.1f} s  frame {frame.index}  {self._fps:5.1f} FPS  "
+                          f"dropped {dropped}  {state}")
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self._shown = False
+
+
+def emit(event, as_json: bool, status: StatusLine) -> None:
+    status.clear()
+    if as_json:
+        print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+        return
+    t = event.timings
+    print(f"[{event.start_s:7.2f}-{event.end_s:7.2f} s]  {format_results(event.results)}   "
+          f"(encoder {t.encode_ms:.1f} ms, lookup {t.lookup_ms:.2f} ms)", flush=True)
+
+
+def run(args) -> int:
+    from ..recognizer import Recognizer
+    from ..segmentation import WindowConfig
+    from ..sources import open_source
+
+    windows = WindowConfig(args.window, args.hop) if args.window is not None else None
+    engine = open_engine(args)
+    encode, search = lookup_callables(engine, args.top_k, args.language)
+    with open_source(args.source, realtime=args.realtime) as source:
+        recognizer = Recognizer(source.layout, source.fps, encode, search, windows=windows,
+                                normalization=engine.bundle.normalization)
+        recognizer.warm_up()
+        status = StatusLine()
+        try:
+            for frame in source:
+                for event in recognizer.feed(frame):
+                    emit(event, args.json, status)
+                status.tick(frame, source.dropped, recognizer.in_sign)
+        finally:
+            for event in recognizer.finish():
+                emit(event, args.json, status)
+            status.clear()
+    return 0
