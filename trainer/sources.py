@@ -84,6 +84,7 @@ class PackedSource:
     num_workers: int = 0
     max_frames: int = 256
     pin_memory: bool = False
+    pool_batches: int = 50       # length bucketing over pools of this many batches; 1: none
 
     def __post_init__(self):
         self._loaders: dict = {}
@@ -103,7 +104,8 @@ class PackedSource:
             self._loaders[key] = make_loader(
                 self.cache, batch_size, seed=seed, augment=self.augment, rank=rank,
                 world_size=world_size, num_workers=self.num_workers, epoch=epoch,
-                max_frames=self.max_frames, pin_memory=self.pin_memory)
+                max_frames=self.max_frames, pin_memory=self.pin_memory,
+                pool_batches=self.pool_batches)
         loader = self._loaders[key]
         set_epoch(loader, epoch)
         if skip == 0:

@@ -110,6 +110,23 @@ def forward_batch(model, poses, mask, text_ids, text: TextInputs) -> tuple:
     return emb.pose, emb.text[inverse], emb.logit_scale
 
 
+def train_step(net, optimizer, loss_fn, batch: tuple, text: TextInputs, *, lr: float,
+               grad_clip: float, autocast) -> torch.Tensor:
+    """One optimizer step on (poses, mask, text_ids) already on the device; the loss, not synced."""
+    poses, mask, ids = batch
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with autocast:
+        pose, txt, scale = forward_batch(net, poses, mask, ids, text)
+    loss = loss_fn(pose, txt, ids, scale)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
 # ----------------------------------------------------------------------------------- optimizer
 
 
@@ -364,18 +381,10 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
                 mask = batch.mask.to(device, non_blocking=True)
                 ids = batch.text_ids.to(device, non_blocking=True)
                 lr = lr_at(step, base_lr=t.lr, warmup_steps=t.warmup_steps, total_steps=t.steps)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                with autocast:
-                    pose, text, scale = forward_batch(net, poses, mask, ids, text_inputs)
-                loss = loss_fn(pose, text, ids, scale)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if t.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-                optimizer.step()
+                loss = train_step(net, optimizer, loss_fn, (poses, mask, ids), text_inputs, lr=lr,
+                                  grad_clip=t.grad_clip, autocast=autocast)
                 step += 1
-                pending.append(loss.detach())
+                pending.append(loss)
                 if step > start_step + 1:  # the first step pays for compilation and warm-up
                     interval_clips += len(ids) * info.world_size
                     interval_wait += waited

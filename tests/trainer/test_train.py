@@ -1,6 +1,8 @@
 """The training loop on CPU: a smoke run on real lexicon clips, and an exact resume after Ctrl-C."""
 
 import dataclasses
+import importlib.util
+import json
 import math
 import os
 import signal
@@ -18,7 +20,8 @@ from signclip.trainer.schedule import lr_at
 from signclip.trainer.sources import SyntheticSource
 from signclip.trainer.train import build_text_inputs, make_optimizer, read_metrics, tokenize, train
 
-LEXICON = Path(__file__).parents[1] / "data" / "lexicon"
+ROOT = Path(__file__).parents[2]
+LEXICON = ROOT / "tests" / "data" / "lexicon"
 TINY_POSE = PoseTowerCfg(width=16, layers=1, heads=2, mlp_ratio=2.0, dropout=0.1, max_frames=64)
 
 
@@ -137,3 +140,31 @@ def test_schedule_warms_up_linearly_then_follows_a_cosine_to_zero():
     assert lr[:4] == [0.25, 0.5, 0.75, 1.0]
     assert lr[8] == pytest.approx(0.5) and lr[12] == pytest.approx(0.0)
     assert all(a >= b for a, b in zip(lr[3:], lr[4:]))
+
+
+@pytest.mark.slow
+def test_signclip_train_command_on_a_yaml_config_and_synthetic_data(tmp_path, capsys):
+    from signclip.runtime.cli import main
+    from signclip.trainer.config import to_dict
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(json.dumps(to_dict(tiny_config(RANDOM_TEXT, steps=3))))  # JSON is YAML
+    out = tmp_path / "run"
+    args = ["train", str(config), "--data", "synthetic:16", "--out", str(out), "--device", "cpu"]
+    assert main(args + ["--steps", "2"]) == 0
+    assert main(args + ["--resume"]) == 0
+    assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
+    assert main(["train", "no-such-config"]) == 2
+    assert "unknown config 'no-such-config'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_gpu_benchmark_script_runs_its_python_steps_on_cpu(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("gpu_train", ROOT / "bench" / "gpu_train.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--tiny", "--device", "cpu", "--steps", "3", "--clips", "32", "--batch", "8",
+                       "--workers", "0", "--log-every", "1", "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out.split("training through the real loader on CPU")[1]
+    assert "bucketed" in table and "unbucketed" in table
+    assert (tmp_path / "bucketed" / "checkpoint").is_dir() and (tmp_path / "cache" / "index.json").is_file()
