@@ -120,6 +120,11 @@ def convert_fp16(src, dst) -> Path:
     with _quiet():
         half = convert_float_to_float16(model, keep_io_types=True, op_block_list=list(FP16_KEEP_FP32),
                                         disable_shape_infer=False)
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
+    wrapped = OnnxModel(half)
+    wrapped.topological_sort()  # the converter appends its input Casts after their consumers
+    half = wrapped.model
     onnx.checker.check_model(half)
     onnx.save(half, str(dst))
     return Path(dst)

@@ -1,0 +1,96 @@
+"""INT8 (dynamic, static Q/DQ), FP16 and .ort graphs against FP32 on real clips, and every graph meant
+for TensorRT against the operator list of the ONNX-TensorRT 10.3 parser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from signclip.export import quantize as q
+from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, operators_of, opset_of
+from signclip.export.parity import run_pose, session, unit
+
+TRT_OPS = json.loads((Path(__file__).parent / "tensorrt_10_3_operators.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def graphs(tiny_model, real_clips, tmp_path_factory):
+    """FP32, dynamic INT8, static Q/DQ INT8 and FP16 graphs of the tiny pose tower, FP32/FP16 text."""
+    d = tmp_path_factory.mktemp("graphs")
+    g = {"pose": export_pose_onnx(tiny_model.pose, d / "pose.onnx") and d / "pose.onnx",
+         "text": export_text_onnx(tiny_model.text, d / "text.onnx") and d / "text.onnx"}
+    g["pose_int8"] = q.quantize_dynamic_int8(g["pose"], d / "pose.int8.onnx")
+    g["pose_int8_pc"] = q.quantize_dynamic_int8(g["pose"], d / "pose.int8pc.onnx", per_channel=True)
+    g["pose_qdq"] = q.quantize_static_int8(g["pose"], d / "pose.qdq.onnx",
+                                           q.PoseCalibrationReader(real_clips[:8]))
+    g["pose_fp16"] = q.convert_fp16(g["pose"], d / "pose.fp16.onnx")
+    g["text_fp16"] = q.convert_fp16(g["text"], d / "text.fp16.onnx")
+    return g
+
+
+@pytest.mark.parametrize("name", ["pose_int8", "pose_int8_pc", "pose_qdq", "pose_fp16"])
+def test_reduced_precision_keeps_cosine_on_real_clips(graphs, real_clips, name):
+    ref = run_pose(session(graphs["pose"]), real_clips)
+    got = run_pose(session(graphs[name]), real_clips)
+    cos = np.sum(unit(ref) * unit(got), axis=1)
+    assert cos.min() >= 0.99, cos.min()
+
+
+def test_graph_kinds(graphs):
+    ops = {n: {op for _, op in operators_of(onnx.load(str(graphs[n])))} for n in graphs}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops["pose_int8"]
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops["pose_qdq"]
+    qdq = onnx.load(str(graphs["pose_qdq"]))
+    zero_points = [onnx.numpy_helper.to_array(i) for i in qdq.graph.initializer
+                   if i.name.endswith("zero_point")]
+    assert zero_points and all(np.all(z == 0) for z in zero_points)  # symmetric: TensorRT needs 0
+    fp16 = onnx.load(str(graphs["pose_fp16"]))
+    types = {i.name: i.data_type for i in fp16.graph.initializer}
+    types.update({v.name: v.type.tensor_type.elem_type for v in [*fp16.graph.value_info, *fp16.graph.input]})
+    kept = [n for n in fp16.graph.node if n.op_type in ("LayerNormalization", "Softmax")]
+    casts = {o: a.i for n in fp16.graph.node if n.op_type == "Cast" for o in n.output for a in n.attribute}
+    types.update(casts)
+    assert kept and all(types[n.input[0]] == onnx.TensorProto.FLOAT for n in kept)  # run in FP32
+    assert any(t == onnx.TensorProto.FLOAT16 for t in types.values())
+
+
+def test_ort_format_runs_like_its_onnx(graphs, real_clips, tmp_path):
+    ort_file = q.convert_ort(graphs["pose_int8"], tmp_path)
+    assert ort_file.suffix == ".ort" and ort_file.stat().st_size > 0
+    a = run_pose(session(graphs["pose_int8"]), real_clips[:3])
+    b = run_pose(session(ort_file), real_clips[:3])
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["pose", "text", "pose_qdq", "pose_fp16", "text_fp16"])
+def test_tensorrt_10_3_parses_every_operator(graphs, name):
+    model = onnx.load(str(graphs[name]))
+    assert TRT_OPS["opset_min"] <= opset_of(model) <= TRT_OPS["opset_max"]
+    ops = operators_of(model)
+    assert {d for d, _ in ops} == {""}  # no ONNX Runtime contrib ops
+    unsupported = {op for _, op in ops} - set(TRT_OPS["supported"])
+    assert not unsupported, f"{name}: not in TensorRT 10.3's parser: {sorted(unsupported)}"
+
+
+def test_dynamic_int8_is_not_for_tensorrt(graphs):
+    """The check can fail: ORT's dynamic INT8 graph uses ops TensorRT's parser lacks (hence Q/DQ)."""
+    ops = {op for _, op in operators_of(onnx.load(str(graphs["pose_int8"])))}
+    assert ops & set(TRT_OPS["unsupported"]) >= {"DynamicQuantizeLinear", "MatMulInteger"}
+
+
+def test_engine_matches_onnx_runtime(graphs, real_clips, tmp_path):
+    from signclip.export.tensorrt import Profile, build_engine, run_engine, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    engine = tmp_path / "pose.fp16.engine"
+    build_engine(graphs["pose"], engine, precision="fp16", profile=Profile.pose(609))
+    assert json.loads(engine.with_suffix(".json").read_text())["profile"]["shapes"]["poses"][1][1] == 98
+    ref = run_pose(session(graphs["pose"]), real_clips[:4])
+    got = np.stack([run_engine(engine, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0]
+                    for c in real_clips[:4]])
+    assert np.sum(unit(ref) * unit(got), axis=1).min() >= 0.99
