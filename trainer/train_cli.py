@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="stop at this global step (default: the config's train.steps; the lr "
                              "schedule always spans train.steps)")
+    parser.add_argument("--split", default="train",
+                        help="train on the manifest rows of this split; rows without one count as "
+                             "'train'; 'all' takes every row (default: train)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: a GPU if any)")
 
@@ -64,12 +67,32 @@ def run(args) -> int:
             from .lexicon import import_lexicon
 
             import_lexicon(data)  # under torchrun the others wait for rank 0 in open_source
+    data = _split_manifest(data, args.split, out)
     result = train(cfg, data, out, steps=args.steps, resume=args.resume, device=args.device)
     if env_ranks()[0] == 0:
         last = f"loss {result.losses[-1]:.4f}, " if result.losses else ""
         print(f"step {result.step}: {last}{result.clips_per_s:.1f} clips/s; "
               f"checkpoint {result.checkpoint}", file=sys.stderr)
     return 130 if result.interrupted else 0
+
+
+def _split_manifest(data, split: str, out: Path):
+    """A manifest restricted to one split, written into the run folder; other data as it is."""
+    from .data import read_manifest, select_split, write_manifest
+
+    path = Path(str(data))
+    if split == "all" or path.suffix.lower() not in (".csv", ".jsonl") or not path.is_file():
+        return data
+    rows = read_manifest(path)
+    chosen = select_split(rows, split)
+    if len(chosen) == len(rows):
+        return data
+    target = out / f"{split}{path.suffix.lower()}"
+    from .distributed import env_ranks
+
+    if env_ranks()[0] == 0:
+        write_manifest(chosen, target)
+    return target
 
 
 def main(argv=None) -> int:
