@@ -15,7 +15,7 @@ from signclip.runtime.normalize import NormalizationConfig
 @dataclass(frozen=True)
 class PoseTowerCfg:
     points: int = 203            # model layout (MODEL_203); 3 coordinates each
-    width: int = 192
+    width: int = 128
     layers: int = 3
     heads: int = 4
     mlp_ratio: float = 2.0
