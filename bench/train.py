@@ -85,14 +85,14 @@ def _baseline_clips_per_s(rows, seconds: float) -> float:
 
 
 def _loader_clips_per_s(cache, workers: int, seconds: float, augment=True) -> tuple:
-    """(clips/s, mean padded share) over whole epochs for at least `seconds`."""
+    """(clips/s wall, clips per CPU-second of this process, padded share) over whole epochs."""
     from signclip.trainer.loader import make_loader, set_epoch
 
     loader = make_loader(cache, BATCH, seed=0, augment=augment, num_workers=workers)
     for _ in loader:  # warm-up: Numba cache load, worker start
         break
     n = real = padded = 0
-    epoch, t0 = 0, time.perf_counter()
+    epoch, t0, c0 = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - t0 < seconds:
         set_epoch(loader, epoch)
         for batch in loader:
@@ -100,9 +100,9 @@ def _loader_clips_per_s(cache, workers: int, seconds: float, augment=True) -> tu
             real += int(batch.mask.sum())
             padded += batch.mask.numel()
         epoch += 1
-    rate = n / (time.perf_counter() - t0)
+    rate, cpu = n / (time.perf_counter() - t0), n / (time.process_time() - c0)
     del loader
-    return rate, 1 - real / padded
+    return rate, cpu, 1 - real / padded
 
 
 def _epoch_memory(cache) -> dict:
@@ -140,19 +140,20 @@ def bench_loader(args) -> bool:
         cache = build_cache(rows, work / "lexicon", progress=False)
         build_s = time.perf_counter() - t0
         baseline = _baseline_clips_per_s(rows, args.seconds)
-        table = [("re-parse .pose per clip (baseline)", "-", f"{baseline:,.0f}", "1.0x", "-")]
+        table = [("re-parse .pose per clip (baseline)", "-", f"{baseline:,.0f}", "-", "1.0x", "-")]
         best = 0.0
         for workers in args.workers:
-            rate, pad = _loader_clips_per_s(cache, workers, args.seconds)
+            rate, cpu, pad = _loader_clips_per_s(cache, workers, args.seconds)
             best = max(best, rate)
             table.append((f"packed cache, augment on, batch {BATCH}", workers, f"{rate:,.0f}",
-                          f"{rate / baseline:.0f}x", f"{pad:.0%}"))
-        rate, pad = _loader_clips_per_s(cache, 0, args.seconds, augment=False)
-        table.append((f"packed cache, augment off, batch {BATCH}", 0, f"{rate:,.0f}",
+                          f"{cpu:,.0f}" if workers == 0 else "-", f"{rate / baseline:.0f}x",
+                          f"{pad:.0%}"))
+        rate, cpu, pad = _loader_clips_per_s(cache, 0, args.seconds, augment=False)
+        table.append((f"packed cache, augment off, batch {BATCH}", 0, f"{rate:,.0f}", f"{cpu:,.0f}",
                       f"{rate / baseline:.0f}x", f"{pad:.0%}"))
         print_table(f"Loader on {source}: mean {cache.lengths.mean():.0f} frames/clip; cache built "
-                    f"in {build_s:.1f} s", ("path", "workers", "clips/s", "vs baseline",
-                                             "padding"), table)
+                    f"in {build_s:.1f} s", ("path", "workers", "clips/s", "per CPU-s",
+                                             "vs baseline", "padding"), table)
 
         # scale check: synthetic clips with Spreadthesign's lengths
         per_clip = 96.4 * (609 * np.dtype(args.scale_dtype).itemsize + 26)
@@ -169,7 +170,7 @@ def bench_loader(args) -> bool:
         disk = _disk_mb(work / "synthetic")
         epoch = _epoch_memory(synthetic)
         g = epoch["growth"]
-        rate1, pad1 = _loader_clips_per_s(synthetic, 1, args.seconds)
+        rate1, _, pad1 = _loader_clips_per_s(synthetic, 1, args.seconds)
         print_table(
             f"Scale check: {args.scale:,} synthetic clips ({args.scale_dtype}), "
             f"{synthetic.num_frames:,} frames, mean {synthetic.lengths.mean():.1f} / median "
