@@ -341,11 +341,3 @@ class StreamingNormalizer:
         _apply(frames, mask, self._sums, out)
         return finish(out, mask.copy(), self.config)
 
-
-def fit_length(model_input: ModelInput, max_frames: int) -> ModelInput:
-    """At most `max_frames` frames, sampled uniformly over the clip (longer clips are not an error)."""
-    t = model_input.frames.shape[0]
-    if t <= max_frames:
-        return model_input
-    keep = np.round(np.linspace(0, t - 1, max_frames)).astype(np.int64)
-    return ModelInput(model_input.frames[keep], model_input.mask[keep], model_input.flipped)

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from signclip.runtime.normalize import ModelInput, fit_length
+from signclip.runtime.encoders import pad_batch  # the runtime's padding: torch sees what ONNX sees
+from signclip.runtime.normalize import ModelInput
 
 from .model import SignCLIP, tokenizer_path
-
-
-def pad_batch(inputs: list, max_frames: int) -> tuple:
-    """Model inputs to poses [B, T, 609] and a frame mask [B, T] padded to the longest clip."""
-    inputs = [fit_length(x, max_frames) for x in inputs]
-    t = max(x.frames.shape[0] for x in inputs)
-    poses = np.zeros((len(inputs), t, inputs[0].features.shape[1]), np.float32)
-    mask = np.zeros((len(inputs), t), bool)
-    for i, x in enumerate(inputs):
-        n = x.frames.shape[0]
-        poses[i, :n] = x.features
-        mask[i, :n] = True
-    return poses, mask
 
 
 @torch.no_grad()
