@@ -26,6 +26,7 @@ COMMANDS = [
     ("teach", "signclip.runtime.commands.teach", ("onnxruntime", "tokenizers")),
     ("bench", "signclip.runtime.commands.bench", ("onnxruntime", "tokenizers")),
     ("doctor", "signclip.runtime.commands.doctor", ()),
+    ("app", "signclip.runtime.commands.app", ("PySide6", "onnxruntime", "tokenizers")),
     ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
     ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),
