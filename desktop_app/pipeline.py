@@ -357,6 +357,7 @@ class PoseWorker(QObject):
         self.capture_config = capture_config
         self.frames = 0
         self.busy_ns = 0
+        self.first_done_ns = 0  # when the first frame came out of MediaPipe (after the graph started)
 
     @Slot()
     def run(self) -> None:
@@ -381,6 +382,7 @@ class PoseWorker(QObject):
                 t1 = time.perf_counter_ns()
                 self.frames += 1
                 self.busy_ns += t1 - t0
+                self.first_done_ns = self.first_done_ns or t1
                 recent.append(t1)
                 fps = (len(recent) - 1) / ((recent[-1] - recent[0]) / 1e9) if len(recent) > 1 else 0.0
                 frame = PosedFrame(item.epoch, item.index, item.time_s, item.rgb,
@@ -401,6 +403,7 @@ class RecognitionWorker(QObject):
     recording = Signal(int, int)      # examples recorded so far, examples asked for
     recorded = Signal(TeachExamples)  # all examples of a teach request
     failed = Signal(str)
+    stopped = Signal()                # the input ended (END then closed) or the pipeline stopped
 
     def __init__(self, engine: LockedEngine, inp: FrameSlot, *, k: int = 5, language: str | None = None,
                  normalization=None, history_s: float = 20.0, stats_every_s: float = 0.25):
@@ -413,6 +416,8 @@ class RecognitionWorker(QObject):
         self._request: TeachRequest | None = None
         self._request_lock = threading.Lock()
         self.events = 0
+        self.frames = 0
+        self.last_frame_ns = 0  # when the newest frame was fed to the recognizer
 
     def record(self, request: TeachRequest) -> None:
         """Start recording examples (any thread); replaces a recording in progress."""
@@ -432,6 +437,8 @@ class RecognitionWorker(QObject):
             self._run()
         except Exception as e:
             self.failed.emit(f"recognition stopped: {e}")
+        finally:
+            self.stopped.emit()
 
     def _new_recognizer(self, fps: float):
         from signclip.runtime.normalize import NormalizationConfig
@@ -447,6 +454,7 @@ class RecognitionWorker(QObject):
         state = _Recording()
         encode_ms = lookup_ms = 0.0
         latest = None
+        mark = (0, 0)  # recognizer time and frames at the last readout
         while (item := self.inp.take()) is not None:
             events = []
             if item is END or (recognizer is not None and item.epoch != epoch):
@@ -457,11 +465,14 @@ class RecognitionWorker(QObject):
                     recognizer, epoch = self._new_recognizer(item.fps), item.epoch
                     recognizer.warm_up()
                     history.clear()
+                    mark = (0, 0)
                 latest = item
                 history.append((item.index, item.keypoints, item.mask))
                 while len(history) > self.history_s * item.fps:
                     history.popleft()
                 events += recognizer.feed(item)
+                self.frames += 1
+                self.last_frame_ns = time.perf_counter_ns()
             for event in events:
                 encode_ms, lookup_ms = event.timings.encode_ms, event.timings.lookup_ms
                 self.events += 1
@@ -476,8 +487,13 @@ class RecognitionWorker(QObject):
             now = time.perf_counter()
             if latest is not None and recognizer is not None and now - last_stats >= self.stats_every_s:
                 last_stats = now
-                self.stats.emit(Stats(latest.pipeline_fps, latest.mediapipe_ms, recognizer.frame_us,
-                                      encode_ms, lookup_ms, recognizer.frames_seen, *self.drops()))
+                # segmentation + normalization per frame since the last readout (not since the start,
+                # which would keep the JIT compile of the first frame in the mean)
+                ns, seen = recognizer.total_frame_ns, recognizer.frames_seen
+                segment_us = (ns - mark[0]) / max(seen - mark[1], 1) / 1e3 if seen >= mark[1] else 0.0
+                mark = (ns, seen)
+                self.stats.emit(Stats(latest.pipeline_fps, latest.mediapipe_ms, segment_us,
+                                      encode_ms, lookup_ms, self.frames, *self.drops()))
 
     def _teach_step(self, state: _Recording, events: list, history: deque, latest, ended: bool) -> None:
         with self._request_lock:

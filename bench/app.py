@@ -1,0 +1,160 @@
+"""The desktop app's pipeline against MediaPipe Holistic alone, on the fixture videos, in one run.
+
+    python bench/app.py                                # default videos, 3 repeats, medians
+    python bench/app.py --repeats 5 --bundle path/to/bundle
+    python bench/app.py --videos tests/data/videos/asl_letters_CAB.mp4
+
+Baseline: one thread decodes each frame, converts it to RGB and runs Holistic (model complexity 1),
+as `signclip pose` does. App: the app's own worker objects (capture, MediaPipe, recognition on
+QThreads, `signclip.app.pipeline`) with the window's `VideoView` painting offscreen; the video is
+read unpaced, so every frame goes through MediaPipe and recognition (none dropped) and FPS is frames
+over the time until recognition has seen the last one. Overlay lag: frames between the image painted
+and the keypoints painted over it; display lag: frames between the newest frame through MediaPipe
+and the one painted. Baseline and app alternate per repeat; medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEOS = ROOT / "tests" / "data" / "videos"
+DEFAULT_VIDEOS = ("asl_letters_CAB.mp4", "webcam_one_hand.mp4", "asl_letter_C.mp4")
+
+
+def mediapipe_alone(path: Path) -> tuple:
+    """(frames, seconds): decode + RGB + Holistic, one frame after the other."""
+    from signclip.runtime.capture import CaptureConfig, HolisticCapture, open_video, video_frames
+
+    capture, _ = open_video(path)
+    frames = 0
+    with HolisticCapture(CaptureConfig()) as holistic:
+        holistic.process(next(video_frames(capture)))  # graph start-up is not per-frame cost
+        capture.release()
+        capture, _ = open_video(path)
+        began = time.perf_counter()
+        for rgb in video_frames(capture):
+            holistic.process(rgb)
+            frames += 1
+        spent = time.perf_counter() - began
+    capture.release()
+    return frames, spent
+
+
+def app_pipeline(path: Path, engine, app) -> dict:
+    """Frames, seconds and lags of the app's workers over the whole video, painted offscreen."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    from signclip.app.pipeline import Pipeline, SourceSpec
+    from signclip.app.window import VideoView
+
+    pipeline = Pipeline(engine, normalization=engine.engine.bundle.normalization)
+    pipeline.open(SourceSpec(str(path), loop=False, paced=False))
+    lags = {"overlay": [], "display": []}
+
+    class MeasuredView(VideoView):
+        def paintEvent(self, event):  # noqa: N802
+            super().paintEvent(event)
+            if self.frame is not None:
+                lags["overlay"].append(self.painted_index - self.overlay_index)
+                lags["display"].append(pipeline.pose.frames - 1 - self.painted_index)
+
+    view = MeasuredView()
+    view.resize(640, 480)
+    view.show()
+
+    def posed(frame):
+        view.set_frame(frame)
+        pipeline.gate.done()
+
+    loop = QEventLoop()
+    events = []
+    pipeline.pose.posed.connect(posed)
+    pipeline.recognition.recognized.connect(events.append)
+    pipeline.recognition.stopped.connect(loop.quit)
+    QTimer.singleShot(600_000, loop.quit)
+    pipeline.start()
+    loop.exec()
+    # timed from the first frame out of MediaPipe (the graph starts inside the worker, as the
+    # baseline's warm-up frame) to the last frame fed to the recognizer (its last sign included)
+    rec, pose = pipeline.recognition, pipeline.pose
+    frames = rec.frames
+    spent = (rec.last_frame_ns - pose.first_done_ns) / 1e9
+    pipeline.stop()
+    view.close()
+    app.processEvents()
+    return {"frames": frames, "timed_frames": frames - 1, "seconds": spent, "signs": len(events),
+            "paints": len(lags["overlay"]),
+            "overlay_lag": max(lags["overlay"], default=0),
+            "display_lag": statistics.median(lags["display"] or [0]),
+            "dropped_display": pipeline.gate.dropped}
+
+
+def open_bundle(bundle: str | None):
+    """The engine of `bundle` (or the default one); without any, the tests' tiny bundle (needs torch)."""
+    from signclip.app.pipeline import LockedEngine
+    from signclip.runtime.engine import Engine
+    from signclip.runtime.errors import SignclipError
+
+    try:
+        return LockedEngine(Engine(bundle, personal=False)), bundle or "default"
+    except SignclipError as e:
+        if bundle is not None:
+            raise
+        print(f"no default bundle ({e}); using the tests' tiny random-weight bundle", file=sys.stderr)
+    sys.path.insert(0, str(ROOT / "tests" / "runtime"))
+    from tiny_bundle import make_tiny_bundle
+
+    folder = make_tiny_bundle(Path(tempfile.mkdtemp(prefix="signclip-bench-")) / "tiny")
+    return LockedEngine(Engine(folder, personal=False)), "tiny (tests/runtime/tiny_bundle.py)"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--videos", nargs="*", default=[str(VIDEOS / v) for v in DEFAULT_VIDEOS])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bundle", default=None)
+    args = parser.parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["bench"])
+    engine, bundle_name = open_bundle(args.bundle)
+    print(f"bundle: {bundle_name}; {args.repeats} repeats, medians; CPU cores: {os.cpu_count()}; "
+          f"load average before: {os.getloadavg()[0]:.1f}")
+    header = (f"{'video':24} {'frames':>6} {'MP alone FPS':>12} {'app FPS':>8} {'app/MP':>7} {'overhead':>8} "
+              f"{'overlay lag':>11} {'display lag':>11} {'signs':>5}")
+    print(header)
+    print("-" * len(header))
+    all_ratios = []
+    for video in map(Path, args.videos):
+        base, runs = [], []
+        for _ in range(args.repeats):
+            frames, seconds = mediapipe_alone(video)
+            base.append(frames / seconds)
+            r = app_pipeline(video, engine, app)
+            if r["frames"] != frames:
+                raise SystemExit(f"{video.name}: the app saw {r['frames']} of {frames} frames")
+            runs.append(r)
+        mp_fps = statistics.median(base)
+        app_fps = statistics.median(r["timed_frames"] / r["seconds"] for r in runs)
+        ratio = app_fps / mp_fps
+        all_ratios.append(ratio)
+        overlay = max(r["overlay_lag"] for r in runs)
+        display = statistics.median(r["display_lag"] for r in runs)
+        print(f"{video.name:24} {frames:6d} {mp_fps:12.1f} {app_fps:8.1f} {ratio:7.2f} {1 - ratio:8.1%} "
+              f"{overlay:11d} {display:11.1f} {runs[0]['signs']:5d}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}; targets: app/MP >= 0.90, overlay lag <= 1 frame; "
+          f"median app/MP over videos: {statistics.median(all_ratios):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
