@@ -603,6 +603,7 @@ class Pipeline(QObject):
         self.capture = self.pose = self.recognition = None
         self.threads: list = []
         self.slots: list = []
+        self._stragglers: list = []
         self._language: str | None = None
 
     @staticmethod
@@ -658,7 +659,9 @@ class Pipeline(QObject):
         ok = True
         for thread in self.threads:
             thread.quit()
-            ok &= thread.wait(int(timeout_s * 1000))
+            if not thread.wait(int(timeout_s * 1000)):
+                ok = False
+                self._stragglers.append(thread)  # a QThread destroyed while running aborts the process
         self.threads, self.slots = [], []
         return ok
 

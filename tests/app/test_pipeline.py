@@ -64,7 +64,7 @@ def run_capture(qtbot, worker: CaptureWorker):
     thread, seen = QThread(), []
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    drain = threading.Thread(target=lambda: [seen.append(x) for x in iter(worker.out.take, None)], daemon=True)
+    drain = threading.Thread(target=lambda: seen.extend(iter(worker.out.take, None)), daemon=True)
     drain.start()
     thread.start()
     return thread, seen
