@@ -1,0 +1,1 @@
+"""The desktop app (`signclip app`): a PySide6 window over `signclip.runtime`; no model logic here."""

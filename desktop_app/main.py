@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -61,11 +62,22 @@ def run_app(options: AppOptions) -> int:
     """Open the window and block until it is closed; the exit status."""
     check_display()
     check_options(options)
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["signclip"])
     app.setApplicationName("SignCLIP")
     window = build_window(options)
     window.show()
-    status = app.exec()
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl-C closes the window
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: None)  # Python runs signal handlers only between Qt callbacks
+    ticker.start(200)
+    try:
+        status = app.exec()
+    finally:
+        ticker.stop()
+        signal.signal(signal.SIGINT, previous)
+        if window.closed_cleanly is None:  # left without closing the window: stop the threads anyway
+            window.closed_cleanly = window.pipeline.stop()
     return status if window.closed_cleanly is not False else 1
