@@ -89,7 +89,7 @@ def merge(candidates: list, k: int) -> list:
 
 
 def read_clip(path) -> PoseClip:
-    """A `.pose` file, or a video through MediaPipe Holistic (`signclip.runtime.capture`)."""
+    """A `.pose` file, or a video through MediaPipe Holistic, trimmed to its signing."""
     path = Path(path)
     if is_pose_file(path):
         return read_pose(path)
@@ -103,7 +103,9 @@ def read_clip(path) -> PoseClip:
     except ImportError as e:
         raise SignclipError(f"{path}: videos need MediaPipe ({e.name or e}); install mediapipe==0.10.18 "
                             f"or give a .pose file") from e
-    return video_to_clip(path)
+    from .segmentation import trim_rest
+
+    return trim_rest(video_to_clip(path))  # a recording holds rest before and after the sign
 
 
 class Engine:

@@ -229,18 +229,23 @@ def flip(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> tuple:
     return _flip(frames, mask, flip_permutation(layout))
 
 
+UNSEEN_HAND_HEIGHT = 3.0  # shoulder widths below the shoulders: an undetected hand counts as resting
+
+
 def dominant_hand(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> str:
-    """'right' or 'left': the hand seen in more frames; on a tie, the one whose wrist moves more."""
-    left, right = layout.index[(LEFT_HAND, "WRIST")], layout.index[(RIGHT_HAND, "WRIST")]
-    n_left, n_right = mask[:, left].sum(), mask[:, right].sum()
-    if n_left != n_right:
-        return "left" if n_left > n_right else "right"
+    """'right' or 'left': the hand held higher over the clip (normalized frames, y down).
 
-    def spread(i):
-        seen = frames[mask[:, i], i]
-        return float(seen.var(axis=0).sum()) if len(seen) > 1 else 0.0
+    A resting hand in the lap is often detected in every frame, so counting detections picks the
+    wrong hand; height does not. Per frame a hand's height is its own wrist, else the body's wrist,
+    else UNSEEN_HAND_HEIGHT.
+    """
+    def height(hand: str, body_wrist: str) -> float:
+        own, body = layout.index[(hand, "WRIST")], layout.index[(BODY, body_wrist)]
+        y = np.where(mask[:, body], frames[:, body, 1], UNSEEN_HAND_HEIGHT)
+        return float(np.where(mask[:, own], frames[:, own, 1], y).mean())
 
-    return "left" if spread(left) > spread(right) else "right"
+    left, right = height(LEFT_HAND, "LEFT_WRIST"), height(RIGHT_HAND, "RIGHT_WRIST")
+    return "left" if left < right else "right"
 
 
 def hands_3d(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> np.ndarray:

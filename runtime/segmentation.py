@@ -289,6 +289,18 @@ def segment_clip(clip: PoseClip, config: SegmenterConfig = SegmenterConfig()) ->
     return found + ([last] if last is not None else [])
 
 
+def trim_rest(clip: PoseClip, config: SegmenterConfig = SegmenterConfig()) -> PoseClip:
+    """The clip from the first sign's start to the last sign's end: rest before and after removed.
+
+    A recording of one sign usually starts and ends with the hands down (a phone video, a webcam);
+    training clips hold only the sign. Without any sign found, the clip comes back whole.
+    """
+    spans = segment_clip(clip, config)
+    if not spans:
+        return clip
+    return clip.slice(spans[0][0], spans[-1][1])
+
+
 def window_clip(clip: PoseClip, config: WindowConfig = WindowConfig()) -> list:
     """(start, end) of every full sliding window of a clip."""
     windows = SlidingWindows(clip.fps, config)

@@ -193,6 +193,7 @@ def _renormalized(frames, mask, config) -> ModelInput:
 def new_signer(model, videos_dir, vocabulary_rows: list, language: str = "ase") -> dict:
     """Rank of the right letter for each real letter video, among the language's alphabet."""
     from signclip.runtime.capture import video_to_clip
+    from signclip.runtime.segmentation import trim_rest
 
     rows = [r for r in vocabulary_rows if r.sign_language == language]
     texts = [prompt(r, model.cfg.prompt_template) for r in rows]
@@ -200,7 +201,8 @@ def new_signer(model, videos_dir, vocabulary_rows: list, language: str = "ase") 
     out = {}
     for letter in LETTER_VIDEOS:
         path = Path(videos_dir) / f"asl_letter_{letter}.mp4"
-        emb = embed_clips(model, [preprocess(video_to_clip(path), model.cfg.normalization)])[0]
+        clip = trim_rest(video_to_clip(path))  # as `signclip lookup` does with a video
+        emb = embed_clips(model, [preprocess(clip, model.cfg.normalization)])[0]
         scores = text_emb @ emb
         order = np.argsort(-scores)
         right = [i for i, r in enumerate(rows) if r.text == letter][0]
