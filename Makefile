@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast lint eval bench clean
+.PHONY: setup demo test test-fast lint eval default-model bench clean
+HELD_OUT := asq,bzs,mfs
+MODEL := models/edge-small
 
 setup: $(STAMP)
 
@@ -30,6 +32,27 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# The shipped model: edge-small on all 600 lexicon clips, then its pose-only INT8 bundle.
+default-model: setup
+	$(BIN)/signclip lexicon -o runs/edge-small/lexicon.csv
+	$(BIN)/signclip train edge-small --data runs/edge-small/lexicon.csv --out runs/edge-small
+	$(BIN)/python -m signclip.trainer.checkpoint runs/edge-small/checkpoint $(MODEL)
+	cp runs/edge-small/metrics.csv runs/edge-small/curve.png $(MODEL)/
+	$(BIN)/signclip export $(MODEL) --format onnx-int8 --no-text-encoder --clips 600 \
+		--data runs/edge-small/lexicon.csv --out runtime/models/default
+
+# The README's table: (a) a model trained without three sign languages, (b)-(d) the shipped model.
+eval: setup
+	$(BIN)/signclip lexicon -o runs/heldout/lexicon.csv --hold-out $(HELD_OUT)
+	test -f runs/heldout/checkpoint/checkpoint.json || \
+		$(BIN)/signclip train edge-small --data runs/heldout/lexicon.csv --out runs/heldout
+	$(BIN)/signclip evaluate runs/heldout/checkpoint --protocol held-out --data runs/heldout/lexicon.csv
+	$(BIN)/signclip lexicon -o runs/lexicon.csv
+	$(BIN)/signclip evaluate $(MODEL) --data runs/lexicon.csv --plot docs/embeddings.png
+	$(BIN)/signclip evaluate $(MODEL) --protocol robustness --data runs/lexicon.csv
+	$(BIN)/signclip evaluate $(MODEL) --protocol new-signer --data runs/lexicon.csv --videos $(VIDEOS)
+	$(BIN)/signclip evaluate $(MODEL) --protocol augmented --data runs/lexicon.csv
 
 clean:
 	rm -rf $(VENV) build *.egg-info

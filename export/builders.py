@@ -121,15 +121,15 @@ def int8_candidates(work: Work, tower: str) -> list:
 
 
 def build_onnx(work: Work) -> dict:
-    return {t: choose(work, [fp32(t)]) for t in ("pose", "text")}
+    return {t: choose(work, [fp32(t)]) for t in work.fp32}
 
 
 def build_int8(work: Work) -> dict:
-    return {t: choose(work, int8_candidates(work, t)) for t in ("pose", "text")}
+    return {t: choose(work, int8_candidates(work, t)) for t in work.fp32}
 
 
 def build_fp16(work: Work) -> dict:
-    return {t: choose(work, [fp16(t), fp32(t)]) for t in ("pose", "text")}
+    return {t: choose(work, [fp16(t), fp32(t)]) for t in work.fp32}
 
 
 def build_ort(work: Work) -> dict:

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips", type=int, default=200, metavar="N",
                         help="data clips to measure parity on and ship as clip embeddings (default 200)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    parser.add_argument("--no-text-encoder", dest="text_encoder", action="store_false",
+                        help="leave the text encoder out (a few MB instead of ~90): text queries are "
+                             "then answered from the vocabulary's stored prompts only")
     group = parser.add_argument_group("format options (each format takes only some)")
     group.add_argument("--per-channel", action="store_true", help="onnx-int8/ort: per-channel weights")
     group.add_argument("--static", action="store_true",
@@ -45,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
     options = ExportOptions(checkpoint=args.checkpoint, format=args.format, out=args.out, vocab=args.vocab,
                             data=args.data, per_channel=args.per_channel, static=args.static,
                             calibration=args.calibration, precision=args.precision, clips=args.clips,
-                            threads=args.threads)
+                            threads=args.threads, text_encoder=args.text_encoder)
     export_bundle(options, log=lambda line: print(line, file=sys.stderr))
     return 0

@@ -35,6 +35,7 @@ class ExportOptions:
     clips: int = 200                 # data clips read for parity and the shipped clip embeddings
     calibration_clips: int = 64
     threads: int = 2
+    text_encoder: bool = True        # False: a pose-only bundle (a few MB); text from the vocabulary
 
     def format_options(self) -> set:
         """Format-specific options that were set (checked against the format table)."""
@@ -145,9 +146,11 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
             scratch = Path(scratch)
             log(f"exporting {mcfg.name} to ONNX")
             export_pose_onnx(model.pose, scratch / "pose_encoder.onnx")
-            export_text_onnx(model.text, scratch / "text_encoder.onnx")
-            work = Work(folder=tmp, scratch=scratch,
-                        fp32={"pose": scratch / "pose_encoder.onnx", "text": scratch / "text_encoder.onnx"},
+            fp32 = {"pose": scratch / "pose_encoder.onnx"}
+            if options.text_encoder:  # a pose-only bundle answers text from its stored vocabulary
+                export_text_onnx(model.text, scratch / "text_encoder.onnx")
+                fp32["text"] = scratch / "text_encoder.onnx"
+            work = Work(folder=tmp, scratch=scratch, fp32=fp32,
                         clips=clips, calibration=calibration, pose_reference=pose_ref, ids=ids,
                         attention=attention, text_reference=text_ref, options=options,
                         threads=options.threads, log=log)
@@ -174,6 +177,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
-    log(f"wrote {out} ({size / 1e6:.1f} MB): pose {chosen['pose'].file}, text {chosen['text'].file}")
+    text = chosen["text"].file if "text" in chosen else "none (vocabulary texts only)"
+    log(f"wrote {out} ({size / 1e6:.1f} MB): pose {chosen['pose'].file}, text {text}")
     return out
 

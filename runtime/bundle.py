@@ -32,6 +32,7 @@ CLIP_TEXTS = "clip_texts"
 REQUIRED_META = ("model", "layout", "normalization", "fps", "max_frames", "embedding_dim",
                  "logit_scale", "prompt_template", "vocabulary", "files", "encoders")
 TOWERS = ("pose", "text")
+REQUIRED_TOWERS = ("pose",)  # a pose-only bundle answers text queries from its vocabulary
 
 
 def sha256_file(path) -> str:
@@ -93,6 +94,10 @@ class Bundle:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    @property
+    def has_text_encoder(self) -> bool:
+        return "text" in self.meta["encoders"]
 
     def encoder_file(self, tower: str) -> Path:
         """The ONNX file the runtime runs by default for a tower ('pose' or 'text')."""
@@ -164,7 +169,7 @@ def _meta_problems(meta: dict) -> list:
         problems.append("files must map file names to sha256 strings")
     elif any(Path(k).is_absolute() or ".." in Path(k).parts or not k for k in files):
         problems.append("files names must stay inside the bundle folder")
-    for tower in TOWERS:
+    for tower in REQUIRED_TOWERS:
         if not isinstance(meta["encoders"].get(tower), str):
             problems.append(f"encoders.{tower} is missing or not a file name "
                             f"(encoders: {sorted(meta['encoders'])})")
@@ -227,9 +232,10 @@ def _problems(path: Path, meta: dict, verify_hashes: bool) -> list:
             problems.append(f"{name} is missing")
         elif verify_hashes and sha256_file(f) != digest:
             problems.append(f"{name} does not match its sha256 (corrupt or changed)")
-    for tower in TOWERS:
-        name = meta["encoders"][tower]
-        if name not in meta["files"]:
+    for tower, name in meta["encoders"].items():
+        if tower not in TOWERS or not isinstance(name, str):
+            problems.append(f"encoders.{tower} is not a known tower with a file name (known: {TOWERS})")
+        elif name not in meta["files"]:
             problems.append(f"{tower} encoder {name} is not among the bundle's files")
     for name in (TOKENIZER_FILE, VOCABULARY_FILE):
         if name not in meta["files"]:

@@ -108,6 +108,13 @@ def read_clip(path) -> PoseClip:
     return trim_rest(video_to_clip(path))  # a recording holds rest before and after the sign
 
 
+def _sample_rows(rows: np.ndarray, limit: int = 2048) -> np.ndarray:
+    """At most `limit` rows, a fixed random sample (same every run)."""
+    if len(rows) > limit:
+        rows = rows[np.random.default_rng(0).choice(len(rows), limit, replace=False)]
+    return np.asarray(rows, np.float32)
+
+
 class Engine:
     """Loads a bundle (and the personal vocabulary) once; embeds and looks up many inputs."""
 
@@ -126,7 +133,7 @@ class Engine:
         self.personal = (read_personal(self.personal_path, self.dim, self.bundle.model_hash)
                          if personal else PersonalVocabulary.empty(self.dim, self.bundle.model_hash))
         self._personal_index = None
-        self._pose = self._text = None
+        self._pose = self._text = self._rows = self._reference = None
 
     # ------------------------------------------------------------ encoders
 
@@ -140,6 +147,8 @@ class Engine:
 
     @property
     def text_encoder(self) -> TextEncoder:
+        if not self.bundle.has_text_encoder:
+            raise self._no_text_encoder()
         if self._text is None:
             options = self.options
             if options.provider == "tensorrt-native":  # the native runner serves the pose tower only
@@ -166,7 +175,30 @@ class Engine:
         return self.embed_clips([read_clip(p) for p in paths])
 
     def embed_texts(self, texts) -> np.ndarray:
-        return self.text_encoder.embed(texts)
+        """Unit embeddings of prompts: the text encoder, or a pose-only bundle's stored vocabulary."""
+        texts = list(texts)
+        if self.bundle.has_text_encoder:
+            return self.text_encoder.embed(texts)
+        rows = [self._vocabulary_rows.get(t) for t in texts]
+        if any(r is None for r in rows):
+            raise self._no_text_encoder(next(t for t, r in zip(texts, rows) if r is None))
+        return self.vocabulary.embeddings[np.array(rows, dtype=np.int64)]
+
+    def _no_text_encoder(self, text: str | None = None) -> SignclipError:
+        what = f"{text!r} is not in its vocabulary and " if text else ""
+        return SignclipError(f"{what}bundle {self.bundle.path} has no text encoder (it answers only the "
+                             f"texts of its vocabulary); for free text export a full bundle: signclip "
+                             f"export CHECKPOINT --format onnx-int8 --out DIR, then use --bundle DIR")
+
+    def knows_text(self, text: str) -> bool:
+        """Whether a prompt can be embedded here (always, with a text encoder)."""
+        return self.bundle.has_text_encoder or text in self._vocabulary_rows
+
+    @property
+    def _vocabulary_rows(self) -> dict:
+        if self._rows is None:
+            self._rows = {str(t): i for i, t in enumerate(self.vocabulary.texts)}
+        return self._rows
 
     # ------------------------------------------------------------ search
 
@@ -190,14 +222,46 @@ class Engine:
             raise SignclipError("nothing to look up: the bundle's vocabulary is empty and no sign is "
                                 "taught (signclip teach LABEL CLIP...)")
 
-    def _personal_matches(self, query: np.ndarray, k: int, language: str | None) -> list:
+    def _personal_matches(self, query: np.ndarray, k: int, language: str | None,
+                          against_texts: bool = True) -> list:
         p = self.personal
+        scale = self._calibration(query) if against_texts else None
         out = []
         for lang in ([None] if language is None else [language, ANY_LANGUAGE]):
             hits = self.personal_index.search(query, k, lang)
-            out += [Match(str(p.labels[i]), str(p.languages[i]), str(p.labels[i]), float(s), "personal")
+            out += [Match(str(p.labels[i]), str(p.languages[i]), str(p.labels[i]),
+                          float(scale(s) if scale else s), "personal")
                     for i, s in zip(hits.ids, hits.scores, strict=True)]
         return out
+
+    def _calibration(self, query: np.ndarray):
+        """Map a pose-to-pose cosine onto this query's pose-to-text scale, or None.
+
+        Taught signs are pose prototypes; the vocabulary holds texts. Pose embeddings sit much closer
+        to each other than to texts, so raw cosines would let any taught sign beat every text. Each
+        score is standardized against its own kind (this query against the bundle's clips, and
+        against its texts) and a taught sign's is put back on the text scale: it wins only where
+        it stands out among clips as much as the best text stands out among texts.
+        """
+        stats = self._reference_rows()
+        if stats is None:
+            return None
+        clips, texts = stats
+        q = np.asarray(query, np.float32)
+        pose, text = clips @ q, texts @ q
+        p_mu, p_sd = float(pose.mean()), float(pose.std()) or 1.0
+        t_mu, t_sd = float(text.mean()), float(text.std()) or 1.0
+        return lambda s: t_mu + (s - p_mu) / p_sd * t_sd
+
+    def _reference_rows(self):
+        """Up to 2,048 of the bundle's clip and text embeddings, a fixed sample for the calibration."""
+        if self._reference is None:
+            v = self.vocabulary
+            if not v.has_clips or len(v.embeddings) < 2 or len(v.clip_embeddings) < 2:
+                self._reference = ()
+            else:
+                self._reference = (_sample_rows(v.clip_embeddings), _sample_rows(v.embeddings))
+        return self._reference or None
 
     def lookup_embedding(self, embedding: np.ndarray, k: int = 5, language: str | None = None) -> list:
         """Top-k vocabulary entries and taught signs for a pose embedding [D]."""
@@ -232,9 +296,15 @@ class Engine:
         langs = [language] if language is not None else self.languages(text_query=True)
         template = self.bundle.prompt_template
         prompts = [make_prompt(template, text, lg, self.spoken.get(lg, DEFAULT_SPOKEN)) for lg in langs]
-        queries = self.embed_texts([*prompts, text])           # the bare text for taught signs
+        if not self.bundle.has_text_encoder:  # only the vocabulary's own prompts can be answered
+            known = [(lg, p) for lg, p in zip(langs, prompts) if self.knows_text(p)]
+            if not known:
+                raise self._no_text_encoder(text)
+            langs, prompts = [lg for lg, _ in known], [p for _, p in known]
+        bare = [text] if self.knows_text(text) else []        # the bare text, for taught signs
+        queries = self.embed_texts([*prompts, *bare])
         found = []
-        for lang, q in zip(langs, queries[:-1], strict=True):
+        for lang, q in zip(langs, queries[:len(prompts)], strict=True):
             hits = target.search(q, k * 4, lang)
             for i, s in zip(hits.ids, hits.scores, strict=True):
                 if use_clips:
@@ -243,8 +313,11 @@ class Engine:
                 else:
                     found.append(Match(str(v.labels[i]), str(v.languages[i]), str(v.texts[i]), float(s),
                                        "bundle"))
-            found += [m for m in self._personal_matches(q, k, lang) if m.language == lang]
-        found += [m for m in self._personal_matches(queries[-1], k, None) if m.language == ANY_LANGUAGE]
+            found += [m for m in self._personal_matches(q, k, lang, against_texts=False)
+                      if m.language == lang]
+        if bare:
+            found += [m for m in self._personal_matches(queries[-1], k, None, against_texts=False)
+                      if m.language == ANY_LANGUAGE]
         return merge(found, k)
 
     # ------------------------------------------------------------ teach

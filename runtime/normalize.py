@@ -175,30 +175,46 @@ def _flip(frames, mask, perm):
     return out, out_mask
 
 
+HAND_LIMIT = 4.0  # palm lengths
+
+
 @numba.njit(cache=True)
 def _hands_3d(frames, mask, starts):
-    """Each hand in its palm frame: wrist at 0, wrist->middle MCP = +y of length 1, palm normal +z."""
+    """Each hand in its palm frame: wrist at 0, wrist->middle MCP along +y, palm normal +z.
+
+    The scale is the hand's median palm length over the clip: a hand is rigid, and one frame's
+    length collapses when the palm points at the camera (z is not in pixel units).
+    """
     out = frames.copy()
-    for t in range(frames.shape[0]):
-        for s in starts:
-            w, i, m, p = s, s + 5, s + 9, s + 17  # wrist, index MCP, middle MCP, pinky MCP
-            if not (mask[t, w] and mask[t, i] and mask[t, m] and mask[t, p]):
+    t_len = frames.shape[0]
+    for s in starts:
+        w, i, m, p = s, s + 5, s + 9, s + 17  # wrist, index MCP, middle MCP, pinky MCP
+        lengths = np.zeros(t_len)
+        seen = np.zeros(t_len, np.bool_)
+        for t in range(t_len):
+            if mask[t, w] and mask[t, i] and mask[t, m] and mask[t, p]:
+                v = frames[t, m] - frames[t, w]
+                lengths[t] = np.sqrt((v * v).sum())
+                seen[t] = lengths[t] > 0
+        if not seen.any():
+            continue
+        scale = np.median(lengths[seen])
+        for t in range(t_len):
+            if not seen[t]:
                 continue
-            y = frames[t, m] - frames[t, w]
-            length = np.sqrt((y * y).sum())
-            across = frames[t, i] - frames[t, p]
-            z = np.cross(across, y)
+            y = (frames[t, m] - frames[t, w]) / lengths[t]
+            z = np.cross(frames[t, i] - frames[t, p], y)
             zn = np.sqrt((z * z).sum())
-            if length == 0 or zn == 0:
+            if zn == 0:
                 continue
-            y = y / length
             z = z / zn
             x = np.cross(y, z)
             for k in range(s, s + 21):
-                v = (frames[t, k] - frames[t, w]) / length
-                out[t, k, 0] = (v * x).sum()
-                out[t, k, 1] = (v * y).sum()
-                out[t, k, 2] = (v * z).sum()
+                v = (frames[t, k] - frames[t, w]) / scale
+                # a fingertip lies within ~2.5 palm lengths of the wrist: beyond 4 is a detection error
+                out[t, k, 0] = min(max((v * x).sum(), -HAND_LIMIT), HAND_LIMIT)
+                out[t, k, 1] = min(max((v * y).sum(), -HAND_LIMIT), HAND_LIMIT)
+                out[t, k, 2] = min(max((v * z).sum(), -HAND_LIMIT), HAND_LIMIT)
     return out
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from signclip.runtime.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
+from signclip.runtime.layouts import FACE, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
 from signclip.runtime.normalize import flip, shoulder_indices
 
 
@@ -43,10 +43,14 @@ class AugmentConfig:
     flip_p: float = 0.2
     hand_dropout_p: float = 0.2     # chance per clip that one hand goes missing for a run of frames
     point_dropout: float = 0.01     # chance per point and frame to be missing
+    face_dropout_p: float = 0.2     # chance per clip that the face is never detected
+    crop_p: float = 0.5             # chance per clip of a late start / early stop ...
+    crop_max: float = 0.2           # ... cutting up to this share of the frames at each end
 
 
 HANDS = tuple(np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == hand], np.int64)
               for hand in (LEFT_HAND, RIGHT_HAND))
+FACE_POINTS = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == FACE], np.int64)
 SHOULDERS = np.array(shoulder_indices(MODEL_203), np.int64)
 
 
@@ -115,6 +119,8 @@ class RawDraw:
     length: int
     drop: np.ndarray          # bool [length, 203]: points missing (before the flip's re-ordering)
     flip: bool
+    start: int = 0            # source frames kept: [start, stop) (a late start / early stop)
+    stop: int | None = None
 
 
 NOT_SHOULDER = np.ones(MODEL_203.size, bool)
@@ -135,7 +141,14 @@ def draw_raw(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_fram
         t, k = rng.integers(0, length, size=count), rng.integers(0, MODEL_203.size, size=count)
         keep = NOT_SHOULDER[k]
         drop[t[keep], k[keep]] = True
-    return RawDraw(length, drop, bool(cfg.flip_p > 0 and rng.random() < cfg.flip_p))
+    if cfg.face_dropout_p > 0 and rng.random() < cfg.face_dropout_p:
+        drop[:, FACE_POINTS] = True
+    flipped = bool(cfg.flip_p > 0 and rng.random() < cfg.flip_p)
+    first, stop = 0, None
+    if cfg.crop_p > 0 and frames >= 5 and rng.random() < cfg.crop_p:
+        cut = int(cfg.crop_max * frames)
+        first, stop = int(rng.integers(0, cut + 1)), frames - int(rng.integers(0, cut + 1))
+    return RawDraw(length, drop, flipped, first, stop)
 
 
 @numba.njit(cache=True)
@@ -178,12 +191,14 @@ IDENTITY = np.arange(MODEL_203.size, dtype=np.int64)
 def apply_raw(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> tuple:
     """Step 1 as drawn, fused into one pass (equal to `apply_raw_reference`)."""
     perm = flip_permutation(MODEL_203) if draw.flip else IDENTITY
+    frames, mask = frames[draw.start:draw.stop], mask[draw.start:draw.stop]
     return _apply_raw(frames, mask, draw.length, draw.drop, perm, np.float32(-1 if draw.flip else 1))
 
 
 def apply_raw_reference(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> tuple:
-    """Step 1 as drawn, one pure step at a time: resample, drop, flip."""
-    frames, mask = resample(frames, mask, draw.length)
+    """Step 1 as drawn, one pure step at a time: crop, resample, drop, flip."""
+    frames, mask = frames[draw.start:draw.stop], mask[draw.start:draw.stop]
+    frames, mask = _resample(frames, mask, draw.length)
     frames, mask = np.where(draw.drop[..., None], 0.0, frames).astype(np.float32), mask & ~draw.drop
     return flip(frames, mask, MODEL_203) if draw.flip else (frames, mask)
 

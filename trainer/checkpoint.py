@@ -74,3 +74,21 @@ def load_checkpoint(folder, map_location: str = "cpu") -> tuple:
 
 
 
+
+
+def ship_checkpoint(src, dst) -> Path:
+    """A copy of a checkpoint with weights and config only (no optimizer state): what a release holds."""
+    model, cfg, state, _ = load_checkpoint(src)
+    keep = {k: state[k] for k in ("step",) if k in state}
+    return save_checkpoint(dst, model, cfg, keep)
+
+
+if __name__ == "__main__":  # python -m signclip.trainer.checkpoint SRC DST
+    import sys
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m signclip.trainer.checkpoint SRC_CHECKPOINT DST_FOLDER")
+    try:
+        print(ship_checkpoint(sys.argv[1], sys.argv[2]))
+    except SignclipError as e:
+        sys.exit(f"error: {e}")
