@@ -20,8 +20,20 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The main job on the bundled default model: with a screen, the app on the joined C-A-B video;
+# without one, the same lookups from the command line.
 demo: setup
-	$(BIN)/signclip pose $(VIDEOS)/asl_soup.mp4 -o .cache/demo
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(BIN)/signclip app --source $(VIDEOS)/asl_letters_CAB.mp4 --stop-at-end; \
+	else \
+		echo "== sign to text: four letter videos of a new signer, American Sign Language"; \
+		$(BIN)/signclip lookup $(VIDEOS)/asl_letter_A.mp4 $(VIDEOS)/asl_letter_B.mp4 \
+			$(VIDEOS)/asl_letter_C.mp4 $(VIDEOS)/asl_letter_L.mp4 --language ase; \
+		echo "== continuous signing: C-A-B, sign by sign"; \
+		$(BIN)/signclip lookup $(VIDEOS)/asl_letters_CAB.mp4 --segments --language ase; \
+		echo "== text to sign: the letter B in every sign language of the vocabulary"; \
+		$(BIN)/signclip lookup --text B; \
+	fi
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
