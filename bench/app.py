@@ -53,6 +53,7 @@ def mediapipe_alone(path: Path) -> tuple:
 def app_pipeline(path: Path, engine, app) -> dict:
     """Frames, seconds and lags of the app's workers over the whole video, painted offscreen."""
     from PySide6.QtCore import QEventLoop, QTimer
+
     from signclip.app.pipeline import Pipeline, SourceSpec
     from signclip.app.window import VideoView
 

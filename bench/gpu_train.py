@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from signclip.trainer.cache import build_synthetic_cache
 from signclip.trainer.config import PoseTowerCfg, RunCfg, TextTowerCfg, load_config
 from signclip.trainer.sources import PackedSource

@@ -14,6 +14,7 @@ import sys
 import time
 
 import numpy as np
+
 from signclip.runtime.index import IndexKind, VectorIndex, brute_force, recall_at_k
 
 

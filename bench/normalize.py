@@ -35,6 +35,7 @@ def median_seconds(fn, repeat: int) -> float:
 def bench_clip(path: Path, repeat: int) -> dict:
     from pose_format import Pose
     from pose_format.utils.generic import pose_normalization_info
+
     from signclip.runtime.normalize import StreamingNormalizer, normalize_frames, preprocess
     from signclip.runtime.pose_io import read_pose
 

@@ -199,6 +199,7 @@ def _model_child(config: str, cache_dir: str, batch: int, steps: int) -> dict:
     import resource
 
     import torch
+
     from signclip.trainer.cache import PackedCache
     from signclip.trainer.config import load_config
     from signclip.trainer.loss import ClipLoss

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import HOLISTIC_576
 from signclip.runtime.pose import PoseClip
@@ -239,6 +240,7 @@ class LockedEngine:
 def open_capture(spec: SourceSpec) -> tuple:
     """(cv2.VideoCapture, SourceInfo) for a camera or video, else a SignclipError."""
     import cv2
+
     from signclip.runtime.capture import open_video
     from signclip.runtime.sources import open_camera
 

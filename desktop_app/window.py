@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
 from signclip.runtime.layouts import HOLISTIC_576
 
 from .overlay import COLORS, skeleton, visible_segments

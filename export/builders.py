@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.errors import SignclipError
 
 from . import quantize as q

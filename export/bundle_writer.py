@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.bundle import (
     META_FILE,

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.normalize import NormalizationConfig, preprocess
 from signclip.runtime.pose_io import read_pose

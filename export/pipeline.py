@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.bundle import META_FILE, TOKENIZER_FILE, load_bundle
 from signclip.runtime.errors import SignclipError
 
@@ -110,6 +111,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
     """Write a gated bundle to options.out; SignclipError (nothing written) if any gate fails."""
     fmt = check(options)
     import torch
+
     from signclip.trainer.checkpoint import load_checkpoint
     from signclip.trainer.model import tokenizer_path
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 

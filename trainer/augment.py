@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+
 from signclip.runtime.layouts import FACE, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
 from signclip.runtime.normalize import flip, shoulder_indices
 

@@ -28,6 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203

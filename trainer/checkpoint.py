@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
+
 from signclip.runtime.errors import SignclipError
 
 from .config import RunCfg, run_config_from_dict, to_dict

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.normalize import NormalizationConfig
 

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+
 from signclip.runtime.errors import SignclipError
 
 

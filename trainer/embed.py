@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from signclip.runtime.encoders import pad_batch  # the runtime's padding: torch sees what ONNX sees
 from signclip.runtime.normalize import ModelInput
 

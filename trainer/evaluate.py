@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.normalize import preprocess
 from signclip.runtime.pose_io import read_pose
 
@@ -85,6 +86,7 @@ def plot_embeddings(emb: Embedded, path, title: str = "") -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from signclip.runtime.atomic import atomic_write_bytes
 
     both = np.concatenate([emb.clips, emb.text_emb])

@@ -19,10 +19,11 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import ModelInput, NormalizationConfig, finish, normalize_frames
-from torch.utils.data import DataLoader, Dataset
 
 from .augment import (
     AugmentConfig,

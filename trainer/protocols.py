@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.layouts import FACE, LEFT_HAND, RIGHT_HAND, flip_permutation
 from signclip.runtime.normalize import ModelInput, normalize_frames, preprocess
 from signclip.runtime.pose import PoseClip

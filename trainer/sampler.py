@@ -11,6 +11,7 @@ the same number of steps (a few clips repeat in that epoch).
 from __future__ import annotations
 
 import numpy as np
+
 from signclip.runtime.errors import SignclipError
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import torch
+
 from signclip.runtime.errors import SignclipError
 
 from .config import RunCfg

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 

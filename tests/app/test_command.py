@@ -4,6 +4,7 @@ are one line and exit status 2."""
 from conftest import SHORT_VIDEO
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
+
 from signclip.app.window import MainWindow
 from signclip.runtime.cli import main
 

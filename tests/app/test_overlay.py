@@ -1,6 +1,7 @@
 """The skeleton's edges equal MediaPipe's drawing sets, and only observed points are drawn."""
 
 import numpy as np
+
 from signclip.app.overlay import BODY_EDGES, FACE_CONTOUR_EDGES, HAND_EDGES, skeleton, visible_segments
 from signclip.runtime.layouts import BODY_POINTS, HOLISTIC_576, MODEL_203
 from signclip.runtime.pose_io import read_pose

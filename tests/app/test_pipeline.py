@@ -8,6 +8,7 @@ import cv2
 import pytest
 from conftest import SHORT_VIDEO
 from PySide6.QtCore import QThread
+
 from signclip.app.pipeline import (
     END,
     CaptureWorker,

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+
 from signclip.export import data
 from signclip.runtime.normalize import NormalizationConfig
 from signclip.trainer.checkpoint import load_checkpoint, save_checkpoint

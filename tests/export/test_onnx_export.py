@@ -6,6 +6,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+
 from signclip.export import data
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, opset_of
 from signclip.export.parity import session

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime.layouts import BODY, LEFT_HAND, RIGHT_HAND
 from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose

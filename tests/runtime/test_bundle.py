@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+
 from signclip.runtime import bundle as B
 from signclip.runtime.errors import SignclipError
 
@@ -81,7 +82,8 @@ def test_wrong_hash(tiny_bundle, tmp_path):
     ({"embedding_dim": 32}, r"expected \(N, 32\)"),
     ({"embedding_dim": "16"}, "expected a positive integer"),
     ({"layout": [["POSE_LANDMARKS", "NOSE"]]}, "layout differs"),
-    ({"encoders": {"pose": "pose_encoder.onnx"}}, "encoders.text is missing"),
+    ({"encoders": {"text": "text_encoder.onnx"}}, "encoders.pose is missing"),
+    ({"encoders": {"pose": "pose_encoder.onnx", "hands": "x.onnx"}}, "encoders.hands is not a known tower"),
     ({"normalization": {"bogus": 1}}, "normalization has unknown fields"),
     ({"files": {"../../etc/passwd": "0"}}, "inside the bundle folder"),
 ])

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 from pose_format import Pose
+
 from signclip.runtime.capture import CaptureConfig, video_to_clip
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import BODY, FACE, LEFT_HAND, RIGHT_HAND

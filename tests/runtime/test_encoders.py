@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_bundle import LEXICON, torch_pose_embedding
+
 from signclip.runtime.bundle import load_bundle
 from signclip.runtime.encoders import (
     CPU,
@@ -22,7 +24,6 @@ from signclip.runtime.encoders import (
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.normalize import ModelInput, preprocess
 from signclip.runtime.pose_io import read_pose
-from tiny_bundle import LEXICON, torch_pose_embedding
 
 POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
 ALL = ["AzureExecutionProvider", TENSORRT, CUDA, CPU]

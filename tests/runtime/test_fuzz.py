@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from signclip.runtime import bundle as B
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.pose_io import read_pose

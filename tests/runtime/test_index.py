@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from signclip.runtime.bundle import load_bundle
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.index import IndexKind, VectorIndex, brute_force, quantize_int8, recall_at_k

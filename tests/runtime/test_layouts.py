@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from signclip.runtime.layouts import (
     FACE,
     FACE_CONTOUR_IDS,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from signclip.runtime.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"

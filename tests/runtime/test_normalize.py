@@ -7,6 +7,7 @@ import pytest
 from pose_format import Pose
 from pose_format.utils.generic import pose_normalization_info
 from pose_format.utils.holistic import mirror_horizontal
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import BODY, LEFT_HAND, LEG_POINTS, MODEL_203, RIGHT_HAND
 from signclip.runtime.normalize import (

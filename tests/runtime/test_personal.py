@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.personal import (
     PersonalVocabulary,

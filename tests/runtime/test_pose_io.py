@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from pose_format import Pose
+
 from signclip.runtime.errors import SignclipError, UnsupportedLayout
 from signclip.runtime.layouts import HOLISTIC_576, HOLISTIC_586, REDUCED_178
 from signclip.runtime.pose_io import read_pose, write_pose

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from streaming_data import cab_clip, lexicon_stream
+
 from signclip.runtime.normalize import NormalizationConfig, preprocess
 from signclip.runtime.pose_io import write_pose
 from signclip.runtime.recognizer import Recognizer, SignEvent, lookup_segments
 from signclip.runtime.segmentation import SegmenterConfig, WindowConfig, segment_clip
 from signclip.runtime.sources import PoseFileSource
-from streaming_data import cab_clip, lexicon_stream
 
 
 @pytest.fixture(scope="session")

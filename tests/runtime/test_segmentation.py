@@ -4,6 +4,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from streaming_data import CAB_TRUTH, cab_clip, hand_at, lexicon_clips, lexicon_stream, rest_frame
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203, REDUCED_178
 from signclip.runtime.pose import PoseClip
@@ -15,7 +17,6 @@ from signclip.runtime.segmentation import (
     segment_clip,
     window_clip,
 )
-from streaming_data import CAB_TRUTH, cab_clip, hand_at, lexicon_clips, lexicon_stream, rest_frame
 
 CONFIG = SegmenterConfig()
 

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.pose_io import read_pose
 from signclip.runtime.sources import LatestFrameSlot, PoseFileSource, VideoSource, open_source

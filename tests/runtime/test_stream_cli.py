@@ -6,13 +6,14 @@ import subprocess
 import sys
 
 import pytest
+from streaming_data import CAB_VIDEO, cab_clip
+
 from signclip.runtime.cli import main
 from signclip.runtime.commands.stream import StatusLine
 from signclip.runtime.normalize import preprocess
 from signclip.runtime.pose_io import write_pose
 from signclip.runtime.segmentation import segment_clip
 from signclip.runtime.sources import Frame
-from streaming_data import CAB_VIDEO, cab_clip
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
 from signclip.runtime import bundle as B
 from signclip.runtime.layouts import MODEL_203
 
@@ -27,6 +28,7 @@ DIM = 16
 
 def tiny_model():
     import torch
+
     from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg
     from signclip.trainer.model import SignCLIP
 
@@ -82,6 +84,7 @@ def write_bundle(folder: Path, files: dict, vocabulary: dict, meta: dict) -> Pat
 def make_tiny_bundle(folder: Path, with_clips: bool = True, empty: bool = False) -> Path:
     """Export the tiny model, embed letter prompts (and the lexicon clips) into a bundle."""
     import torch
+
     from signclip.runtime.normalize import preprocess
     from signclip.runtime.pose_io import read_pose
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import flip, normalize_frames
 from signclip.runtime.pose_io import read_pose

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import NormalizationConfig, finish, normalize_frames, preprocess

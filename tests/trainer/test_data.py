@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from signclip.runtime.cli import main as cli_main
 from signclip.runtime.errors import SignclipError
 from signclip.trainer.data import ManifestRow, prompt, read_manifest, select_split, write_manifest

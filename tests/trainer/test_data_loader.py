@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from signclip.runtime.normalize import preprocess
 from signclip.runtime.pose_io import read_pose
 from signclip.trainer.cache import build_cache, build_synthetic_cache

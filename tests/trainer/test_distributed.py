@@ -6,6 +6,7 @@ import socket
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+
 from signclip.runtime.errors import SignclipError
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg
 from signclip.trainer.distributed import DistInfo, env_ranks, init_distributed, resolve_device

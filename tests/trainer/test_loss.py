@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+
 from signclip.trainer.loss import ClipLoss, gather_features, multi_positive_clip_loss, unique_texts
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from signclip.runtime.errors import SignclipError
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, RunCfg, TextTowerCfg, TrainCfg

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from signclip.export import data
 from signclip.export.formats import FORMATS, check_options
 from signclip.export.parity import session
