@@ -127,8 +127,12 @@ def run(args) -> int:
         report["pose_encoder"] = {**timed(lambda: enc.embed([x]), args.repeats), "per": "clip of 98 frames",
                                   "provider": enc.provider}
         prompt = bundle.prompt_template.format(spoken="en", signed="ase", text="house")
-        report["text_encoder"] = {**timed(lambda: engine.embed_texts([prompt]), args.repeats),
-                                  "per": "prompt", "provider": engine.text_encoder.session.get_providers()[0]}
+        if bundle.has_text_encoder:
+            provider = engine.text_encoder.session.get_providers()[0]
+            report["text_encoder"] = {**timed(lambda: engine.embed_texts([prompt]), args.repeats),
+                                      "per": "prompt", "provider": provider}
+        else:
+            report["text_encoder"] = {"skipped": "this bundle has no text encoder (pose-only)"}
         e = enc.embed([x])[0]
         if len(engine.label_index):
             report["vocabulary_lookup"] = {**timed(lambda: engine.lookup_embedding(e, 5), args.repeats),
