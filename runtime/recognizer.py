@@ -33,6 +33,13 @@ Encode = Callable[[ModelInput], Any]
 Search = Callable[[Any], Any]
 
 
+def results_json(results):
+    """Lookup results as JSON-ready values (Match objects give their own dicts)."""
+    if isinstance(results, (list, tuple)):
+        return [r.to_json() if hasattr(r, "to_json") else r for r in results]
+    return results
+
+
 @dataclass(frozen=True)
 class Timings:
     """Per-stage costs: segmentation + normalization per frame (mean since the previous event, in
@@ -63,9 +70,7 @@ class SignEvent:
     decided_frame: int
 
     def to_json(self) -> dict:
-        results = self.results
-        if isinstance(results, (list, tuple)):
-            results = [r.to_json() if hasattr(r, "to_json") else r for r in results]
+        results = results_json(self.results)
         return {"start_frame": self.start_frame, "end_frame": self.end_frame,
                 "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "results": results,
                 "timings": {"frame_us": round(self.timings.frame_us, 2),
@@ -276,11 +281,8 @@ class SegmentResult:
     results: Any
 
     def to_json(self) -> dict:
-        results = self.results
-        if isinstance(results, (list, tuple)):
-            results = [r.to_json() if hasattr(r, "to_json") else r for r in results]
         return {"start_frame": self.start, "end_frame": self.end, "start_s": round(self.start_s, 3),
-                "end_s": round(self.end_s, 3), "results": results}
+                "end_s": round(self.end_s, 3), "results": results_json(self.results)}
 
 
 def lookup_segments(clip: PoseClip, encode: Encode, search: Search | None = None, *,

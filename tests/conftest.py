@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from tiny_bundle import make_tiny_bundle
 
 DATA = Path(__file__).parent / "data"
 POSES = DATA / "poses"
@@ -22,3 +23,17 @@ def poses_dir() -> Path:
 @pytest.fixture(scope="session")
 def videos_dir() -> Path:
     return VIDEOS
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory):
+    """Folder of a tiny bundle: random-weight towers in ONNX, letters of three languages."""
+    return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny")
+
+
+@pytest.fixture
+def signclip_home(tmp_path, monkeypatch):
+    """A private user data folder for personal vocabularies."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SIGNCLIP_HOME", str(home))
+    return home

@@ -58,38 +58,13 @@ SHOULDERS = np.array(shoulder_indices(MODEL_203), np.int64)
 # ---------------------------------------------------------------- time
 
 
-@numba.njit(cache=True)
-def _resample(frames, mask, length):
-    """Linear interpolation to `length` frames; a point observed on one side only is held."""
-    t_len, k_len = frames.shape[0], frames.shape[1]
-    out = np.zeros((length, k_len, 3), np.float32)
-    out_mask = np.zeros((length, k_len), np.bool_)
-    step = (t_len - 1) / (length - 1) if length > 1 else 0.0
-    for j in range(length):
-        pos = j * step
-        lo = min(int(pos), t_len - 1)
-        hi = min(lo + 1, t_len - 1)
-        w = pos - lo
-        for k in range(k_len):
-            a = mask[lo, k] and w < 1.0 - 1e-6
-            b = mask[hi, k] and w > 1e-6
-            if a and b:
-                out_mask[j, k] = True
-                for d in range(3):
-                    out[j, k, d] = frames[lo, k, d] * (1.0 - w) + frames[hi, k, d] * w
-            elif a or b:
-                src = lo if a else hi
-                out_mask[j, k] = True
-                for d in range(3):
-                    out[j, k, d] = frames[src, k, d]
-    return out, out_mask
-
-
 def resample(frames: np.ndarray, mask: np.ndarray, length: int) -> tuple:
     """The clip re-timed to `length` frames (same clip when the length does not change)."""
     if length == frames.shape[0]:
         return frames, mask
-    return _resample(frames, mask, max(1, int(length)))
+    length = max(1, int(length))
+    keep = np.zeros((length, frames.shape[1]), np.bool_)  # nothing dropped, nothing mirrored
+    return _apply_raw(frames, mask, length, keep, np.arange(frames.shape[1]), np.float32(1))
 
 
 def speed_length(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_frames: int) -> int:
@@ -154,7 +129,10 @@ def draw_raw(frames: int, rng: np.random.Generator, cfg: AugmentConfig, max_fram
 
 @numba.njit(cache=True)
 def _apply_raw(frames, mask, length, drop, perm, sign):
-    """Resample + drop + permute/mirror in one pass: out[j, k] = source point perm[k] at time j."""
+    """Resample + drop + permute/mirror in one pass: out[j, k] = source point perm[k] at time j.
+
+    Linear interpolation in time; a point observed on one side only is held.
+    """
     t_len, k_len = frames.shape[0], frames.shape[1]
     out = np.empty((length, k_len, 3), np.float32)
     out_mask = np.empty((length, k_len), np.bool_)
@@ -199,7 +177,7 @@ def apply_raw(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> tuple:
 def apply_raw_reference(frames: np.ndarray, mask: np.ndarray, draw: RawDraw) -> tuple:
     """Step 1 as drawn, one pure step at a time: crop, resample, drop, flip."""
     frames, mask = frames[draw.start:draw.stop], mask[draw.start:draw.stop]
-    frames, mask = _resample(frames, mask, draw.length)
+    frames, mask = resample(frames, mask, draw.length)
     frames, mask = np.where(draw.drop[..., None], 0.0, frames).astype(np.float32), mask & ~draw.drop
     return flip(frames, mask, MODEL_203) if draw.flip else (frames, mask)
 

@@ -1,4 +1,5 @@
-"""Options shared by the commands that load a model bundle: --bundle, --provider, --threads."""
+"""Options shared by the commands that load a model bundle: --bundle, --provider, --threads, and
+--top-k / --language for those that print lookup results."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                              f"in ONNX Runtime; tensorrt-native: TensorRT's own runtime)")
     parser.add_argument("--threads", type=int, default=0, metavar="N",
                         help="CPU threads for the encoders (0: ONNX Runtime decides)")
+
+
+def add_result_arguments(parser: argparse.ArgumentParser) -> None:
+    """--top-k and --language, the same for every command that prints lookup results."""
+    parser.add_argument("--top-k", "-k", type=int, default=5, metavar="K")
+    parser.add_argument("--language", "-l", default=None, metavar="L",
+                        help="only this sign language (ISO 639-3, e.g. ase)")
 
 
 def encoder_options(args):

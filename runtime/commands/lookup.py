@@ -13,16 +13,14 @@ import json
 import sys
 
 from ..errors import SignclipError
-from .engine_args import add_engine_arguments, open_engine
+from .engine_args import add_engine_arguments, add_result_arguments, open_engine
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files or videos")
     parser.add_argument("--text", action="append", default=[], metavar="TEXT",
                         help="a word or phrase to find signs for (repeatable)")
-    parser.add_argument("--top-k", "-k", type=int, default=5, metavar="K")
-    parser.add_argument("--language", "-l", default=None, metavar="L",
-                        help="only this sign language (ISO 639-3, e.g. ase)")
+    add_result_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help='one line per input: {"input": ..., "results": [{"label", "language", '
                              '"text", "score"}, ...]}')

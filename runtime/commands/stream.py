@@ -16,15 +16,13 @@ import sys
 import time
 
 from ..errors import SignclipError
-from .engine_args import add_engine_arguments, open_engine
+from .engine_args import add_engine_arguments, add_result_arguments, open_engine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="0", metavar="0|VIDEO|POSE",
                         help="camera index, video file or .pose file (default: camera 0)")
-    parser.add_argument("--top-k", "-k", type=int, default=5, metavar="K")
-    parser.add_argument("--language", "-l", default=None, metavar="L",
-                        help="only this sign language (ISO 639-3, e.g. ase)")
+    add_result_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help='one line per sign: {"start_frame", "end_frame", "start_s", "end_s", '
                              '"results": [...], "timings": {...}}')

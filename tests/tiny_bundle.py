@@ -18,7 +18,7 @@ import numpy as np
 from signclip.runtime import bundle as B
 from signclip.runtime.layouts import MODEL_203
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parent / "data"
 LEXICON = DATA / "lexicon"
 TEMPLATE = "<{spoken}> <{signed}> {text}"
 LETTERS = {"ase": ("en", "ABCDEFGHIKLMNOPQRSTUVWXY"), "gss": ("el", "ΑΒΓΔΕΖΗΘ"),
