@@ -179,42 +179,57 @@ HAND_LIMIT = 4.0  # palm lengths
 
 
 @numba.njit(cache=True)
+def _cross(ax, ay, az, bx, by, bz):
+    return ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+
+
+@numba.njit(cache=True)
 def _hands_3d(frames, mask, starts):
     """Each hand in its palm frame: wrist at 0, wrist->middle MCP along +y, palm normal +z.
 
     The scale is the hand's median palm length over the clip: a hand is rigid, and one frame's
-    length collapses when the palm points at the camera (z is not in pixel units).
+    length collapses when the palm points at the camera (z is not in pixel units). Scalar
+    arithmetic only: no temporary arrays per frame.
     """
     out = frames.copy()
     t_len = frames.shape[0]
+    lengths = np.zeros(t_len)
     for s in starts:
         w, i, m, p = s, s + 5, s + 9, s + 17  # wrist, index MCP, middle MCP, pinky MCP
-        lengths = np.zeros(t_len)
-        seen = np.zeros(t_len, np.bool_)
+        n = 0
         for t in range(t_len):
+            lengths[t] = 0.0
             if mask[t, w] and mask[t, i] and mask[t, m] and mask[t, p]:
-                v = frames[t, m] - frames[t, w]
-                lengths[t] = np.sqrt((v * v).sum())
-                seen[t] = lengths[t] > 0
-        if not seen.any():
+                dx = frames[t, m, 0] - frames[t, w, 0]
+                dy = frames[t, m, 1] - frames[t, w, 1]
+                dz = frames[t, m, 2] - frames[t, w, 2]
+                lengths[t] = np.sqrt(dx * dx + dy * dy + dz * dz)
+                n += lengths[t] > 0
+        if n == 0:
             continue
-        scale = np.median(lengths[seen])
+        scale = np.median(lengths[lengths > 0])
         for t in range(t_len):
-            if not seen[t]:
+            length = lengths[t]
+            if length <= 0:
                 continue
-            y = (frames[t, m] - frames[t, w]) / lengths[t]
-            z = np.cross(frames[t, i] - frames[t, p], y)
-            zn = np.sqrt((z * z).sum())
+            yx = (frames[t, m, 0] - frames[t, w, 0]) / length
+            yy = (frames[t, m, 1] - frames[t, w, 1]) / length
+            yz = (frames[t, m, 2] - frames[t, w, 2]) / length
+            zx, zy, zz = _cross(frames[t, i, 0] - frames[t, p, 0], frames[t, i, 1] - frames[t, p, 1],
+                                frames[t, i, 2] - frames[t, p, 2], yx, yy, yz)
+            zn = np.sqrt(zx * zx + zy * zy + zz * zz)
             if zn == 0:
                 continue
-            z = z / zn
-            x = np.cross(y, z)
+            zx, zy, zz = zx / zn, zy / zn, zz / zn
+            xx, xy, xz = _cross(yx, yy, yz, zx, zy, zz)
             for k in range(s, s + 21):
-                v = (frames[t, k] - frames[t, w]) / scale
+                vx = (frames[t, k, 0] - frames[t, w, 0]) / scale
+                vy = (frames[t, k, 1] - frames[t, w, 1]) / scale
+                vz = (frames[t, k, 2] - frames[t, w, 2]) / scale
                 # a fingertip lies within ~2.5 palm lengths of the wrist: beyond 4 is a detection error
-                out[t, k, 0] = min(max((v * x).sum(), -HAND_LIMIT), HAND_LIMIT)
-                out[t, k, 1] = min(max((v * y).sum(), -HAND_LIMIT), HAND_LIMIT)
-                out[t, k, 2] = min(max((v * z).sum(), -HAND_LIMIT), HAND_LIMIT)
+                out[t, k, 0] = min(max(vx * xx + vy * xy + vz * xz, -HAND_LIMIT), HAND_LIMIT)
+                out[t, k, 1] = min(max(vx * yx + vy * yy + vz * yz, -HAND_LIMIT), HAND_LIMIT)
+                out[t, k, 2] = min(max(vx * zx + vy * zy + vz * zz, -HAND_LIMIT), HAND_LIMIT)
     return out
 
 
@@ -255,13 +270,23 @@ def dominant_hand(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> str:
     wrong hand; height does not. Per frame a hand's height is its own wrist, else the body's wrist,
     else UNSEEN_HAND_HEIGHT.
     """
-    def height(hand: str, body_wrist: str) -> float:
-        own, body = layout.index[(hand, "WRIST")], layout.index[(BODY, body_wrist)]
-        y = np.where(mask[:, body], frames[:, body, 1], UNSEEN_HAND_HEIGHT)
-        return float(np.where(mask[:, own], frames[:, own, 1], y).mean())
-
-    left, right = height(LEFT_HAND, "LEFT_WRIST"), height(RIGHT_HAND, "RIGHT_WRIST")
+    i = layout.index
+    left = _mean_height(frames, mask, i[(LEFT_HAND, "WRIST")], i[(BODY, "LEFT_WRIST")])
+    right = _mean_height(frames, mask, i[(RIGHT_HAND, "WRIST")], i[(BODY, "RIGHT_WRIST")])
     return "left" if left < right else "right"
+
+
+@numba.njit(cache=True)
+def _mean_height(frames, mask, own, body):
+    total = 0.0
+    for t in range(frames.shape[0]):
+        if mask[t, own]:
+            total += frames[t, own, 1]
+        elif mask[t, body]:
+            total += frames[t, body, 1]
+        else:
+            total += UNSEEN_HAND_HEIGHT
+    return total / max(frames.shape[0], 1)
 
 
 def hands_3d(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> np.ndarray:
