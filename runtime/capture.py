@@ -6,7 +6,10 @@ MediaPipe gives it, body confidence = visibility, face and hands 1 where detecte
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +54,21 @@ def pose_model_available(complexity: int) -> bool:
     return (folder / _POSE_MODEL_FILES[int(complexity)]).is_file()
 
 
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what MediaPipe's C++ side prints to fd 2 while its graph starts (TFLite delegate and
+    absl warnings on every run); Python exceptions still propagate."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class HolisticCapture:
     """One MediaPipe Holistic graph: `process(rgb)` -> (frame [K, 3], confidence [K]); `close()`."""
 
@@ -66,16 +84,23 @@ class HolisticCapture:
         self.config = config
         self.layout: Layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
         self._face_points = 478 if config.refine_face else 468
-        self._holistic = mp.solutions.holistic.Holistic(
-            static_image_mode=False, model_complexity=int(complexity),
-            refine_face_landmarks=config.refine_face,
-            min_detection_confidence=config.min_detection_confidence,
-            min_tracking_confidence=config.min_tracking_confidence)
+        with quiet_native_stderr():
+            self._holistic = mp.solutions.holistic.Holistic(
+                static_image_mode=False, model_complexity=int(complexity),
+                refine_face_landmarks=config.refine_face,
+                min_detection_confidence=config.min_detection_confidence,
+                min_tracking_confidence=config.min_tracking_confidence)
+        self._started = False
 
     def process(self, rgb: np.ndarray) -> tuple:
         """Keypoints of one RGB frame [H, W, 3] uint8 in this capture's layout."""
         height, width = rgb.shape[:2]
-        results = self._holistic.process(rgb)
+        if self._started:
+            results = self._holistic.process(rgb)
+        else:  # the graph's models load on the first frame, and log as they do
+            with quiet_native_stderr():
+                results = self._holistic.process(rgb)
+            self._started = True
         parts = [
             _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
             _landmarks(results.face_landmarks, self._face_points, width, height),
@@ -88,7 +113,8 @@ class HolisticCapture:
         return frame, confidence
 
     def close(self) -> None:
-        self._holistic.close()
+        with quiet_native_stderr():  # the graph flushes its log on shutdown
+            self._holistic.close()
 
     def __enter__(self):
         return self
