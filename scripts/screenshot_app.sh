@@ -3,7 +3,7 @@
 # recognized signs.
 #
 #   scripts/screenshot_app.sh                         # the C-A-B video, $SIGNCLIP_BUNDLE or the default bundle
-#   BUNDLE=path/to/bundle SOURCE=video.mp4 OUT=docs/app.png SIGNS=2 scripts/screenshot_app.sh
+#   BUNDLE=path/to/bundle SOURCE=video.mp4 OUT=docs/app.png SIGNS=2 LANGUAGE=ase scripts/screenshot_app.sh
 #
 # Needs Xvfb: on Debian/Ubuntu `sudo apt-get install -y xvfb xauth` (gives xvfb-run). Without a bundle
 # anywhere it builds the tests' tiny random-weight bundle (needs torch): its results mean nothing.
@@ -13,6 +13,7 @@ PY=${PYTHON:-.venv/bin/python}
 SOURCE=${SOURCE:-tests/data/videos/asl_letters_CAB.mp4}
 OUT=${OUT:-docs/app.png}
 SIGNS=${SIGNS:-2}
+LANGUAGE=${LANGUAGE:-ase}          # the letters are American Sign Language
 BUNDLE=${BUNDLE:-${SIGNCLIP_BUNDLE:-}}
 if ! command -v xvfb-run >/dev/null; then
     echo "screenshot_app.sh: xvfb-run not found; install it: sudo apt-get install -y xvfb xauth" >&2
@@ -21,7 +22,7 @@ fi
 mkdir -p "$(dirname "$OUT")"
 export SIGNCLIP_HOME=${SIGNCLIP_HOME:-$(mktemp -d)}  # a fresh personal vocabulary, not the user's
 export GLOG_minloglevel=2 QT_QPA_PLATFORM=xcb
-xvfb-run -a -s "-screen 0 1280x800x24" "$PY" - "$SOURCE" "$OUT" "$SIGNS" "$BUNDLE" <<'PYTHON'
+xvfb-run -a -s "-screen 0 1280x800x24" "$PY" - "$SOURCE" "$OUT" "$SIGNS" "$BUNDLE" "$LANGUAGE" <<'PYTHON'
 import sys
 import tempfile
 from pathlib import Path
@@ -34,16 +35,17 @@ from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import HOLISTIC_576, RIGHT_HAND
 
 source, out, signs, bundle = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] or None
+language = sys.argv[5] or None
 try:
     Engine(bundle, personal=False)
 except SignclipError as e:
     print(f"no bundle ({e}); building the tests' tiny random-weight bundle", file=sys.stderr)
-    sys.path.insert(0, "tests/runtime")
+    sys.path.insert(0, "tests")
     from tiny_bundle import make_tiny_bundle
     bundle = str(make_tiny_bundle(Path(tempfile.mkdtemp()) / "tiny"))
 
 app = QApplication(["signclip"])
-window = build_window(AppOptions(source=source, bundle=bundle, loop=True))
+window = build_window(AppOptions(source=source, bundle=bundle, loop=True, language=language))
 window.show()
 waited = [0]
 HAND = [i for i, (c, _) in enumerate(HOLISTIC_576.points) if c == RIGHT_HAND]
