@@ -38,6 +38,17 @@ def _quiet():
         logger.setLevel(level)
 
 
+def strip_source_info(model: onnx.ModelProto) -> None:
+    """Drop the exporter's per-node stack traces and doc strings: they name files of the machine
+    that exported the model, which a shipped bundle should not carry."""
+    graphs = [model.graph] + [f for f in model.functions]
+    for graph in graphs:
+        for node in graph.node:
+            node.doc_string = ""
+            del node.metadata_props[:]
+    model.graph.doc_string = ""
+
+
 def _export(module: nn.Module, args: tuple, path: Path, names: tuple, dynamic: dict) -> onnx.ModelProto:
     """dynamo=True (torch.export + onnxscript) with named dynamic dims; the legacy TorchScript
     exporter (dynamo=False) only if that fails, because it is deprecated and guesses shapes by tracing."""
@@ -57,6 +68,7 @@ def _export(module: nn.Module, args: tuple, path: Path, names: tuple, dynamic: d
                               dynamic_axes={**dynamic["axes"], tmp_out: {0: "batch"}})
     model = onnx.load(str(path))
     model = rename_output(model, tmp_out, OUTPUT)
+    strip_source_info(model)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(path))
     return model
