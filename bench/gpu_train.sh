@@ -19,21 +19,7 @@ export TQDM_MININTERVAL=15            # a progress line every 15 s, not a flood 
 export TOKENIZERS_PARALLELISM=false   # the loader forks workers
 start=$(date +%s)
 
-# --system-site-packages: reuse an image's CUDA torch 2.13.0 when it has one (saves the download)
-python3 -m venv --system-site-packages "$VENV"
-PY="$VENV/bin/python"
-if ! "$PY" -c "import sys, torch; sys.exit(not (torch.__version__.startswith('2.13.0') and torch.cuda.is_available()))" 2>/dev/null; then
-    "$PY" -m pip install --quiet "torch==2.13.0"      # the PyPI wheel is the CUDA build on Linux x86_64
-fi
-"$PY" -m pip install --quiet -e ".[train]"
-"$PY" - <<'EOF'
-import sys, torch
-if not torch.cuda.is_available():
-    sys.exit("gpu_train.sh: torch sees no CUDA GPU; nothing to measure")
-p = torch.cuda.get_device_properties(0)
-print(f"torch {torch.__version__} (CUDA {torch.version.cuda}) on {p.name}, {p.total_memory / 2**30:.0f} GiB")
-EOF
-echo "setup: $(( $(date +%s) - start )) s"
+source bench/gpu_setup.sh   # venv with CUDA torch 2.13.0 and the train extra; sets PY
 
 rm -rf "$OUT/bucketed" "$OUT/unbucketed"   # fresh runs; the cache is reused when present
 timeout 390 "$PY" bench/gpu_train.py --config paper-base --steps "$STEPS" --clips "$CLIPS" \

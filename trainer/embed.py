@@ -20,7 +20,9 @@ def embed_clips(model: SignCLIP, inputs: list, batch_size: int = 64) -> np.ndarr
     for start in range(0, len(inputs), batch_size):
         idx = order[start:start + batch_size]
         poses, mask = pad_batch([inputs[i] for i in idx], model.cfg.pose.max_frames)
-        out[idx] = model.pose(torch.from_numpy(poses), torch.from_numpy(mask)).numpy()
+        device = model.log_logit_scale.device
+        out[idx] = model.pose(torch.from_numpy(poses).to(device),
+                             torch.from_numpy(mask).to(device)).float().cpu().numpy()
     return out
 
 
@@ -49,7 +51,8 @@ def embed_texts(model: SignCLIP, texts: list, batch_size: int = 256) -> np.ndarr
     chunks = []
     for start in range(0, len(texts), batch_size):
         ids, attention = tokenize(tok, texts[start:start + batch_size])
-        chunks.append(model.text(ids, attention).numpy())
+        device = model.log_logit_scale.device
+        chunks.append(model.text(ids.to(device), attention.to(device)).float().cpu().numpy())
     return np.concatenate(chunks) if chunks else np.zeros((0, model.cfg.embed_dim), np.float32)
 
 

@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder with asl_letter_{A,B,C,L}.mp4 (new-signer protocol)")
     parser.add_argument("--plot", type=Path, default=None, help="embedding-space PNG (metrics)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
 
 
 def _table(results: dict, title: str) -> str:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     torch.manual_seed(0)
     model, _, _, _ = load_checkpoint(args.checkpoint)
-    model.eval()
+    model.to(args.device).eval()
     rows = read_manifest(args.data)
     if args.split:
         rows = select_split(rows, args.split)
