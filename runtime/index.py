@@ -21,6 +21,7 @@ from .errors import SignclipError
 
 FAISS_THRESHOLD = 20_000  # rows above which faiss builds the float16 / "faiss" backends' index
 OVERSAMPLE = 4            # int8 candidates per wanted result, re-ranked exactly when rows are held
+BOUNDED_THRESHOLD = 20_000  # rows above which exact search prunes with int8 scores and error bounds
 
 
 class IndexKind(str, enum.Enum):
@@ -59,32 +60,22 @@ def quantize_int8(rows: np.ndarray) -> tuple:
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def _scan_int8(codes, scales, lo, hi, query, k, chunks):
-    """Top-k of codes[lo:hi] . query (int16 query, int32 sums), each chunk in parallel."""
-    n = hi - lo
+def _scores_int8(codes, scales, lo, hi, query):
+    """codes[lo:hi] . query for every row (int16 query, int32 sums), float32 [hi - lo]."""
+    out = np.empty(hi - lo, np.float32)
     d = codes.shape[1]
-    step = (n + chunks - 1) // chunks
-    best = np.full((chunks, k), -np.inf, np.float32)
-    best_ids = np.full((chunks, k), -1, np.int64)
-    for c in prange(chunks):
-        start = lo + c * step
-        end = min(hi, start + step)
-        bs = best[c]
-        bi = best_ids[c]
-        for i in range(start, end):
-            acc = np.int32(0)
-            for j in range(d):
-                acc += np.int32(codes[i, j]) * np.int32(query[j])
-            s = np.float32(acc) * scales[i]
-            if s > bs[k - 1]:  # insertion into the chunk's sorted top-k
-                p = k - 1
-                while p > 0 and bs[p - 1] < s:
-                    bs[p] = bs[p - 1]
-                    bi[p] = bi[p - 1]
-                    p -= 1
-                bs[p] = s
-                bi[p] = i
-    return best.ravel(), best_ids.ravel()
+    for i in prange(lo, hi):
+        acc = np.int32(0)
+        for j in range(d):
+            acc += np.int32(codes[i, j]) * np.int32(query[j])
+        out[i - lo] = np.float32(acc) * scales[i]
+    return out
+
+
+def quantize_query(query: np.ndarray) -> tuple:
+    """(int16 codes, scale) of a query: its error is far below int8's."""
+    qscale = float(np.abs(query).max()) / 32767.0 or 1.0
+    return np.rint(query / qscale).astype(np.int16), qscale
 
 
 def _faiss():
@@ -121,8 +112,12 @@ class VectorIndex:
         self.ranges = {str(n): (int(s), int(e)) for n, s, e in zip(names, starts, ends, strict=True)}
         rows = np.ascontiguousarray(rows[self.order])
         self.use_faiss = backend == "faiss" or (backend == "auto" and kind is IndexKind.FP16)
-        if kind is IndexKind.INT8 and not self.use_faiss:
+        self.bounded = kind is IndexKind.EXACT and not self.use_faiss and len(rows) >= BOUNDED_THRESHOLD
+        if (kind is IndexKind.INT8 and not self.use_faiss) or self.bounded:
             self.codes, self.scales = quantize_int8(rows)
+        if self.bounded:  # |row - codes * scale|: how far an int8 score can be from the exact one
+            error = rows - self.codes * self.scales[:, None]
+            self.residuals = np.linalg.norm(error, axis=1).astype(np.float32)
         self._faiss_index = self._build_faiss(rows) if self.use_faiss else None
         self.rows = rows if (kind is IndexKind.EXACT or keep_rows) else None
 
@@ -159,21 +154,40 @@ class VectorIndex:
             pos, scores = self._search_faiss(query, k, lo, hi)
         elif self.kind is IndexKind.INT8:
             pos, scores = self._search_int8(query, k, lo, hi)
+        elif self.bounded:
+            pos, scores = self._search_bounded(query, k, lo, hi)
         else:
             s = self.rows[lo:hi] @ query                                    # (n,)
             top = _top_k(s, k)
             pos, scores = top + lo, s[top]
         return Hits(self.order[pos], scores.astype(np.float32))
 
+    def _search_bounded(self, query: np.ndarray, k: int, lo: int, hi: int) -> tuple:
+        """Exact top-k that reads the int8 codes, not the float32 rows, for all but a few rows.
+
+        With x = codes * scale + e and |e| = residual, |q . x - int8 score| <= |q| |e| + |q - q16| |x|
+        (Cauchy-Schwarz). Every row whose upper bound reaches the k-th best lower bound is re-scored
+        in float32, so the result is exactly the float32 top-k.
+        """
+        q16, qscale = quantize_query(query)
+        approx = _scores_int8(self.codes, self.scales, lo, hi, q16) * np.float32(qscale)  # (n,)
+        q_err = float(np.linalg.norm(query - q16.astype(np.float32) * qscale))
+        bound = float(np.linalg.norm(query)) * self.residuals[lo:hi] + q_err * (1.0 + self.residuals[lo:hi])
+        k = min(k, hi - lo)
+        lower = approx - bound
+        threshold = np.partition(lower, len(lower) - k)[len(lower) - k]  # k-th largest lower bound
+        candidates = np.flatnonzero(approx + bound >= threshold) + lo
+        exact = self.rows[candidates] @ query
+        top = _top_k(exact, k)
+        return candidates[top], exact[top]
+
     def _search_int8(self, query: np.ndarray, k: int, lo: int, hi: int) -> tuple:
         want = min(hi - lo, k * OVERSAMPLE if self.rows is not None else k)
-        qscale = float(np.abs(query).max()) / 32767.0 or 1.0
-        q16 = np.rint(query / qscale).astype(np.int16)                      # error far below int8's
-        threads = numba.get_num_threads() if self.threads is None else max(1, self.threads)
-        chunks = max(1, min(4 * threads, (hi - lo) // 256))
-        scores, pos = _scan_int8(self.codes, self.scales, lo, hi, q16, want, chunks)
-        keep = pos >= 0
-        scores, pos = scores[keep] * np.float32(qscale), pos[keep]
+        q16, qscale = quantize_query(query)
+        approx = _scores_int8(self.codes, self.scales, lo, hi, q16)          # (n,)
+        pos = _top_k(approx, want)
+        scores = approx[pos] * np.float32(qscale)
+        pos = pos + lo
         if self.rows is not None:  # exact re-rank of the few candidates
             scores = self.rows[pos] @ query
         top = _top_k(scores, k)

@@ -82,3 +82,25 @@ def test_small_and_empty():
         VectorIndex(x).search(np.ones(4), 5)
     with pytest.raises(SignclipError, match="top-k must be at least 1"):
         VectorIndex(x).search(x[0], 0)
+
+
+def test_bounded_exact_search_equals_brute_force_on_a_large_index():
+    """Above BOUNDED_THRESHOLD the exact search prunes with int8 scores; it must stay exact."""
+    from signclip.runtime.index import BOUNDED_THRESHOLD
+
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(BOUNDED_THRESHOLD + 5000, 64)).astype(np.float32)
+    rows[:50] = rows[0] + 0.01 * rng.normal(size=(50, 64))  # near-duplicates: close scores
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    languages = np.where(np.arange(len(rows)) % 3 == 0, "ase", "gsg")
+    index = VectorIndex(rows, languages, kind=IndexKind.EXACT)
+    assert index.bounded
+    for i in range(30):
+        q = rows[i] + 0.05 * rng.normal(size=64).astype(np.float32) if i < 10 else rng.normal(size=64)
+        q = (q / np.linalg.norm(q)).astype(np.float32)
+        for language in (None, "ase"):
+            keep = np.arange(len(rows)) if language is None else np.flatnonzero(languages == language)
+            truth = brute_force(rows[keep], q, 7)
+            hits = index.search(q, 7, language)
+            np.testing.assert_array_equal(hits.ids, keep[truth.ids])
+            np.testing.assert_allclose(hits.scores, truth.scores, rtol=1e-5, atol=1e-6)
