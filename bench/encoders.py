@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from signclip.export import data
 from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx
 from signclip.export.parity import session
+from signclip.runtime.commands.bench import timed
 from signclip.runtime.normalize import NormalizationConfig
 from signclip.trainer.config import load_config
 from signclip.trainer.model import PoseEncoder, TextEncoder, tokenizer_path
@@ -29,15 +29,8 @@ TARGETS = "paper-base INT8 >= 5x torch; edge-small <= 1.5 ms at T=98; text <= 1.
 
 
 def best_ms(fn, repeats: int) -> float:
-    """Median of `repeats` timed calls after 3 warm-ups, in milliseconds."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(times))
+    """Median of `repeats` timed calls after 3 warm-ups, in milliseconds (signclip bench's timer)."""
+    return timed(fn, repeats, warmup=3)["median_ms"]
 
 
 def pose_graphs(pose: PoseEncoder, folder: Path) -> dict:

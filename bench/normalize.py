@@ -10,12 +10,13 @@ hand check (the whole `preprocess`), against pose-format's `normalize` alone. Pe
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from signclip.runtime.commands.bench import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -24,12 +25,7 @@ CLIPS = [DATA / "poses" / "holistic576_97f.pose", DATA / "poses" / "holistic576_
 
 
 def median_seconds(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return timed(fn, repeat)["median_ms"] / 1e3  # signclip bench's timer
 
 
 def bench_clip(path: Path, repeat: int) -> dict:
