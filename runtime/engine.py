@@ -225,6 +225,8 @@ class Engine:
     def _personal_matches(self, query: np.ndarray, k: int, language: str | None,
                           against_texts: bool = True) -> list:
         p = self.personal
+        if not len(p):  # no taught signs: skip the calibration's two scans too
+            return []
         scale = self._calibration(query) if against_texts else None
         out = []
         for lang in ([None] if language is None else [language, ANY_LANGUAGE]):

@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 from signclip.runtime.encoders import pad_batch  # the runtime's padding: torch sees what ONNX sees
-from signclip.runtime.normalize import ModelInput
 
 from .model import SignCLIP, tokenizer_path
 
@@ -56,4 +55,4 @@ def embed_texts(model: SignCLIP, texts: list, batch_size: int = 256) -> np.ndarr
     return np.concatenate(chunks) if chunks else np.zeros((0, model.cfg.embed_dim), np.float32)
 
 
-__all__ = ["ModelInput", "embed_clips", "embed_texts", "pad_batch", "tokenize", "tokenizer"]
+__all__ = ["embed_clips", "embed_texts", "pad_batch", "tokenize", "tokenizer"]

@@ -13,7 +13,7 @@ import numpy as np
 from signclip.runtime.normalize import preprocess
 from signclip.runtime.pose_io import read_pose
 
-from .data import ManifestRow, prompt
+from .data import prompt
 from .embed import embed_clips, embed_texts
 from .metrics import dedupe_texts, few_shot, retrieval_metrics
 
@@ -143,5 +143,5 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ManifestRow", "Embedded", "embed_rows", "report", "format_report", "plot_embeddings",
+__all__ = ["Embedded", "embed_rows", "report", "format_report", "plot_embeddings",
            "within_language", "summarize_ranks"]

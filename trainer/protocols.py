@@ -19,9 +19,9 @@ from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
-from .data import ManifestRow, prompt
+from .data import prompt
 from .embed import embed_clips, embed_texts
-from .evaluate import Embedded, embed_rows, summarize_ranks, within_language
+from .evaluate import embed_rows, summarize_ranks, within_language
 
 HELD_OUT = ("asq", "bzs", "mfs")  # chosen before training: each has a relative among the rest
 LETTER_VIDEOS = ("A", "B", "C", "L")
@@ -212,5 +212,5 @@ def new_signer(model, videos_dir, vocabulary_rows: list, language: str = "ase") 
     return out
 
 
-__all__ = ["CHANGES", "HELD_OUT", "Embedded", "ManifestRow", "augmented", "held_out", "new_signer",
+__all__ = ["CHANGES", "HELD_OUT", "augmented", "held_out", "new_signer",
            "robustness"]
