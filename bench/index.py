@@ -1,4 +1,4 @@
-"""Index latency and recall: exact float32 vs compact (int8, float16) over N x D unit vectors.
+"""Index latency and recall: exact float32 vs compact (PQ4 + int8, float16) over N x D unit vectors.
 
     .venv/bin/python bench/index.py                 # 100,000 x 384, 200 queries, top-5
     .venv/bin/python bench/index.py --rows 20000 --data clustered --json
@@ -56,8 +56,8 @@ def methods(x: np.ndarray, k: int) -> dict:
     out = {"numpy float32 (baseline)": (lambda q: brute_force(x, q, k).ids, x.nbytes)}
     specs = [("exact float32 (VectorIndex)", IndexKind.EXACT, "numpy", True),
              ("faiss flat float32", IndexKind.EXACT, "faiss", True),
-             ("int8 numba, re-ranked", IndexKind.INT8, "numpy", True),
-             ("int8 numba, codes only", IndexKind.INT8, "numpy", False),
+             ("compact: PQ4 scan, f32 re-rank", IndexKind.INT8, "numpy", True),
+             ("compact: PQ4 scan, int8 re-rank", IndexKind.INT8, "numpy", False),
              ("faiss SQ8", IndexKind.INT8, "faiss", False),
              ("faiss float16", IndexKind.FP16, "faiss", False)]
     for name, kind, backend, keep in specs:

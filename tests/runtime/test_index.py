@@ -7,7 +7,14 @@ import pytest
 
 from signclip.runtime.bundle import load_bundle
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.index import IndexKind, VectorIndex, brute_force, quantize_int8, recall_at_k
+from signclip.runtime.index import (
+    PQ_THRESHOLD,
+    IndexKind,
+    VectorIndex,
+    brute_force,
+    quantize_int8,
+    recall_at_k,
+)
 
 
 def unit_rows(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -50,15 +57,18 @@ def test_language_filter_returns_only_that_language():
         assert len(index.search(q, 5, language="xxx").ids) == 0
 
 
-@pytest.mark.parametrize("kind, keep_rows, backend, min_recall", [
-    (IndexKind.INT8, True, "numpy", 0.99),   # int8 scan, exact re-rank
-    (IndexKind.INT8, False, "numpy", 0.9),   # codes only
-    (IndexKind.INT8, False, "faiss", 0.9),
-    (IndexKind.FP16, False, "auto", 0.99),
+@pytest.mark.parametrize("kind, keep_rows, backend, rows, min_recall", [
+    (IndexKind.INT8, True, "numpy", 5000, 0.99),    # int8 scan, exact re-rank
+    (IndexKind.INT8, False, "numpy", 5000, 0.9),    # int8 codes only
+    (IndexKind.INT8, True, "numpy", PQ_THRESHOLD, 0.99),   # 4-bit PQ scan, exact re-rank
+    (IndexKind.INT8, False, "numpy", PQ_THRESHOLD, 0.9),   # PQ scan, int8 re-rank
+    (IndexKind.INT8, False, "faiss", 20000, 0.9),
+    (IndexKind.FP16, False, "auto", 20000, 0.99),
 ])
-def test_compact_recall(kind, keep_rows, backend, min_recall):
-    x, q = unit_rows(20000, 128, 3), unit_rows(50, 128, 4)
+def test_compact_recall(kind, keep_rows, backend, rows, min_recall):
+    x, q = unit_rows(rows, 128, 3), unit_rows(50, 128, 4)
     index = VectorIndex(x, kind=kind, keep_rows=keep_rows, backend=backend)
+    assert (index.pq is not None) == (kind is IndexKind.INT8 and backend == "numpy" and rows >= PQ_THRESHOLD)
     recalls = [recall_at_k(index.search(qq, 5).ids, brute_force(x, qq, 5).ids) for qq in q]
     assert np.mean(recalls) >= min_recall
     assert index.nbytes < x.nbytes / (1.9 if kind is IndexKind.FP16 else 3.5)
@@ -104,3 +114,15 @@ def test_bounded_exact_search_equals_brute_force_on_a_large_index():
             hits = index.search(q, 7, language)
             np.testing.assert_array_equal(hits.ids, keep[truth.ids])
             np.testing.assert_allclose(hits.scores, truth.scores, rtol=1e-5, atol=1e-6)
+
+
+def test_pq_index_filters_a_language_by_its_int8_slice():
+    """Fast scan takes no id filter, so a language's search scans its contiguous int8 slice."""
+    x = unit_rows(PQ_THRESHOLD + 1000, 64, 8)
+    langs = np.where(np.arange(len(x)) % 5 == 0, "ase", "gsg")
+    index = VectorIndex(x, langs, kind=IndexKind.INT8)
+    sub = np.flatnonzero(langs == "ase")
+    for q in unit_rows(10, 64, 9):
+        hits = index.search(q, 5, language="ase")
+        assert (langs[hits.ids] == "ase").all()
+        assert hits.ids.tolist() == sub[brute_force(x[sub], q, 5).ids].tolist()
