@@ -85,13 +85,14 @@ def fp32(tower: str) -> Candidate:
     return Candidate(tower, "fp32", "fp32", ".onnx", None)
 
 
-def dynamic_int8(tower: str, per_channel: bool, keep_down: bool = False) -> Candidate:
+def dynamic_int8(tower: str, per_channel: bool) -> Candidate:
     kind = "per-channel" if per_channel else "per-tensor"
-    tag = ("-pc" if per_channel else "") + ("-mixed" if keep_down else "")
-    variant = f"dynamic {kind}" + (", MLP down FP32" if keep_down else "")
-    return Candidate(tower, "int8", variant, f".int8{tag}.onnx",
-                     lambda s, d: q.quantize_dynamic_int8(s, d, per_channel=per_channel,
-                                                          keep_down_projections=keep_down))
+    return Candidate(tower, "int8", f"dynamic {kind}", f".int8{'-pc' if per_channel else ''}.onnx",
+                     lambda s, d: q.quantize_dynamic_int8(s, d, per_channel=per_channel))
+
+
+def blockwise_int8(tower: str) -> Candidate:
+    return Candidate(tower, "int8", "blockwise (NBits)", ".int8-block.onnx", q.quantize_blockwise_int8)
 
 
 def static_int8(work: Work) -> Candidate:
@@ -111,10 +112,9 @@ def int8_candidates(work: Work, tower: str) -> list:
     if tower == "pose" and opts.static:
         chosen = [static_int8(work)]
     elif opts.per_channel:
-        chosen = [dynamic_int8(tower, True), dynamic_int8(tower, True, keep_down=True)]
+        chosen = [dynamic_int8(tower, True), blockwise_int8(tower)]
     else:
-        chosen = [dynamic_int8(tower, False), dynamic_int8(tower, True),
-                  dynamic_int8(tower, True, keep_down=True)]
+        chosen = [dynamic_int8(tower, False), dynamic_int8(tower, True), blockwise_int8(tower)]
     return chosen + [fp32(tower)]
 
 

@@ -16,6 +16,10 @@ import onnx
 import torch
 from torch import nn
 
+from signclip.trainer.model import TextEncoder
+
+from .text_graph import ExportTextEncoder
+
 OPSET = 18          # >= 17 so LayerNorm stays one LayerNormalization node (TensorRT's normalization layer)
 MAX_BATCH = 4096
 MAX_TOKENS = 512    # MiniLM/BERT position table
@@ -107,8 +111,12 @@ def export_pose_onnx(pose: nn.Module, path, frames: int = 98) -> onnx.ModelProto
 
 
 def export_text_onnx(text: nn.Module, path, tokens: int = 12) -> onnx.ModelProto:
-    """input_ids, attention_mask [B, L] int64 -> embedding [B, D]; B and L dynamic."""
+    """input_ids, attention_mask [B, L] int64 -> embedding [B, D]; B and L dynamic.
+
+    A `TextEncoder` is exported through `ExportTextEncoder` (same arithmetic, a leaner graph)."""
     path = Path(path)
+    if isinstance(text, TextEncoder):
+        text = ExportTextEncoder(text).eval()
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     length = torch.export.Dim("tokens", min=1, max=MAX_TOKENS)
     ids = torch.randint(1000, 2000, (2, tokens))

@@ -118,6 +118,11 @@ class TextEncoder(nn.Module):
         self.cfg = cfg
         config = _bert_config(cfg)
         if cfg.pretrained and load_weights:
+            from transformers.utils import logging as hf_logging
+
+            # its load report lists the unused pooler weights on every run: expected, not news
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
             self.bert = BertModel.from_pretrained(str(pretrained_path(cfg.pretrained)),
                                                   add_pooling_layer=False)
         else:

@@ -9,10 +9,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, operators_of, opset_of
-from signclip.export.parity import run_pose, session, unit
+from signclip.export import data
+from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_pose, run_text, session, unit
+from signclip.trainer.config import TextTowerCfg
+from signclip.trainer.model import tokenizer_path
+
+MODELS = Path(__file__).parents[2] / "models"
 
 TRT_OPS = json.loads((Path(__file__).parent / "tensorrt_10_3_operators.json").read_text())
 
@@ -29,6 +35,7 @@ def graphs(tiny_model, real_clips, tmp_path_factory):
                                            q.PoseCalibrationReader(real_clips[:8]))
     g["pose_fp16"] = q.convert_fp16(g["pose"], d / "pose.fp16.onnx")
     g["text_fp16"] = q.convert_fp16(g["text"], d / "text.fp16.onnx")
+    g["text_block"] = q.quantize_blockwise_int8(g["text"], d / "text.int8-block.onnx", block_size=16)
     return g
 
 
@@ -38,6 +45,41 @@ def test_reduced_precision_keeps_cosine_on_real_clips(graphs, real_clips, name):
     got = run_pose(session(graphs[name]), real_clips)
     cos = np.sum(unit(ref) * unit(got), axis=1)
     assert cos.min() >= 0.99, cos.min()
+
+
+def test_blockwise_int8_text_keeps_cosine_on_real_texts(graphs, lexicon):
+    ids, mask = lexicon_tokens(lexicon)
+    ref = run_text(session(graphs["text"]), ids, mask)
+    got = run_text(session(graphs["text_block"]), ids, mask)
+    assert np.sum(unit(ref) * unit(got), axis=1).min() >= 0.99
+    ops = {op for _, op in operators_of(onnx.load(str(graphs["text_block"])))}
+    assert "MatMulNBits" in ops  # the weight products; attention's own products stay float
+    assert graphs["text_block"].stat().st_size < 0.5 * graphs["text"].stat().st_size  # INT8 embeddings
+
+
+def lexicon_tokens(lexicon) -> tuple:
+    texts = [f"<{e.spoken_language}> <{e.sign_language}> {e.text}" for e in lexicon[::20]]
+    return data.tokenize(data.load_tokenizer(tokenizer_path(TextTowerCfg()), 32), texts)
+
+
+@pytest.mark.slow
+def test_shipped_text_tower_blockwise_int8_within_the_gate(tmp_path, lexicon):
+    """MiniLM with the shipped model's trained projection: per-tensor INT8 fails the gate on its
+    outlier channels (the reason for blockwise), blockwise INT8 passes it."""
+    from signclip.trainer.checkpoint import load_checkpoint
+
+    model = load_checkpoint(MODELS / "edge-small")[0].eval()
+    ids, mask = lexicon_tokens(lexicon)
+    with torch.no_grad():
+        ref = model.text(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+    fp32 = tmp_path / "text.onnx"
+    export_text_onnx(model.text, fp32)
+    cos = {}
+    for name, make in [("per-tensor", q.quantize_dynamic_int8), ("blockwise", q.quantize_blockwise_int8)]:
+        got = run_text(session(make(fp32, tmp_path / f"{name}.onnx")), ids, mask)
+        cos[name] = np.sum(unit(ref) * unit(got), axis=1)
+    assert cos["per-tensor"].mean() < COSINE_MIN["int8"]
+    assert cos["blockwise"].mean() >= COSINE_MIN["int8"] and cos["blockwise"].min() >= COSINE_FLOOR["int8"]
 
 
 def test_graph_kinds(graphs):
