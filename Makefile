@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast lint eval default-model bench clean
+.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean
 HELD_OUT := asq,bzs,mfs
 MODEL := models/edge-small
 
@@ -38,6 +38,26 @@ demo: setup
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 	$(BIN)/ruff check .
+	@$(MAKE) --no-print-directory test-py310
+
+# The runtime's tests under Python 3.10 (JetPack 6's), installed without torch as on a Jetson;
+# skipped with a line where no 3.10 interpreter is found (python3.10 on PATH or pyenv's).
+PY310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo $$p; break; }; done)
+VENV310 := .venv310
+STAMP310 := $(VENV310)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+test-py310:
+	@if [ -z "$(PY310)" ]; then echo "no Python 3.10 interpreter here: the runtime's 3.10 tests are skipped"; \
+	else $(MAKE) --no-print-directory $(STAMP310) && \
+		$(VENV310)/bin/python -m pytest -q -p no:cacheprovider tests/runtime; fi
+
+$(STAMP310): pyproject.toml
+	test -x $(VENV310)/bin/python || $(PY310) -m venv $(VENV310)
+	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV310)/bin/python -m pip install --quiet -e ".[test]"
+	rm -f $(VENV310)/.installed-*
+	touch $(STAMP310)
 
 test-fast: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
@@ -67,4 +87,4 @@ eval: setup
 	$(BIN)/signclip evaluate $(MODEL) --protocol augmented --data runs/lexicon.csv
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VENV310) build *.egg-info
