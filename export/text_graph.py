@@ -19,6 +19,12 @@ from torch import nn
 from signclip.trainer.model import TextEncoder, masked_mean
 
 
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    """Exact (erf) GELU in the form ONNX Runtime fuses with its bias into one BiasGelu node
+    (torch's own decomposition is left as five nodes per layer)."""
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
 class Layer(nn.Module):
     """One post-LayerNorm BERT layer: attention, add & norm, GELU MLP, add & norm."""
 
@@ -41,7 +47,7 @@ class Layer(nn.Module):
         q, k, v = (y.view(b, t, self.heads, hs).transpose(1, 2) for y in self.qkv(x).split(c, dim=2))
         att = torch.softmax((q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs)) + bias, dim=-1)
         x = self.ln1(x + self.out((att @ v).transpose(1, 2).reshape(b, t, c)))
-        return self.ln2(x + self.down(F.gelu(self.up(x))))
+        return self.ln2(x + self.down(gelu(self.up(x))))
 
 
 class ExportTextEncoder(nn.Module):

@@ -101,3 +101,15 @@ def test_text_matches_torch_with_padding(tiny_model, text_onnx, lexicon):
     feed = {"input_ids": ids[:1, :short], "attention_mask": mask[:1, :short]}
     alone = session(text_onnx).run(None, feed)[0]
     np.testing.assert_allclose(alone[0], got[0], atol=2e-5)
+
+
+def test_text_graph_refuses_a_bert_it_does_not_reproduce(tiny_model):
+    """The export graph re-expresses BERT; a variant it does not compute must not export silently."""
+    import copy
+
+    from signclip.export.text_graph import ExportTextEncoder
+
+    text = copy.deepcopy(tiny_model.text)
+    text.bert.config.hidden_act = "relu"
+    with pytest.raises(ValueError, match="hidden_act='gelu'"):
+        ExportTextEncoder(text)
