@@ -80,7 +80,7 @@ def run(rows: int = 100_000, dim: int = 384, queries: int = 200, k: int = 5, dat
 
 def print_table(results: list, title: str) -> None:
     print(title)
-    print(f"{'method':32} {'MB':>7} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} {'recall@5':>9}")
+    print(f"{'method':32} {'MB read':>7} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} {'recall@5':>9}")
     for r in results:
         print(f"{r['method']:32} {r['bytes'] / 1e6:7.1f} {r['median_ms']:10.3f} {r['p90_ms']:8.3f} "
               f"{r['speedup']:11.2f} {r['recall']:9.4f}")
