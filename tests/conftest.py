@@ -28,7 +28,7 @@ def videos_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory):
     """Folder of a tiny bundle: random-weight towers in ONNX, letters of three languages."""
-    pytest.importorskip("torch", reason="the tiny bundle is exported from torch (not in a runtime-only install)")
+    pytest.importorskip("torch", reason="the tiny bundle is exported from torch (not in the runtime install)")
     return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny")
 
 

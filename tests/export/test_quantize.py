@@ -11,9 +11,9 @@ import onnx
 import pytest
 import torch
 
+from signclip.export import data
 from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, operators_of, opset_of
-from signclip.export import data
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_pose, run_text, session, unit
 from signclip.trainer.config import TextTowerCfg
 from signclip.trainer.model import tokenizer_path
