@@ -54,6 +54,10 @@ def pose_model_available(complexity: int) -> bool:
     return (folder / _POSE_MODEL_FILES[int(complexity)]).is_file()
 
 
+QUIET_START_FRAMES = 300     # at most this many first frames have MediaPipe's native log silenced
+QUIET_AFTER_HAND_FRAMES = 5  # ... or until this many frames after the first hand
+
+
 @contextlib.contextmanager
 def quiet_native_stderr():
     """Silence what MediaPipe's C++ side prints to fd 2 while its graph starts (TFLite delegate and
@@ -84,23 +88,32 @@ class HolisticCapture:
         self.config = config
         self.layout: Layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
         self._face_points = 478 if config.refine_face else 468
-        with quiet_native_stderr():
+        # MediaPipe's graph threads log as its models load: pose and face at the first frame, the
+        # hand models after a hand first shows, and after process() has returned, so fd 2 stays
+        # silenced across frames until a few frames after the first hand (or QUIET_START_FRAMES)
+        self._quiet = contextlib.ExitStack()
+        self._quiet.enter_context(quiet_native_stderr())
+        try:
             self._holistic = mp.solutions.holistic.Holistic(
                 static_image_mode=False, model_complexity=int(complexity),
                 refine_face_landmarks=config.refine_face,
                 min_detection_confidence=config.min_detection_confidence,
                 min_tracking_confidence=config.min_tracking_confidence)
-        self._started = False
+        except BaseException:
+            self._quiet.close()
+            raise
+        self._frames = 0
+        self._quiet_until = QUIET_START_FRAMES
 
     def process(self, rgb: np.ndarray) -> tuple:
         """Keypoints of one RGB frame [H, W, 3] uint8 in this capture's layout."""
         height, width = rgb.shape[:2]
-        if self._started:
-            results = self._holistic.process(rgb)
-        else:  # the graph's models load on the first frame, and log as they do
-            with quiet_native_stderr():
-                results = self._holistic.process(rgb)
-            self._started = True
+        results = self._holistic.process(rgb)
+        if results.left_hand_landmarks is not None or results.right_hand_landmarks is not None:
+            self._quiet_until = min(self._quiet_until, self._frames + QUIET_AFTER_HAND_FRAMES)
+        self._frames += 1
+        if self._frames >= self._quiet_until:
+            self._quiet.close()
         parts = [
             _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
             _landmarks(results.face_landmarks, self._face_points, width, height),
@@ -115,6 +128,7 @@ class HolisticCapture:
     def close(self) -> None:
         with quiet_native_stderr():  # the graph flushes its log on shutdown
             self._holistic.close()
+        self._quiet.close()
 
     def __enter__(self):
         return self

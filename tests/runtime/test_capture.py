@@ -57,6 +57,13 @@ def test_cli_writes_a_pose_file_pose_format_reads(videos_dir, tmp_path):
     assert (pose.header.dimensions.width, pose.header.dimensions.height) == (320, 240)
 
 
+def test_mediapipe_model_loading_log_stays_out_of_the_output(videos_dir):
+    """Its hand model logs from a graph thread after the first hand shows, between frames."""
+    run = signclip("lookup", videos_dir / "asl_letter_A.mp4", "--top-k", "1")
+    assert run.returncode == 0, run.stderr
+    assert "XNNPACK" not in run.stderr + run.stdout
+
+
 def black_video(path, frames=15):
     import cv2
 
