@@ -100,12 +100,16 @@ def test_graph_kinds(graphs):
     assert any(t == onnx.TensorProto.FLOAT16 for t in types.values())
 
 
-def test_ort_format_runs_like_its_onnx(graphs, real_clips, tmp_path):
+def test_ort_format_runs_like_its_onnx(graphs, real_clips, lexicon, tmp_path):
     ort_file = q.convert_ort(graphs["pose_int8"], tmp_path)
     assert ort_file.suffix == ".ort" and ort_file.stat().st_size > 0
     a = run_pose(session(graphs["pose_int8"]), real_clips[:3])
     b = run_pose(session(ort_file), real_clips[:3])
     np.testing.assert_allclose(a, b, atol=1e-4)
+    ids, mask = lexicon_tokens(lexicon)  # the blockwise text graph's ONNX Runtime operators convert too
+    text_file = q.convert_ort(graphs["text_block"], tmp_path)
+    np.testing.assert_allclose(run_text(session(text_file), ids, mask),
+                               run_text(session(graphs["text_block"]), ids, mask), atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["pose", "text", "pose_qdq", "pose_fp16", "text_fp16"])
