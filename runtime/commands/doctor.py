@@ -126,8 +126,13 @@ def print_report(r: dict) -> None:
         print(f"bundle        {b['path']}: {b['model']}, {b['embedding_dim']}-dim, {b['vocabulary']} entries "
               f"in {len(b['languages'])} languages, {b['clips']} clips")
         for fmt, numbers in b["parity"].items():
-            print(f"  parity {fmt:<10} {json.dumps(numbers)}")
-        print(f"  personal    {json.dumps(b['personal'])}")
+            for tower, p in numbers.get("chosen", {}).items():
+                verdict = "pass" if p["passed"] else "FAIL"
+                print(f"  parity {fmt} {tower:<4} {p['file']} ({p['variant']}): cosine mean "
+                      f"{p['cosine_mean']:.5f}, worst {p['cosine_min']:.5f}, top-1 "
+                      f"{p['top1_agreement']:.1%} over {p['inputs']} inputs, {verdict}")
+        p = b["personal"]
+        print(f"  personal    {p['signs']} taught signs in {p['path']}")
 
 
 def run(args) -> int:
