@@ -118,7 +118,9 @@ def print_report(r: dict) -> None:
     t = r["tensorrt"]
     print(f"tensorrt      {t.get('version') or 'not available: ' + t.get('reason', '')}")
     m = r["mediapipe"]
-    print(f"mediapipe     {json.dumps(m)}")
+    shipped = [k.rsplit("_", 1)[1] for k, v in m.items() if k.startswith("pose_complexity_") and v]
+    print(f"mediapipe     {'installed' if m.get('installed') else 'not installed'}; pose models in the wheel "
+          f"for model complexity {', '.join(shipped) or 'none'} (others would download at first use)")
     b = r["bundle"]
     if not b["ok"]:
         print(f"bundle        {b['path']}: {b['error']}")
