@@ -54,7 +54,7 @@ def pose_model_available(complexity: int) -> bool:
     return (folder / _POSE_MODEL_FILES[int(complexity)]).is_file()
 
 
-QUIET_START_FRAMES = 300     # at most this many first frames have MediaPipe's native log silenced
+QUIET_START_FRAMES = 150     # at most this many first frames (5 s at 30 fps) have its native log silenced
 QUIET_AFTER_HAND_FRAMES = 5  # ... or until this many frames after the first hand
 
 
