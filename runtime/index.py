@@ -192,19 +192,18 @@ class VectorIndex:
         top = _top_k(exact, k)
         return candidates[top], exact[top]
 
-    def _candidates(self, query: np.ndarray, want: int, lo: int, hi: int) -> np.ndarray:
-        """Positions of the `want` best rows by a cheap score: PQ over a whole large index, else int8."""
+    def _candidates(self, query: np.ndarray, k: int, lo: int, hi: int) -> np.ndarray:
+        """Positions worth scoring exactly: PQ's best k * PQ_OVERSAMPLE over a whole large index
+        (its scores are coarse), else int8's best k, or k * OVERSAMPLE when rows re-rank them."""
         if self.pq is not None and (lo, hi) == (0, len(self)):
-            _, pos = self.pq.search(query[None], want)
+            _, pos = self.pq.search(query[None], min(hi - lo, k * PQ_OVERSAMPLE))
             return pos[0][pos[0] >= 0]
         q16, _ = quantize_query(query)  # a language's slice: fast scan takes no id filter
         approx = _scores_int8(self.codes, self.scales, lo, hi, q16)
-        return _top_k(approx, want) + lo
+        return _top_k(approx, min(hi - lo, k * OVERSAMPLE if self.rows is not None else k)) + lo
 
     def _search_int8(self, query: np.ndarray, k: int, lo: int, hi: int) -> tuple:
-        oversample = PQ_OVERSAMPLE if self.pq is not None else OVERSAMPLE
-        want = min(hi - lo, k * oversample if self.rows is not None or self.pq is not None else k)
-        pos = self._candidates(query, want, lo, hi)
+        pos = self._candidates(query, k, lo, hi)
         if self.rows is not None:  # exact re-rank of the few candidates
             scores = self.rows[pos] @ query
         else:
