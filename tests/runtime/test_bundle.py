@@ -18,10 +18,18 @@ def copy(src, dst):
     return dst
 
 
-def edit_meta(folder, **changes):
-    meta = json.loads((folder / B.META_FILE).read_text())
-    meta.update(changes)
+def read_meta(folder) -> dict:
+    return json.loads((folder / B.META_FILE).read_text())
+
+
+def write_meta(folder, meta: dict) -> None:
     (folder / B.META_FILE).write_text(json.dumps(meta))
+
+
+def edit_meta(folder, **changes):
+    meta = read_meta(folder)
+    meta.update(changes)
+    write_meta(folder, meta)
     return meta
 
 
@@ -30,10 +38,10 @@ def rewrite_vocabulary(folder, arrays: dict, fix_hashes: bool = True):
     np.savez(buf, **arrays)
     (folder / B.VOCABULARY_FILE).write_bytes(buf.getvalue())
     if fix_hashes:
-        meta = json.loads((folder / B.META_FILE).read_text())
+        meta = read_meta(folder)
         meta["files"][B.VOCABULARY_FILE] = B.sha256_file(folder / B.VOCABULARY_FILE)
         meta["vocabulary"]["sha256"] = B.vocabulary_hash(arrays["texts"], arrays["embeddings"])
-        (folder / B.META_FILE).write_text(json.dumps(meta))
+        write_meta(folder, meta)
 
 
 def vocab_arrays(folder) -> dict:
@@ -99,9 +107,9 @@ def test_missing_file_and_meta_fields(tiny_bundle, tmp_path):
     (folder / B.TOKENIZER_FILE).unlink()
     with pytest.raises(SignclipError, match="tokenizer.json is missing"):
         B.load_bundle(folder)
-    meta = json.loads((folder / B.META_FILE).read_text())
+    meta = read_meta(folder)
     del meta["max_frames"], meta["fps"]
-    (folder / B.META_FILE).write_text(json.dumps(meta))
+    write_meta(folder, meta)
     with pytest.raises(SignclipError, match="lacks fps, max_frames"):
         B.load_bundle(folder)
 
@@ -111,9 +119,9 @@ def test_vocabulary_hash_mismatch(tiny_bundle, tmp_path):
     arrays = vocab_arrays(folder)
     arrays["texts"] = arrays["texts"][::-1].copy()
     rewrite_vocabulary(folder, arrays, fix_hashes=False)
-    meta = json.loads((folder / B.META_FILE).read_text())
+    meta = read_meta(folder)
     meta["files"][B.VOCABULARY_FILE] = B.sha256_file(folder / B.VOCABULARY_FILE)
-    (folder / B.META_FILE).write_text(json.dumps(meta))
+    write_meta(folder, meta)
     with pytest.raises(SignclipError, match="vocabulary does not match its hash"):
         B.load_bundle(folder)
 
