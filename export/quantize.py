@@ -64,15 +64,11 @@ def quantize_blockwise_int8(src, dst, *, block_size: int = 128) -> Path:
     Per-tensor dynamic INT8 crushes MiniLM's outlier activation channels (cosine 0.975 to torch on
     the lexicon prompts, worst 0.87); per-block scales keep 0.997 (worst 0.987) at about the same
     speed. MatMulNBits is an ONNX Runtime operator: TensorRT builds from the FP32 graph instead."""
-    from onnxruntime.quantization.matmul_nbits_quantizer import (
-        DefaultWeightOnlyQuantConfig,
-        MatMulNBitsQuantizer,
-    )
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, accuracy_level=4, bits=8)
     with _quiet(), tempfile.TemporaryDirectory(prefix="signclip-nbits-") as tmp:
         quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=block_size,
-                                         is_symmetric=True, accuracy_level=4, algo_config=config)
+                                         is_symmetric=True, accuracy_level=4)
         quantizer.process()
         staged = Path(tmp) / "blockwise.onnx"
         quantizer.model.save_model_to_file(str(staged), use_external_data_format=False)
