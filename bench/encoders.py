@@ -32,7 +32,7 @@ MODEL = Path(__file__).parents[1] / "models" / "edge-small"
 TARGETS = "paper-base INT8 >= 5x torch; edge-small <= 1.5 ms at T=98; text <= 1.5 ms/query"
 
 
-def interleaved_ms(fns: dict, repeats: int, rounds: int = 3) -> dict:
+def in_turns_ms(fns: dict, repeats: int, rounds: int = 3) -> dict:
     """Median ms of each function over `repeats` calls, timed in `rounds` turns.
 
     This 2-core machine has slow and fast phases (one graph measured 31 and 47 ms minutes apart),
@@ -76,7 +76,7 @@ def bench_pose(name: str, clip: np.ndarray, lengths, repeats: int, threads: int)
 
             fns = {"torch fp32": torch_clip,
                    **{label: (lambda s=sess, f=feed: s.run(None, f)[0]) for label, sess in sessions.items()}}
-            ms = interleaved_ms(fns, repeats)
+            ms = in_turns_ms(fns, repeats)
             ref = torch_clip()
             for label, fn in fns.items():
                 cos = np.sum(ref * unit(fn()), axis=1)
@@ -118,7 +118,7 @@ def bench_text(repeats: int, threads: int, checkpoint: Path = MODEL) -> list:
 
         fns = {"torch fp32": torch_query,
                **{label: (lambda s=sess: ort_query(s)) for label, sess in sessions.items()}}
-        ms = interleaved_ms(fns, repeats)
+        ms = in_turns_ms(fns, repeats)
         rows.append(row("minilm-l6", "text", "-", "torch fp32", ms["torch fp32"], 1.0, np.ones(1)))
         for label, sess in sessions.items():
             cos = np.sum(ref * unit(run_text(sess, ids, mask)), axis=1)
