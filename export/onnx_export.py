@@ -18,6 +18,7 @@ from torch import nn
 
 from signclip.trainer.model import TextEncoder
 
+from .fusions import with_fusable_gelu
 from .text_graph import ExportTextEncoder
 
 OPSET = 18          # >= 17 so LayerNorm stays one LayerNormalization node (TensorRT's normalization layer)
@@ -96,8 +97,11 @@ def _rename(model: onnx.ModelProto, old: str, new: str) -> None:
 
 
 def export_pose_onnx(pose: nn.Module, path, frames: int = 98) -> onnx.ModelProto:
-    """poses [B, T, P*3] float32 + mask [B, T] bool -> embedding [B, D]; B and T dynamic."""
+    """poses [B, T, P*3] float32 + mask [B, T] bool -> embedding [B, D]; B and T dynamic.
+
+    The graph computes GELU in the form ONNX Runtime fuses (`fusions.py`): same function."""
     path = Path(path)
+    pose = with_fusable_gelu(pose)
     features = pose.cfg.points * 3
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     time = torch.export.Dim("frames", min=1, max=pose.cfg.max_frames)

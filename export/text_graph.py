@@ -18,11 +18,7 @@ from torch import nn
 
 from signclip.trainer.model import TextEncoder, masked_mean
 
-
-def gelu(x: torch.Tensor) -> torch.Tensor:
-    """Exact (erf) GELU in the form ONNX Runtime fuses with its bias into one BiasGelu node
-    (torch's own decomposition is left as five nodes per layer)."""
-    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+from .fusions import gelu
 
 
 class Layer(nn.Module):

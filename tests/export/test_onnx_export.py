@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 
@@ -101,6 +104,26 @@ def test_text_matches_torch_with_padding(tiny_model, text_onnx, lexicon):
     feed = {"input_ids": ids[:1, :short], "attention_mask": mask[:1, :short]}
     alone = session(text_onnx).run(None, feed)[0]
     np.testing.assert_allclose(alone[0], got[0], atol=2e-5)
+
+
+def ort_optimized_ops(path, tmp_path) -> Counter:
+    """Operator counts of the graph ONNX Runtime runs after its (portable) graph fusions."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return Counter(n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node)
+
+
+def test_onnx_runtime_fuses_every_gelu(tiny_model, pose_onnx, text_onnx, tmp_path):
+    """One Gelu kernel per GELU instead of five elementwise passes (the frame MLP's and one per
+    block in the pose graph, one per layer in the text graph)."""
+    pose_ops = ort_optimized_ops(pose_onnx, tmp_path)
+    assert "Erf" not in pose_ops
+    assert pose_ops["Gelu"] + pose_ops["BiasGelu"] == tiny_model.pose.cfg.layers + 1
+    text_ops = ort_optimized_ops(text_onnx, tmp_path)
+    assert "Erf" not in text_ops
+    assert text_ops["Gelu"] + text_ops["BiasGelu"] == tiny_model.text.cfg.layers
 
 
 def test_text_graph_refuses_a_bert_it_does_not_reproduce(tiny_model):
