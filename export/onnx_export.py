@@ -30,7 +30,7 @@ OUTPUT = "embedding"
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_exporter():
     """The exporter prints progress lines and warnings per step; keep the CLI's output to ours."""
     logger = logging.getLogger("torch.onnx")
     level = logger.level
@@ -60,14 +60,14 @@ def _export(module: nn.Module, args: tuple, path: Path, names: tuple, dynamic: d
     module = module.eval()
     tmp_out = "__signclip_output__"  # renamed below: BERT's graph already has a value called "embedding"
     try:
-        with _quiet(), torch.no_grad():
+        with quiet_exporter(), torch.no_grad():
             torch.onnx.export(module, args, str(path), dynamo=True, opset_version=OPSET,
                               input_names=list(names), output_names=[tmp_out],
                               dynamic_shapes={n: d for n, d in zip(names, dynamic["dims"])},
                               external_data=False, optimize=True)
     except Exception as e:  # noqa: BLE001 - any exporter failure: fall back, and say why
         logging.getLogger(__name__).warning("dynamo export failed (%s); using dynamo=False", e)
-        with _quiet(), torch.no_grad():
+        with quiet_exporter(), torch.no_grad():
             torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
                               input_names=list(names), output_names=[tmp_out],
                               dynamic_axes={**dynamic["axes"], tmp_out: {0: "batch"}})
