@@ -57,14 +57,13 @@ def format_results(matches) -> str:
 
 def run_segments(args, engine) -> int:
     """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
-    from ..engine import read_clip
     from ..recognizer import lookup_segments
 
     encode, search = lookup_callables(engine, args.top_k, args.language)
     failed = 0
     for path in args.inputs:
         try:
-            clip = read_clip(path)
+            clip = engine.read(path)
         except SignclipError as e:
             failed += 1
             print(json.dumps({"input": path, "error": str(e)}) if args.json else f"{path}: error: {e}",
