@@ -155,6 +155,12 @@ class HoldTracker:
         best = RIGHT if heights[RIGHT] <= heights[LEFT] else LEFT
         return best if heights[best] < line else -1
 
+    @property
+    def height(self) -> float:
+        """The signing hand's wrist height in the last frame (shoulder widths below the shoulders;
+        inf without a hand)."""
+        return float(self._place[self.side, 1]) if self.side >= 0 else np.inf
+
     def step(self, frame: np.ndarray, mask: np.ndarray, shoulders: np.ndarray) -> HoldDecision:
         """Read frame `self.t` ([K, 3] + mask [K]) given the running shoulders ([centre x, centre y,
         width, seen], as `HandActivitySegmenter.shoulders`); what it decides."""

@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .holds import HoldConfig, HoldTracker
-from .layouts import Layout
-from .normalize import NormalizationConfig, StreamingNormalizer
+from .layouts import MODEL_203, Layout
+from .normalize import ModelInput, NormalizationConfig, StreamingNormalizer
 from .pose import PoseClip
-from .recognizer import FrameRing
+from .recognizer import FrameRing, run_lookup
 from .segmentation import HandActivitySegmenter, SegmenterConfig
 
 Encode = Callable[[Any], Any]
@@ -44,7 +46,9 @@ class SpellConfig:
     words: SegmenterConfig = SegmenterConfig()  # a word ends where this segmenter ends a sign
     context_s: float = 0.1     # frames before a hold that its lookup includes (the hand arriving)
     approach_s: float = 1.0    # a word's first hold includes the raise of the hand, at most this long
-    moving_s: float = 0.3      # a movement this long between holds may be a moving letter
+    moving_s: float = 0.3      # a movement this long between holds may be a moving letter ...
+    drop: float = 0.3          # ... until its wrist falls this far below where it began: the hand
+                               # drops, and what follows is no letter
     double_travel: float = 0.1  # wrist travel between two holds of one letter that makes it double
     candidates: int = 5        # letters kept per hold, best first (for the word prior)
 
@@ -125,6 +129,7 @@ class SpellReader:
         self._hold_stamp = (0, 0.0)  # source index and time of the open hold's first frame
         self._move_start = -1     # first frame of the movement in move_input, -1: none open
         self._move_stamp = (0, 0.0)
+        self._move_top = 0.0      # wrist height where the movement began
         self._travel = 0.0        # wrist travel before the open hold
         self.frames_seen = 0
         self.total_frame_ns = 0
@@ -136,6 +141,11 @@ class SpellReader:
     @property
     def in_hold(self) -> bool:
         return self.tracker.in_hold
+
+    def warm_up(self) -> None:
+        """Run encode and search once on a blank input, so that the first letter pays no start-up cost."""
+        blank = ModelInput(np.zeros((8, MODEL_203.size, 3), np.float32), np.zeros((8, MODEL_203.size), bool))
+        run_lookup(blank, self.encode, self.search)
 
     def feed(self, frame) -> list:
         """A `sources.Frame` (with keypoints) in; the events it decided out."""
@@ -161,7 +171,7 @@ class SpellReader:
             self._open_hold(hold.started, t)
         elif self.tracker.in_hold and self.tracker.last_held == t:
             self._catch_up(t + 1)
-        elif self._move_start >= 0 and self.tracker.side >= 0:
+        elif self._move_start >= 0 and self.tracker.height < self._move_top + self.config.drop:
             self.move_input.push(keypoints, mask)
         if word.ended is not None or not (self.words.in_sign or self.tracker.in_hold):
             events += self._movement_ended(decided=t) + self._word_ended(decided=t)
@@ -234,6 +244,7 @@ class SpellReader:
         if not self.moving:
             return
         self.move_input.reset()
+        self._move_top = self.tracker.height
         self._move_start = max(start, self.t - self.ring.size)
         self._move_stamp = self.ring.stamp(self._move_start)
         for u in range(self._move_start, t):
