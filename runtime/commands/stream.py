@@ -95,8 +95,8 @@ def run_segments(args, engine) -> int:
 class StatusLine:
     """One self-overwriting terminal line (frames, FPS, dropped), at most ten updates a second."""
 
-    def __init__(self, stream=sys.stdout):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stdout  # the current one, not import time's
         self.enabled = stream.isatty()
         self._last = 0.0
         self._shown = False
