@@ -97,7 +97,7 @@ class StatusLine:
 
     def __init__(self, stream=None):
         self.stream = stream if stream is not None else sys.stdout  # the current one, not import time's
-        self.enabled = stream.isatty()
+        self.enabled = self.stream.isatty()
         self._last = 0.0
         self._shown = False
         self._fps = 0.0
