@@ -37,18 +37,11 @@ from PySide6.QtWidgets import (
 
 from signclip.runtime.layouts import HOLISTIC_576
 
+from .engine_service import LockedEngine, TeachExamples, TeachRequest
+from .frames import PosedFrame, SourceInfo, SourceSpec
 from .overlay import COLORS, skeleton, visible_segments
-from .pipeline import (
-    LockedEngine,
-    Pipeline,
-    PosedFrame,
-    Recognition,
-    SourceInfo,
-    SourceSpec,
-    Stats,
-    TeachExamples,
-    TeachRequest,
-)
+from .pipeline import Pipeline
+from .recognition import Recognition, Stats
 
 ALL_LANGUAGES = "All languages"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg);;All files (*)"
