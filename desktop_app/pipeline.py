@@ -35,6 +35,7 @@ class Pipeline(QObject):
         self.slots: list = []
         self._stragglers: list = []
         self._language: str | None = None
+        self._spelling = False
 
     @staticmethod
     def _thread(name: str, worker: QObject) -> QThread:
@@ -54,6 +55,17 @@ class Pipeline(QObject):
         if self.recognition is not None:
             self.recognition.language = value
 
+    @property
+    def spelling(self) -> bool:
+        """Spell mode: recognition reads fingerspelled letters instead of signs."""
+        return self._spelling
+
+    @spelling.setter
+    def spelling(self, value: bool) -> None:
+        self._spelling = bool(value)
+        if self.recognition is not None:
+            self.recognition.spelling = self._spelling
+
     def open(self, spec: SourceSpec) -> None:
         """Workers for `spec` (stopping those of the previous source); connect their signals, then `start`."""
         self.stop_source()
@@ -64,6 +76,7 @@ class Pipeline(QObject):
         self.pose = PoseWorker(frames, posed, self.gate, wait=no_drops, capture_config=self.capture_config)
         self.recognition = RecognitionWorker(self.engine, posed, k=self.k, language=self._language,
                                              normalization=self.normalization)
+        self.recognition.spelling = self._spelling
         gate = self.gate
         self.recognition.drops = lambda: (frames.dropped, posed.dropped, gate.dropped)
         self.slots = [frames, posed]

@@ -1,5 +1,5 @@
-"""The app's recognition worker: streaming recognition on the newest posed frames, and the examples
-of a teach request recorded from the same frames."""
+"""The app's recognition worker: streaming recognition on the newest posed frames (signs, or letters
+in Spell mode), and the examples of a teach request recorded from the same frames."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from signclip.runtime.layouts import HOLISTIC_576
 from signclip.runtime.pose import PoseClip
+from signclip.runtime.recognizer import SignEvent
 
 from .engine_service import LockedEngine, TeachExamples, TeachRequest
 from .frames import END
@@ -62,12 +63,14 @@ class RecognitionWorker(QObject):
     recorded = Signal(TeachExamples)  # all examples of a teach request
     failed = Signal(str)
     stopped = Signal()                # the input ended (END then closed) or the pipeline stopped
+    spelled = Signal(object)          # Spell mode: a spelling.Letter as it is read, or a WordEnd
 
     def __init__(self, engine: LockedEngine, inp: FrameSlot, *, k: int = 5, language: str | None = None,
                  normalization=None, history_s: float = 20.0, stats_every_s: float = 0.25):
         super().__init__()
         self.engine, self.inp, self.k = engine, inp, k
         self.language = language  # set from the UI thread; read once per sign
+        self.spelling = False     # Spell mode, set from the UI thread; read once per frame
         self.normalization = normalization
         self.history_s, self.stats_every_s = history_s, stats_every_s
         self.drops: Callable[[], tuple] = lambda: (0, 0, 0)
@@ -98,15 +101,30 @@ class RecognitionWorker(QObject):
         finally:
             self.stopped.emit()
 
-    def _new_recognizer(self, fps: float):
+    def _mode(self) -> tuple:
+        """What the reader must be now: (spelling, its language); a change makes a new reader."""
+        spelling = self.spelling
+        return spelling, self.language if spelling else None
+
+    def _new_recognizer(self, fps: float, mode: tuple):
         from signclip.runtime.normalize import NormalizationConfig
         from signclip.runtime.recognizer import Recognizer
+        from signclip.runtime.spelling import MOVING_LETTERS, SpellReader, alphabet
 
-        return Recognizer(HOLISTIC_576, fps, self.engine.embed_one, self._search,
-                          normalization=self.normalization or NormalizationConfig())
+        normalization = self.normalization or NormalizationConfig()
+        spelling, language = mode
+        if not spelling:
+            return Recognizer(HOLISTIC_576, fps, self.engine.embed_one, self._search,
+                              normalization=normalization)
+        v = self.engine.engine.vocabulary  # read-only: no lock needed
+        moving = MOVING_LETTERS.get(language, frozenset()) if language else frozenset()
+        return SpellReader(HOLISTIC_576, fps, self.engine.embed_one,
+                           lambda e: self.engine.lookup_embedding(e, 2 * self.k, language),
+                           letters=alphabet(v.labels, v.languages, language), moving=moving,
+                           normalization=normalization)
 
     def _run(self) -> None:
-        recognizer, epoch, in_sign = None, None, False
+        recognizer, epoch, in_sign, mode = None, None, False, None
         history: deque = deque()
         last_stats = 0.0
         state = _Recording()
@@ -115,12 +133,13 @@ class RecognitionWorker(QObject):
         mark = (0, 0)  # recognizer time and frames at the last readout
         while (item := self.inp.take()) is not None:
             events = []
-            if item is END or (recognizer is not None and item.epoch != epoch):
+            if item is END or (recognizer is not None and (item.epoch != epoch or self._mode() != mode)):
                 events = recognizer.finish() if recognizer is not None else []
                 recognizer = None
             if item is not END:
                 if recognizer is None:
-                    recognizer, epoch = self._new_recognizer(item.fps), item.epoch
+                    mode = self._mode()
+                    recognizer, epoch = self._new_recognizer(item.fps, mode), item.epoch
                     recognizer.warm_up()
                     history.clear()
                     mark = (0, 0)
@@ -131,14 +150,20 @@ class RecognitionWorker(QObject):
                 events += recognizer.feed(item)
                 self.frames += 1
                 self.last_frame_ns = time.perf_counter_ns()
+            signs = [e for e in events if isinstance(e, SignEvent)]
             for event in events:
+                if not isinstance(event, SignEvent):
+                    encode_ms = getattr(event, "compute_ms", encode_ms)
+                    self.events += 1
+                    self.spelled.emit(event)
+                    continue
                 encode_ms, lookup_ms = event.timings.encode_ms, event.timings.lookup_ms
                 self.events += 1
                 self.recognized.emit(Recognition(event.start_frame, event.end_frame, event.start_s,
                                                  event.end_s, tuple(event.results or ()), event.timings,
                                                  self.language))
-            self._teach_step(state, events, history, latest, item is END)
-            now_in_sign = recognizer is not None and recognizer.in_sign
+            self._teach_step(state, signs, history, latest, item is END)
+            now_in_sign = recognizer is not None and (recognizer.in_word if mode[0] else recognizer.in_sign)
             if now_in_sign != in_sign:
                 in_sign = now_in_sign
                 self.capturing.emit(in_sign)
