@@ -161,18 +161,24 @@ def run_spell(args) -> int:
     options = reader_options(engine, args.language, args.words)
     with open_source(args.source, realtime=args.realtime) as source:
         reader = SpellReader(source.layout, source.fps, **options)
-        reader.warm_up()
-        status = StatusLine()
-        try:
-            for frame in source:
-                for event in reader.feed(frame):
-                    emit_spelling(event, args.json, status)
-                status.tick(frame, source.dropped, reader.in_word)
-        finally:
-            for event in reader.finish():
-                emit_spelling(event, args.json, status)
-            status.clear()
+        follow(source, reader, lambda: reader.in_word, lambda e, status: emit_spelling(e, args.json, status))
     return 0
+
+
+def follow(source, reader, busy, show) -> None:
+    """Every frame of `source` into `reader` (a Recognizer or a SpellReader), each event it decides
+    shown as it comes (`show(event, status)`), a status line while `busy()` is false or true."""
+    reader.warm_up()
+    status = StatusLine()
+    try:
+        for frame in source:
+            for event in reader.feed(frame):
+                show(event, status)
+            status.tick(frame, source.dropped, busy())
+    finally:
+        for event in reader.finish():
+            show(event, status)
+        status.clear()
 
 
 def run(args) -> int:
@@ -190,15 +196,5 @@ def run(args) -> int:
     with open_source(args.source, realtime=args.realtime) as source:
         recognizer = Recognizer(source.layout, source.fps, encode, search, windows=windows,
                                 normalization=engine.bundle.normalization)
-        recognizer.warm_up()
-        status = StatusLine()
-        try:
-            for frame in source:
-                for event in recognizer.feed(frame):
-                    emit(event, args.json, status)
-                status.tick(frame, source.dropped, recognizer.in_sign)
-        finally:
-            for event in recognizer.finish():
-                emit(event, args.json, status)
-            status.clear()
+        follow(source, recognizer, lambda: recognizer.in_sign, lambda e, status: emit(e, args.json, status))
     return 0
