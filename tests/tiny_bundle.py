@@ -26,9 +26,10 @@ LETTERS = {"ase": ("en", "ABCDEFGHIKLMNOPQRSTUVWXY"), "gss": ("el", "ΑΒΓΔΕ�
 DIM = 16
 
 
-def tiny_model():
+def tiny_model(normalization=None):
     import torch
 
+    from signclip.runtime.normalize import NormalizationConfig
     from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg
     from signclip.trainer.model import SignCLIP
 
@@ -37,7 +38,7 @@ def tiny_model():
                    pose=PoseTowerCfg(width=32, layers=1, heads=2, dropout=0.0, max_frames=256),
                    text=TextTowerCfg(pretrained=None, hidden=32, layers=1, heads=2, intermediate=64,
                                      max_tokens=16),
-                   prompt_template=TEMPLATE)
+                   prompt_template=TEMPLATE, normalization=normalization or NormalizationConfig())
     return SignCLIP(cfg).eval(), cfg
 
 
@@ -81,14 +82,15 @@ def write_bundle(folder: Path, files: dict, vocabulary: dict, meta: dict) -> Pat
     return folder
 
 
-def make_tiny_bundle(folder: Path, with_clips: bool = True, empty: bool = False) -> Path:
+def make_tiny_bundle(folder: Path, with_clips: bool = True, empty: bool = False,
+                     normalization=None) -> Path:
     """Export the tiny model, embed letter prompts (and the lexicon clips) into a bundle."""
     import torch
 
     from signclip.runtime.normalize import preprocess
     from signclip.runtime.pose_io import read_pose
 
-    model, cfg = tiny_model()
+    model, cfg = tiny_model(normalization)
     work = folder.parent / f".{folder.name}.onnx"
     work.mkdir(parents=True, exist_ok=True)
     x = torch.randn(2, 12, 609)
@@ -126,7 +128,7 @@ def make_tiny_bundle(folder: Path, with_clips: bool = True, empty: bool = False)
                   "languages": np.array(languages, dtype=str), "embeddings": emb.astype(np.float32)}
     if with_clips and not empty:
         rows = lexicon_rows()
-        inputs = [preprocess(read_pose(LEXICON / r["path"])) for r in rows]
+        inputs = [preprocess(read_pose(LEXICON / r["path"]), cfg.normalization) for r in rows]
         clip_emb = []
         with torch.no_grad():
             for m in inputs:
