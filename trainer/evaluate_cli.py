@@ -4,6 +4,11 @@
     signclip evaluate RUN/checkpoint --protocol robustness|augmented --data lexicon.csv
     signclip evaluate HELDOUT/checkpoint --protocol held-out --data lexicon.csv [--languages asq,bzs,mfs]
     signclip evaluate RUN/checkpoint --protocol new-signer --data lexicon.csv --videos tests/data/videos
+    signclip evaluate RUN/checkpoint --protocol new-signers --data train.csv --runs runs/new-signers
+
+new-signers trains one model per fold of ASL-HG signers (the checkpoint's config on the manifest
+without the fold's photos; models already trained in --runs are reused) and tests each on the
+photos of the signers it never saw.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 
 from signclip.runtime.errors import SignclipError
 
-PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented")
+PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented", "new-signers")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out sign languages (default: the protocol's asq,bzs,mfs)")
     parser.add_argument("--videos", type=Path, default=Path("tests/data/videos"),
                         help="folder with asl_letter_{A,B,C,L}.mp4 (new-signer protocol)")
+    parser.add_argument("--runs", type=Path, default=Path("runs/new-signers"),
+                        help="where the new-signers protocol trains its fold models")
     parser.add_argument("--plot", type=Path, default=None, help="embedding-space PNG (metrics)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
@@ -40,6 +47,20 @@ def _table(results: dict, title: str) -> str:
     return "\n".join(lines)
 
 
+def _folds_table(results: dict) -> str:
+    """One row per fold of new signers, the mean, and chance."""
+    lines = ["(e) new signers: ASL-HG photos of 2 signers, by a model trained without them",
+             "| signers | static letters top-1 | top-5 | all classes top-1 | top-5 |",
+             "|---|---|---|---|---|"]
+    for name, r in results.items():
+        s, a = r["static letters"], r["all classes"]
+        lines.append(f"| {name} | {s['R@1']:.3f} | {s['R@5']:.3f} | {a['R@1']:.3f} | {a['R@5']:.3f} |")
+    s, a = results["mean"]["static letters"], results["mean"]["all classes"]
+    lines.append(f"| chance | {s['chance R@1']:.3f} | {s['chance R@5']:.3f} | {a['chance R@1']:.3f} | "
+                 f"{a['chance R@5']:.3f} |")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -49,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate import embed_rows, format_report, plot_embeddings, report
 
     torch.manual_seed(0)
-    model, _, _, _ = load_checkpoint(args.checkpoint)
+    model, run_cfg, _, _ = load_checkpoint(args.checkpoint)
     model.to(args.device).eval()
     rows = read_manifest(args.data)
     if args.split:
@@ -73,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.protocol == "robustness":
         result = protocols.robustness(model, rows)
         text = _table(result, "(b) robustness: within-language V2T of every clip under each change")
+    elif args.protocol == "new-signers":
+        result = protocols.new_signers_protocol(run_cfg, rows, args.runs)
+        text = _folds_table(result)
     elif args.protocol == "augmented":
         result = {"fresh augmentation": protocols.augmented(model, rows)}
         text = _table(result, "(d) training clips under fresh augmentation (sanity check only)")

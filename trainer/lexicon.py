@@ -1,12 +1,16 @@
-"""Write a training manifest for the 600-clip fingerspelling lexicon that spoken-to-signed ships.
+"""Write a training manifest: the 600-clip fingerspelling lexicon that spoken-to-signed ships, and
+with --handshapes the photos of many signers' hands that the trainer ships (`handshapes.py`).
 
     signclip lexicon -o lexicon.csv                      every clip, split "train"
     signclip lexicon -o lexicon.csv --hold-out ase,gsg   leave-languages-out: those are "test"
+    signclip lexicon -o train.csv --handshapes asl-hg --lexicon-weight 6
+    signclip lexicon -o train.csv --handshapes asl-hg --hold-out-signers P1,P2   # photos of P1, P2: "test"
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -46,9 +50,15 @@ def lexicon_rows(root=None, hold_out=()) -> list:
     return rows
 
 
-def import_lexicon(out_manifest, hold_out=(), *, root=None) -> list:
-    """Write the lexicon's manifest (CSV or JSONL by suffix, absolute pose paths); returns its rows."""
-    rows = lexicon_rows(root, tuple(hold_out))
+def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_out_signers=(),
+                   lexicon_weight: int = 1) -> list:
+    """Write the manifest (CSV or JSONL by suffix, absolute paths): the lexicon's clips, each drawn
+    `lexicon_weight` times an epoch, then the photos of the `handshapes` sets; returns its rows."""
+    from .handshapes import handshape_rows
+
+    rows = [replace(r, weight=lexicon_weight) for r in lexicon_rows(root, tuple(hold_out))]
+    for name in handshapes:
+        rows += handshape_rows(name, hold_out_signers=hold_out_signers)
     write_manifest(rows, out_manifest)
     return rows
 
@@ -62,11 +72,23 @@ def add_arguments(parser) -> None:
                         help="manifest to write (.csv or .jsonl)")
     parser.add_argument("--hold-out", type=_languages, default=(), metavar="LANG,...",
                         help="sign languages (ISO 639-3, e.g. ase,gsg) to mark as split 'test'")
+    parser.add_argument("--handshapes", type=_languages, default=(), metavar="SET,...",
+                        help="add the photos of these handshape sets (asl-hg)")
+    parser.add_argument("--hold-out-signers", type=_languages, default=(), metavar="P1,...",
+                        help="photos of these signers get split 'test'")
+    parser.add_argument("--lexicon-weight", type=int, default=1, metavar="N",
+                        help="draw each lexicon clip N times an epoch (balances it against the photos)")
 
 
 def run(args) -> int:
-    rows = import_lexicon(args.output, args.hold_out)
+    if args.lexicon_weight < 1:
+        raise SignclipError(f"--lexicon-weight {args.lexicon_weight}: must be at least 1")
+    if args.hold_out_signers and not args.handshapes:
+        raise SignclipError("--hold-out-signers needs --handshapes (the signers are in the photo sets)")
+    rows = import_lexicon(args.output, args.hold_out, handshapes=args.handshapes,
+                          hold_out_signers=args.hold_out_signers, lexicon_weight=args.lexicon_weight)
     test = sum(r.split == "test" for r in rows)
-    print(f"wrote {args.output}: {len(rows)} clips, {len(rows) - test} train, {test} test, "
+    photos = sum(r.item is not None for r in rows)
+    print(f"wrote {args.output}: {len(rows)} clips ({photos} photos), {len(rows) - test} train, {test} test, "
           f"{len({r.sign_language for r in rows})} sign languages")
     return 0
