@@ -28,18 +28,24 @@ fail() { echo "gpu_run.sh: $*" >&2; exit 2; }
 unset PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS PIP_CONSTRAINT PIP_REQUIRE_VIRTUALENV
 export PIP_CONFIG_FILE=/dev/null PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 [ -d "$GPU_DIR/wheels" ] || fail "no wheelhouse in $GPU_DIR/wheels: run 'make gpu-wheelhouse' and carry $GPU_DIR"
+"$PYTHON" -c 'import pip, sys; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (22, 3))' \
+    2>/dev/null || fail "$PYTHON has no pip >= 22.3 (its --python option installs into the venv)"
 "$PYTHON" -c "import torch" 2>/dev/null || fail "$PYTHON cannot import torch (the GPU image's python3 can; \
 here use PYTHON=.venv-gpu-image/bin/python from 'make gpu-image')"
 
 # A venv that sees the machine's packages. --system-site-packages reaches only the base interpreter's
 # site-packages; the image's python3 is itself a venv (/opt/torch/.venv), so a .pth adds its folders.
+# No pip inside (ensurepip may be missing there): the machine's own pip installs into it (--python).
 rm -rf "$VENV"
-"$PYTHON" -m venv --system-site-packages "$VENV"
+"$PYTHON" -m venv --system-site-packages --without-pip "$VENV"
 PY="$VENV/bin/python"
 "$PYTHON" -c 'import site; print("\n".join(site.getsitepackages()))' \
     >"$("$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/machine-site-packages.pth"
-pip_install() { "$PY" -m pip install --quiet --no-index --find-links "$GPU_DIR/wheels" --no-deps --no-compile "$@"; }
-pip_install -r bench/gpu-wheels.txt
+pip_install() {
+    "$PYTHON" -m pip --python "$PY" install --quiet --no-index --find-links "$GPU_DIR/wheels" --no-deps \
+        --no-compile "$@"
+}
+pip_install --ignore-installed -r bench/gpu-wheels.txt   # into the venv, whatever the image holds
 # the project without its dependencies (mediapipe would need numpy < 2), built by the wheelhouse's setuptools
 pip_install --no-build-isolation .
 "$PY" - <<'EOF'
@@ -50,8 +56,10 @@ print(f"python {sys.version.split()[0]}, torch {torch.__version__} from {torch._
       f"numpy {numpy.__version__}, CUDA {torch.version.cuda}, GPU: "
       f"{torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
 EOF
-df -h /dev/shm | tail -1 | awk '{print "/dev/shm: " $4 " free"}'
-if [ "$DEVICE" != cpu ]; then nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader; fi
+df -h /dev/shm | tail -1 | awk '{print "/dev/shm: " $4 " free"}' || true
+if [ "$DEVICE" != cpu ]; then
+    nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
+fi
 echo "environment: $(( $(date +%s) - start )) s"
 
 export TQDM_MININTERVAL=15 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
