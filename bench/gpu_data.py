@@ -56,9 +56,10 @@ def main(argv=None) -> int:
     compute_text_features(synthetic_prompts(args.synthetic_texts), model_cfg.text).save(
         args.out / "synthetic_text.npz")
 
-    model, cfg, _, _ = load_checkpoint(args.reference)
+    model, cfg, state, _ = load_checkpoint(args.reference)
     tables = held_out_tables(model, cache, features)
-    reference = {"model": f"{cfg.model.name}, {args.reference} (trained on this CPU)", "tables": tables}
+    reference = {"model": f"{cfg.model.name}, {args.reference}, step {state.get('step')} of "
+                          f"{cfg.train.steps} (trained on a CPU)", "tables": tables}
     atomic_write_bytes(args.out / "reference.json", json.dumps(reference, indent=2).encode())
 
     languages = tuple(tables["leave languages out"])
