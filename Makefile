@@ -97,7 +97,7 @@ GPU_DIR := .gpu
 GPU_IMAGE := .venv-gpu-image
 GPU_MANIFEST := runs/gpu-data/lexicon.csv
 GPU_REFERENCE ?= runs/heldout/checkpoint
-GPU_PLATFORMS := $(foreach n,28 27 17,--platform manylinux_$(n)_x86_64) --platform manylinux2014_x86_64
+GPU_PLATFORMS := $(foreach n,28 27 17,--platform manylinux_2_$(n)_x86_64) --platform manylinux2014_x86_64
 
 .PHONY: gpu-wheelhouse gpu-data gpu-image gpu-check
 
@@ -111,8 +111,8 @@ gpu-wheelhouse:
 $(GPU_MANIFEST): setup
 	$(BIN)/signclip lexicon -o $@ --hold-out $(HELD_OUT)
 
+# GPU_REFERENCE: the CPU model beside which the GPU's held-out tables print (make eval's, table (a))
 gpu-data: setup $(GPU_MANIFEST)
-	# the CPU model of the README's table (a), as `make eval` trains it
 	test -f $(GPU_REFERENCE)/checkpoint.json || \
 		$(BIN)/signclip train edge-small --data $(GPU_MANIFEST) --out $(dir $(GPU_REFERENCE))
 	$(BIN)/python bench/gpu_data.py --manifest $(GPU_MANIFEST) --reference $(GPU_REFERENCE) --out $(GPU_DIR)/data
