@@ -88,3 +88,45 @@ eval: setup
 
 clean:
 	rm -rf $(VENV) $(VENV310) build *.egg-info
+
+# ---- The GPU machine (bench/gpu_run.sh; README, GPU): no package index there, 64 MiB may travel.
+# gpu-wheelhouse: the pinned wheels its image lacks (bench/gpu-wheels.txt) for its Python 3.12 and for
+# this machine's Python (the offline check below), into .gpu/wheels. gpu-data: what it trains on,
+# into .gpu/data. gpu-image: a stand-in for its python3 here. gpu-check: the offline run on this CPU.
+GPU_DIR := .gpu
+GPU_IMAGE := .venv-gpu-image
+GPU_MANIFEST := runs/gpu-data/lexicon.csv
+GPU_REFERENCE ?= runs/heldout/checkpoint
+GPU_PLATFORMS := $(foreach n,28 27 17,--platform manylinux_2_$(n)_x86_64) --platform manylinux2014_x86_64
+
+.PHONY: gpu-wheelhouse gpu-data gpu-image gpu-check
+
+gpu-wheelhouse:
+	rm -rf $(GPU_DIR)/wheels
+	for v in 3.12 $$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); do \
+		$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
+			--python-version $$v $(GPU_PLATFORMS) -d $(GPU_DIR)/wheels -r bench/gpu-wheels.txt || exit 1; done
+	@ls -s --block-size=K $(GPU_DIR)/wheels
+
+$(GPU_MANIFEST): setup
+	$(BIN)/signclip lexicon -o $@ --hold-out $(HELD_OUT)
+
+# GPU_REFERENCE: the CPU model beside which the GPU's held-out tables print (make eval's, table (a))
+gpu-data: setup $(GPU_MANIFEST)
+	test -f $(GPU_REFERENCE)/checkpoint.json || \
+		$(BIN)/signclip train edge-small --data $(GPU_MANIFEST) --out $(dir $(GPU_REFERENCE))
+	$(BIN)/python bench/gpu_data.py --manifest $(GPU_MANIFEST) --reference $(GPU_REFERENCE) --out $(GPU_DIR)/data
+
+$(GPU_IMAGE)/.installed: bench/gpu-image.txt
+	test -x $(GPU_IMAGE)/bin/python || $(PYTHON) -m venv $(GPU_IMAGE)
+	$(GPU_IMAGE)/bin/python -m pip install --quiet -r bench/gpu-image.txt
+	touch $@
+
+gpu-image: $(GPU_IMAGE)/.installed
+
+gpu-check: gpu-wheelhouse gpu-data gpu-image
+	@bytes=$$( (git ls-files -co --exclude-standard -z; find $(GPU_DIR) -type f -print0) | \
+		du -cb --files0-from=- | tail -1 | cut -f1); \
+		echo "the tree and $(GPU_DIR) travel: $$((bytes / 1048576)) MiB (the device takes 64)"; \
+		test $$bytes -le 67108864
+	PYTHON=$(GPU_IMAGE)/bin/python DEVICE=cpu STEPS=5 PIP_NO_INDEX=1 bash bench/gpu_run.sh

@@ -167,15 +167,33 @@ def convert(frames: np.ndarray, mask: np.ndarray, plan: np.ndarray) -> tuple:
     return out, out_mask
 
 
+@lru_cache(maxsize=1)
+def flipped_face_points() -> tuple:
+    """pose-format's mirror table of the 478 face-mesh points (FLIPPED_FACE_POINTS), read from its
+    source: importing `pose_format.utils.holistic` imports mediapipe, which training machines lack
+    (mediapipe 0.10.18 needs numpy < 2), and the flip augmentation needs the table there."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("pose_format.utils.holistic")
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+                "FLIPPED_FACE_POINTS"]:
+            return tuple(ast.literal_eval(node.value))
+    raise ImportError(f"{spec.origin} has no FLIPPED_FACE_POINTS list: unsupported pose-format version")
+
+
 @lru_cache(maxsize=16)
 def flip_permutation(layout: Layout) -> np.ndarray:
     """Index of each point's mirror image: left/right body points and hands swap, face mirrored."""
-    from pose_format.utils.holistic import FLIPPED_FACE_POINTS  # imports mediapipe: only on demand
+    flipped_face = flipped_face_points()
 
     def mirror(point: Point) -> Point:
         component, name = point
         if component == FACE:
-            return (FACE, str(FLIPPED_FACE_POINTS[int(name)]))
+            return (FACE, str(flipped_face[int(name)]))
         if component in (LEFT_HAND, RIGHT_HAND):
             return (RIGHT_HAND if component == LEFT_HAND else LEFT_HAND, name)
         swapped = name.replace("LEFT", "\0").replace("RIGHT", "LEFT").replace("\0", "RIGHT")

@@ -52,8 +52,9 @@ def _is_frozen_pretrained(model: SignCLIP, key: str) -> bool:
     return bool(model.cfg.text.frozen and model.cfg.text.pretrained and key.startswith("text.bert."))
 
 
-def load_checkpoint(folder, map_location: str = "cpu") -> tuple:
-    """(model, run config, state dict, extra tensors) from a checkpoint folder."""
+def load_checkpoint(folder, map_location: str = "cpu", text_pooled_dim: int | None = None) -> tuple:
+    """(model, run config, state dict, extra tensors) from a checkpoint folder; `text_pooled_dim`:
+    a frozen text tower's projection only, for its precomputed features (`text_features.py`)."""
     folder = Path(folder)
     if not (folder / META).is_file() or not (folder / WEIGHTS).is_file():
         raise SignclipError(f"{folder}: not a signclip checkpoint (needs {META} and {WEIGHTS})")
@@ -63,7 +64,7 @@ def load_checkpoint(folder, map_location: str = "cpu") -> tuple:
     except Exception as e:
         raise SignclipError(f"{folder}: unreadable checkpoint ({type(e).__name__})") from e
     cfg = run_config_from_dict(meta["config"])
-    model = SignCLIP(cfg.model)
+    model = SignCLIP(cfg.model, text_pooled_dim=text_pooled_dim)
     extra = {k[len("state/"):]: v for k, v in weights.items() if k.startswith("state/")}
     params = {k: v for k, v in weights.items() if not k.startswith("state/")}
     missing, unexpected = model.load_state_dict(params, strict=False)

@@ -111,11 +111,20 @@ def tokenizer_path(cfg: TextTowerCfg) -> Path:
 class TextEncoder(nn.Module):
     """input_ids, attention_mask [B, L] -> unit embedding [B, D] (masked mean over tokens)."""
 
-    def __init__(self, cfg: TextTowerCfg, embed_dim: int, load_weights: bool = True):
+    def __init__(self, cfg: TextTowerCfg, embed_dim: int, load_weights: bool = True,
+                 pooled_dim: int | None = None):
+        """`pooled_dim`: a frozen tower's projection only, no language model, for training on its
+        precomputed features where its weights are not installed (`text_features.py`)."""
         super().__init__()
+        self.cfg = cfg
+        if pooled_dim is not None:
+            if not cfg.frozen:
+                raise ValueError("a text tower without its language model must be frozen")
+            self.bert = None  # pooled() cannot run: the features come precomputed
+            self.head = nn.Linear(pooled_dim, embed_dim)
+            return
         from transformers import BertModel
 
-        self.cfg = cfg
         config = _bert_config(cfg)
         if cfg.pretrained and load_weights:
             from transformers.utils import logging as hf_logging
@@ -151,11 +160,12 @@ class Embeddings:
 
 
 class SignCLIP(nn.Module):
-    def __init__(self, cfg: ModelCfg, load_text_weights: bool = True):
+    def __init__(self, cfg: ModelCfg, load_text_weights: bool = True, text_pooled_dim: int | None = None):
         super().__init__()
         self.cfg = cfg
         self.pose = PoseEncoder(cfg.pose, cfg.embed_dim)
-        self.text = TextEncoder(cfg.text, cfg.embed_dim, load_weights=load_text_weights)
+        self.text = TextEncoder(cfg.text, cfg.embed_dim, load_weights=load_text_weights,
+                                pooled_dim=text_pooled_dim)
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(cfg.init_logit_scale)))
 
     def logit_scale(self) -> torch.Tensor:

@@ -274,12 +274,12 @@ def _check(cfg: RunCfg, info: DistInfo) -> None:
         raise SignclipError("train.steps, train.checkpoint_every and train.log_every must be >= 1")
 
 
-def _resume_state(out_dir: Path, cfg: RunCfg, device: str):
+def _resume_state(out_dir: Path, cfg: RunCfg, device: str, pooled_dim: int | None):
     """(model, state, tensors) from out_dir/checkpoint, or None when there is none."""
     folder = out_dir / LATEST
     if not folder.exists():
         return None
-    model, saved, state, tensors = load_checkpoint(folder, map_location=device)
+    model, saved, state, tensors = load_checkpoint(folder, map_location=device, text_pooled_dim=pooled_dim)
     if to_dict(saved.model) != to_dict(cfg.model):
         raise SignclipError(f"{folder}: its model config differs from the one given; resume with the "
                             f"same config or use another --out")
@@ -287,16 +287,18 @@ def _resume_state(out_dir: Path, cfg: RunCfg, device: str):
 
 
 def train(run_cfg: RunCfg, data_manifest, out_dir, *, steps: int | None = None, resume: bool = False,
-          device: str | None = None) -> TrainResult:
-    """Train until global step `steps` (default `train.steps`); see the module docstring."""
+          device: str | None = None, text_features=None) -> TrainResult:
+    """Train until global step `steps` (default `train.steps`); see the module docstring.
+    `text_features` (a TextFeatures) stands in for the text tower's tokenizer and frozen weights."""
     info = init_distributed(device)
     try:
-        return _train(run_cfg, data_manifest, Path(out_dir), steps, resume, info)
+        return _train(run_cfg, data_manifest, Path(out_dir), steps, resume, info, text_features)
     finally:
         shutdown(info)
 
 
-def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo) -> TrainResult:
+def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo,
+           features=None) -> TrainResult:
     _check(cfg, info)
     t = cfg.train
     stop_at = t.steps if steps is None else steps
@@ -307,14 +309,18 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
     source: DataSource = open_source(data, cfg, out_dir, info)
 
     torch.manual_seed(t.seed)  # the same initial weights on every rank
-    resumed = _resume_state(out_dir, cfg, info.device) if resume else None
-    model = resumed[0] if resumed else SignCLIP(cfg.model)
+    pooled_dim = features.pooled_dim(cfg.model.text) if features is not None else None
+    resumed = _resume_state(out_dir, cfg, info.device, pooled_dim) if resume else None
+    model = resumed[0] if resumed else SignCLIP(cfg.model, text_pooled_dim=pooled_dim)
     model = model.to(device)
     state = resumed[1] if resumed else {}
     step, epoch, taken = state.get("step", 0), state.get("epoch", 0), state.get("batch_in_epoch", 0)
     if resume and not resumed and info.is_master:
         print(f"signclip train: no checkpoint in {out_dir}; starting from step 0")
-    text_inputs = build_text_inputs(model, source.texts, device)
+    if features is not None:
+        text_inputs = features.inputs(source.texts, cfg.model.text, device)
+    else:
+        text_inputs = build_text_inputs(model, source.texts, device)
     credits = getattr(source, "credits", [])   # photo sets whose license asks for credit
     optimizer = make_optimizer(model, cfg)
     if resumed:

@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'train'; 'all' takes every row (default: train)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: a GPU if any)")
+    parser.add_argument("--text-features", type=Path, default=None, metavar="NPZ",
+                        help="precomputed prompts' tokens and frozen-tower features (text_features.py): "
+                             "train without the text tower's package installed")
 
 
 def run(args) -> int:
@@ -68,7 +71,13 @@ def run(args) -> int:
 
             import_lexicon(data)  # under torchrun the others wait for rank 0 in open_source
     data = _split_manifest(data, args.split, out)
-    result = train(cfg, data, out, steps=args.steps, resume=args.resume, device=args.device)
+    features = None
+    if args.text_features is not None:
+        from .text_features import TextFeatures
+
+        features = TextFeatures.load(args.text_features)
+    result = train(cfg, data, out, steps=args.steps, resume=args.resume, device=args.device,
+                   text_features=features)
     if env_ranks()[0] == 0:
         last = f"loss {result.losses[-1]:.4f}, " if result.losses else ""
         print(f"step {result.step}: {last}{result.clips_per_s:.1f} clips/s; "

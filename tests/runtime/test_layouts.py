@@ -14,6 +14,7 @@ from signclip.runtime.layouts import (
     conversion_plan,
     convert,
     flip_permutation,
+    flipped_face_points,
 )
 
 
@@ -75,6 +76,12 @@ def test_openpose_maps_body_and_hands_by_name():
     assert plan[MODEL_203.index[("RIGHT_HAND_LANDMARKS", "PINKY_TIP")]] == OPENPOSE_137.index[
         ("hand_right_keypoints_2d", "P_DIP")]
     assert (plan[33:161] == -1).all()  # OpenPose's 70-point face has no MediaPipe counterpart
+
+
+def test_face_mirror_table_is_pose_formats_read_without_importing_mediapipe():
+    from pose_format.utils.holistic import FLIPPED_FACE_POINTS
+
+    assert flipped_face_points() == tuple(FLIPPED_FACE_POINTS) and len(FLIPPED_FACE_POINTS) == 478
 
 
 def test_flip_permutation_is_an_involution_that_swaps_sides():

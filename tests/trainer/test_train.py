@@ -1,7 +1,6 @@
 """The training loop on CPU: a smoke run on real lexicon clips, and an exact resume after Ctrl-C."""
 
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -157,15 +156,3 @@ def test_signclip_train_command_on_a_yaml_config_and_synthetic_data(tmp_path, ca
     assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
     assert main(["train", "no-such-config"]) == 2
     assert "unknown config 'no-such-config'" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_gpu_benchmark_script_runs_its_python_steps_on_cpu(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("gpu_train", ROOT / "bench" / "gpu_train.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    assert bench.main(["--tiny", "--device", "cpu", "--steps", "3", "--clips", "32", "--batch", "8",
-                       "--workers", "0", "--log-every", "1", "--out", str(tmp_path)]) == 0
-    table = capsys.readouterr().out.split("training through the real loader on CPU")[1]
-    assert "bucketed" in table and "unbucketed" in table
-    assert (tmp_path / "bucketed" / "checkpoint").is_dir() and (tmp_path / "cache" / "index.json").is_file()
