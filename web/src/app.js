@@ -1,0 +1,174 @@
+// The page: camera -> MediaPipe Holistic -> segmentation and normalization -> pose encoder (ONNX
+// Runtime Web) -> top-5 in the vocabulary, every step in this browser tab, every file from this
+// page's own folder. `window.signclip` mirrors what the page shows (status, signs, frame rates and
+// timings since the page started loading) for scripts that drive the page.
+
+import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
+import { loadWebModel } from './bundle.js';
+import { CAPTURE_LAYOUT, PoseLoop, openHolistic } from './capture.js';
+import { PoseEncoder } from './encoder.js';
+import { drawSkeleton } from './overlay.js';
+import { searchPanel, signPanel } from './panels.js';
+import { Recognizer } from './recognizer.js';
+
+const MODEL_BASE = 'model/';
+const HOLISTIC_BASE = 'vendor/holistic/';
+const RATE_FRAMES = 8;      // frames timed before the recognizer starts at the measured frame rate
+const RATE_DRIFT = 0.25;    // a measured rate this far from the recognizer's restarts it (between signs)
+const TOP_K = 5;
+
+const $ = (selector) => document.querySelector(selector);
+const page = { status: 'loading', error: null, signs: [], stats: {}, marks: {}, language: null };
+globalThis.signclip = page;
+
+function setStatus(status, text) {
+  page.status = status;
+  $('#status').textContent = text;
+  document.body.dataset.status = status;
+}
+
+function fail(error) {
+  page.error = String(error.message ?? error);
+  setStatus('error', page.error);
+  console.error(error);
+}
+
+/** Frames per second over the last few processed frames. */
+class RateMeter {
+  constructor(size = 30) {
+    this.size = size;
+    this.times = [];
+  }
+
+  add(ms) {
+    this.times.push(ms);
+    if (this.times.length > this.size) this.times.shift();
+  }
+
+  get fps() {
+    const n = this.times.length;
+    return n < 2 ? 0 : ((n - 1) * 1000) / (this.times[n - 1] - this.times[0]);
+  }
+}
+
+async function openCamera(video) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw new Error('this browser gives no camera here: open the page from localhost or over HTTPS');
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: false, video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } },
+    });
+  } catch (e) {
+    throw new Error(`no camera (${e.name}): allow the camera for this page and reload`);
+  }
+  video.srcObject = stream;
+  await video.play();
+  return stream;
+}
+
+async function loadModel() {
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+  const read = async (name) => {
+    const response = await fetch(MODEL_BASE + name);
+    if (!response.ok) throw new Error(`${MODEL_BASE}${name}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  };
+  const web = await loadWebModel(read);
+  const m = web.manifest;
+  web.poseEncoder = await PoseEncoder.load(ort, web.encoder, {
+    maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
+  });
+  return web;
+}
+
+function mountPanels(panels) {
+  const tabs = $('#tabs');
+  const show = (id) => {
+    for (const p of panels) {
+      p.element.hidden = p.id !== id;
+      tabs.querySelector(`[data-mode="${p.id}"]`).setAttribute('aria-selected', String(p.id === id));
+    }
+  };
+  for (const p of panels) {
+    const tab = document.createElement('button');
+    Object.assign(tab, { type: 'button', textContent: p.title });
+    tab.setAttribute('role', 'tab');
+    tab.dataset.mode = p.id;
+    tab.addEventListener('click', () => show(p.id));
+    tabs.append(tab);
+    $('#panels').append(p.element);
+  }
+  show(panels[0].id);
+}
+
+function mountLanguages(vocabulary, panels) {
+  const select = $('#language');
+  for (const code of vocabulary.languages()) select.append(new Option(code, code));
+  const wanted = new URLSearchParams(location.search).get('language');
+  if (wanted && vocabulary.languages().includes(wanted)) select.value = wanted;
+  const changed = () => {
+    page.language = select.value || null;
+    for (const p of panels) p.onLanguage?.(page.language);
+  };
+  select.addEventListener('change', changed);
+  changed();
+}
+
+async function main() {
+  const video = $('#video');
+  const canvas = $('#overlay');
+  setStatus('loading', 'Loading the model and MediaPipe (once; then offline)…');
+  const [web, holistic] = await Promise.all([loadModel(), openHolistic(HOLISTIC_BASE)]);
+  const { manifest, vocabulary } = web;
+  $('#model').textContent = `${manifest.source.model} · ${vocabulary.texts.length} entries · `
+    + `${vocabulary.languages().length} sign languages`;
+  const panels = [signPanel(), searchPanel(vocabulary, () => page.language)];
+  mountPanels(panels);
+  mountLanguages(vocabulary, panels);
+  page.marks.model_ms = performance.now();
+  setStatus('camera', 'Starting the camera…');
+  await openCamera(video);
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  page.marks.camera_ms = performance.now();
+
+  const rate = new RateMeter();
+  let recognizer = null;
+  let frames = 0;
+  const recognize = async (event) => {
+    if (event.input === null) return; // a segment without shoulders
+    const began = performance.now();
+    const embedding = await web.poseEncoder.embed(event.input);
+    const encodeMs = performance.now() - began;
+    const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language);
+    const sign = { ...event, input: undefined, language: page.language, encodeMs, results };
+    page.signs.push(sign);
+    page.marks.first_result_ms ??= performance.now();
+    Object.assign(page.stats, { encode_ms: encodeMs });
+    for (const p of panels) p.onSign?.(sign);
+  };
+  const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
+    drawSkeleton(canvas, results);
+    rate.add(performance.now());
+    frames += 1;
+    page.marks.first_pose_ms ??= performance.now();
+    const fps = rate.fps;
+    if (frames >= RATE_FRAMES && (recognizer === null
+        || (!recognizer.inSign && Math.abs(fps / recognizer.fps - 1) > RATE_DRIFT))) {
+      recognizer = new Recognizer(CAPTURE_LAYOUT, fps, web);
+    }
+    Object.assign(page.stats, { fps, mediapipe_ms: mediapipeMs, frames });
+    if (recognizer === null) return;
+    const ended = recognizer.push(frame, mask, { index, timeS });
+    document.body.dataset.signing = String(recognizer.inSign);
+    $('#readout').textContent = `${fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms`
+      + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
+    for (const event of ended) await recognize(event);
+  };
+  new PoseLoop(holistic, video, (pose) => onPose(pose).catch(fail)).start();
+  setStatus('running', 'Sign in front of the camera. Nothing leaves this device.');
+}
+
+main().catch(fail);
