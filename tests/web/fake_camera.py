@@ -25,7 +25,8 @@ def write_y4m(video, out) -> dict:
     frames = 0
     tmp = Path(out).with_suffix(".partial")
     with open(tmp, "wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{height} F{fps.numerator}:{fps.denominator} Ip A1:1 C420jpeg\n".encode())
+        rate = f"F{fps.numerator}:{fps.denominator}"
+        f.write(f"YUV4MPEG2 W{width} H{height} {rate} Ip A1:1 C420jpeg\n".encode())
         while True:
             ok, bgr = capture.read()
             if not ok:

@@ -7,7 +7,7 @@ import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
 import { loadWebModel } from './bundle.js';
 import { CAPTURE_LAYOUT, PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
-import { drawSkeleton } from './overlay.js';
+import { drawFrame } from './overlay.js';
 import { searchPanel, signPanel } from './panels.js';
 import { Recognizer } from './recognizer.js';
 
@@ -58,7 +58,7 @@ async function openCamera(video) {
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
-      audio: false, video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } },
+      audio: false, video: { facingMode: 'user' }, // the camera's own size: a constraint may crop it
     });
   } catch (e) {
     throw new Error(`no camera (${e.name}): allow the camera for this page and reload`);
@@ -120,7 +120,8 @@ async function main() {
   const video = $('#video');
   const canvas = $('#overlay');
   setStatus('loading', 'Loading the model and MediaPipe (once; then offline)…');
-  const [web, holistic] = await Promise.all([loadModel(), openHolistic(HOLISTIC_BASE)]);
+  const [web, { holistic, inference }] = await Promise.all([loadModel(), openHolistic(HOLISTIC_BASE)]);
+  page.stats.mediapipe_inference = inference;
   const { manifest, vocabulary } = web;
   $('#model').textContent = `${manifest.source.model} · ${vocabulary.texts.length} entries · `
     + `${vocabulary.languages().length} sign languages`;
@@ -136,6 +137,7 @@ async function main() {
 
   const rate = new RateMeter();
   let recognizer = null;
+  const early = []; // frames seen before the frame rate is known: replayed into the first recognizer
   let frames = 0;
   const recognize = async (event) => {
     if (event.input === null) return; // a segment without shoulders
@@ -150,20 +152,26 @@ async function main() {
     for (const p of panels) p.onSign?.(sign);
   };
   const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
-    drawSkeleton(canvas, results);
+    drawFrame(canvas, results);
     rate.add(performance.now());
     frames += 1;
     page.marks.first_pose_ms ??= performance.now();
     const fps = rate.fps;
-    if (frames >= RATE_FRAMES && (recognizer === null
-        || (!recognizer.inSign && Math.abs(fps / recognizer.fps - 1) > RATE_DRIFT))) {
-      recognizer = new Recognizer(CAPTURE_LAYOUT, fps, web);
-    }
     Object.assign(page.stats, { fps, mediapipe_ms: mediapipeMs, frames });
-    if (recognizer === null) return;
-    const ended = recognizer.push(frame, mask, { index, timeS });
+    const ended = [];
+    if (recognizer === null) {
+      early.push([frame, mask, { index, timeS }]);
+      if (frames < RATE_FRAMES) return;
+      recognizer = new Recognizer(CAPTURE_LAYOUT, fps, web);
+      for (const args of early.splice(0)) ended.push(...recognizer.push(...args));
+    } else {
+      if (!recognizer.inSign && Math.abs(fps / recognizer.fps - 1) > RATE_DRIFT) {
+        recognizer = new Recognizer(CAPTURE_LAYOUT, fps, web);
+      }
+      ended.push(...recognizer.push(frame, mask, { index, timeS }));
+    }
     document.body.dataset.signing = String(recognizer.inSign);
-    $('#readout').textContent = `${fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms`
+    $('#readout').textContent = `${fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms (${inference})`
       + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
     for (const event of ended) await recognize(event);
   };

@@ -10,9 +10,6 @@ export const CAPTURE_LAYOUT = HOLISTIC_543;
 export const HOLISTIC_OPTIONS = {
   modelComplexity: 1, smoothLandmarks: true, enableSegmentation: false, refineFaceLandmarks: false,
   minDetectionConfidence: 0.5, minTrackingConfidence: 0.5, selfieMode: false,
-  // TFLite on the CPU (XNNPACK in WebAssembly), as the Python solution runs: its WebGL inference is
-  // far slower wherever WebGL is emulated in software (no GPU), and no faster on a phone's GPU.
-  useCpuInference: true,
 };
 const PARTS = [ // results field, points, whether its confidence is the visibility
   ['poseLandmarks', 33, true], ['faceLandmarks', 468, false],
@@ -38,12 +35,27 @@ export function resultsToFrame(results, width, height) {
   return { frame, mask };
 }
 
-/** MediaPipe Holistic with its files under `base` (no network); resolves once its models loaded. */
+/** Whether WebGL is emulated in software here (no GPU: SwiftShader, llvmpipe). */
+export function softwareWebGL() {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return true;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  return /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+}
+
+/**
+ * MediaPipe Holistic with its files under `base` (no network); resolves once its models loaded.
+ * Its models run where MediaPipe runs them by default (WebGL, except on iOS), but on the CPU
+ * (XNNPACK in WebAssembly) where WebGL is emulated in software: there WebGL inference took seconds
+ * per frame, the CPU a few hundred milliseconds (measured here in headless Chromium without a GPU).
+ */
 export async function openHolistic(base) {
   const holistic = new globalThis.Holistic({ locateFile: (file) => `${base}${file}` });
-  holistic.setOptions(HOLISTIC_OPTIONS);
+  const cpu = softwareWebGL();
+  holistic.setOptions({ ...HOLISTIC_OPTIONS, ...(cpu ? { useCpuInference: true } : {}) });
   await holistic.initialize();
-  return holistic;
+  return { holistic, inference: cpu ? 'CPU' : 'default (WebGL)' };
 }
 
 /**

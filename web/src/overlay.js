@@ -1,18 +1,18 @@
-// The skeleton over the camera view, drawn with MediaPipe's drawing utilities and connection sets
-// (globals of drawing_utils.js and holistic.js): upper body, face contours and both hands, in the
-// desktop app's colours.
+// The camera view: the frame MediaPipe processed with its skeleton on top, so that the two always
+// match (the live video runs ahead of the keypoints by one processing time). Drawn with MediaPipe's
+// drawing utilities and connection sets (globals of drawing_utils.js and holistic.js): upper body,
+// face contours and both hands, in the desktop app's colours.
 
 const COLORS = { body: '#ffffff', face: '#c8c8c8', leftHand: '#50c8ff', rightHand: '#ff7850' };
 const FIRST_LEG_POINT = 25; // MediaPipe's knees, ankles, heels and feet: signers are seen from the hips up
 
 let upperBody = null;
 
-/** Draw one frame's results on a canvas of the video's size (cleared first). */
-export function drawSkeleton(canvas, results) {
+/** Draw one frame's image and skeleton on a canvas of the image's size. */
+export function drawFrame(canvas, results) {
   const g = globalThis;
   const ctx = canvas.getContext('2d');
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  if (!results) return;
+  ctx.drawImage(results.image, 0, 0, canvas.width, canvas.height);
   upperBody ??= g.POSE_CONNECTIONS.filter(([a, b]) => a < FIRST_LEG_POINT && b < FIRST_LEG_POINT);
   const width = Math.max(1, canvas.width / 320);
   const lines = [

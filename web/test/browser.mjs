@@ -3,7 +3,10 @@
 // and every request it made (to check that nothing left its own origin).
 //
 //   node test/browser.mjs --url http://127.0.0.1:8000/?language=ase --video cab.y4m \
-//       --expect C,A,B --out result.json [--screenshot page.png] [--timeout 240]
+//       --expect C,A,B --out result.json [--screenshot page.png] [--timeout 240] [--min-seconds 60]
+//
+// It waits until the page has shown as many signs as --expect names (or one), then `found` says
+// whether the first signs' top-1 labels are exactly those.
 //
 // Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM); playwright-core only speaks its DevTools
 // protocol and downloads nothing.
@@ -20,6 +23,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     screenshot: { type: 'string' },
     timeout: { type: 'string', default: '240' },
+    'min-seconds': { type: 'string', default: '0' },
     chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
   },
 });
@@ -32,11 +36,9 @@ const QUIET = [
   '--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication',
 ];
 
-/** Whether `labels` (each sign's top-1) holds `expected` in order, other signs allowed between. */
-function inOrder(labels, expected) {
-  let i = 0;
-  for (const label of labels) if (i < expected.length && label === expected[i]) i++;
-  return i === expected.length;
+/** Whether the first signs shown (their top-1 labels) are `expected`, in order. */
+function firstSigns(labels, expected) {
+  return expected.length > 0 && labels.length >= expected.length && expected.every((e, i) => labels[i] === e);
 }
 
 async function main() {
@@ -72,16 +74,19 @@ async function main() {
     if (state?.stats?.frames && measured === null) {
       measured = { frames: state.stats.frames, ms: Date.now() };
     }
-    const labels = (state?.signs ?? []).map((s) => s.results[0]?.label);
-    if (expected.length && inOrder(labels, expected)) break;
-    if (!expected.length && labels.length) break;
+    const shown = state?.signs?.length ?? 0;
+    const ran = Date.now() - began >= Number(args['min-seconds']) * 1000;
+    if (ran && shown >= Math.max(1, expected.length)) break;
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   const endFrames = state?.stats?.frames ?? 0;
   const fps = measured && endFrames > measured.frames
     ? ((endFrames - measured.frames) * 1000) / (Date.now() - measured.ms) : 0;
-  if (args.screenshot) await page.screenshot({ path: args.screenshot });
+  let screenshotError = null;
+  if (args.screenshot) {
+    await page.screenshot({ path: args.screenshot, timeout: 60000 }).catch((e) => { screenshotError = e.message; });
+  }
   await browser.close();
   const foreign = requests.filter((r) => !r.url.startsWith(`${origin}/`) && !r.url.startsWith('data:'));
   const result = {
@@ -90,12 +95,14 @@ async function main() {
       start_s: s.startS, end_s: s.endS, encode_ms: s.encodeMs,
       top5: s.results.map((m) => ({ label: m.label, language: m.language, score: m.score })),
     })),
-    found: inOrder((state?.signs ?? []).map((s) => s.results[0]?.label), expected),
+    found: firstSigns((state?.signs ?? []).map((s) => s.results[0]?.label), expected),
     fps, marks: state?.marks ?? {}, stats: state?.stats ?? {},
     wall_s: (Date.now() - began) / 1000,
     requests: requests.length, bytes: requests.reduce((n, r) => n + r.bytes, 0),
+    request_list: requests.map((r) => ({ path: r.url.replace(origin, ''), bytes: r.bytes })),
     failed_requests: requests.filter((r) => r.failed).map((r) => r.url),
     foreign_requests: foreign.map((r) => r.url), console_errors: consoleErrors.slice(0, 20),
+    screenshot_error: screenshotError,
   };
   writeFileSync(args.out, JSON.stringify(result, null, 1));
 }

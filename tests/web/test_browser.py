@@ -1,0 +1,65 @@
+"""The built page in a real browser: headless Chromium, its camera a fake device playing the C-A-B
+video, the page served from 127.0.0.1. It must show C, A and B as the top-1 of three signs in order
+(sign language filter ase), and request nothing outside its own origin."""
+
+from __future__ import annotations
+
+import pytest
+from page_driver import CHROMIUM, drive_page, served
+
+from signclip.runtime.bundle import load_bundle
+from signclip.runtime.webpage import SITE_MARK, build_site
+
+CAB_VIDEO = "asl_letters_CAB.mp4"
+EXPECTED = ("C", "A", "B")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "web"
+    build_site(load_bundle(), out, log=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(site, videos_dir, tmp_path_factory):
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium with apt where it can)")
+    from fake_camera import write_y4m
+
+    folder = tmp_path_factory.mktemp("browser")
+    camera = folder / "cab.y4m"
+    write_y4m(videos_dir / CAB_VIDEO, camera)
+    with served(site) as url:
+        result = drive_page(f"{url}?language=ase", camera, folder / "result.json", expect=EXPECTED,
+                            timeout_s=300, screenshot=folder / "page.png")
+    result["screenshot"] = folder / "page.png"
+    return result
+
+
+@pytest.mark.slow
+def test_the_page_finds_c_a_b_in_the_camera_video(page):
+    assert page["status"] == "running", page["error"]
+    tops = [s["top5"][0]["label"] for s in page["signs"]]
+    print(f"signs shown (top-1): {' '.join(tops)}; {page['fps']:.1f} frames/s")
+    assert page["found"], f"top-1 of the signs shown: {tops}"
+    for sign in page["signs"]:
+        assert len(sign["top5"]) == 5 and {m["language"] for m in sign["top5"]} == {"ase"}
+    assert page["screenshot_error"] is None and page["screenshot"].stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_the_page_requests_nothing_outside_its_origin(page):
+    assert page["requests"] > 10  # the page, its modules, MediaPipe's files, the model
+    assert page["foreign_requests"] == []
+    assert page["failed_requests"] == []
+    assert page["console_errors"] == []
+
+
+def test_the_built_folder_holds_only_what_the_page_loads(site):
+    files = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert {"index.html", "app.css", "src/app.js", SITE_MARK, "model/manifest.json",
+            "model/pose_encoder.onnx", "model/vocabulary.f32", "vendor/holistic/holistic.js",
+            "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm"} <= files
+    assert not any("node_modules" in f or f.endswith(".map") for f in files)
+    assert not any("pose_landmark_heavy" in f or "pose_landmark_lite" in f for f in files)

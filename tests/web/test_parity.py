@@ -1,0 +1,198 @@
+"""One pipeline, two languages: the page's JavaScript (run in Node by web/test/parity.mjs, with ONNX
+Runtime Web) against the Python runtime on the same frames, with the shipped bundle: layout
+conversion and normalization within 1e-5, embeddings cosine >= 0.999, the same top-5, the same
+signs found in a stream, the same text lookups."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from page_driver import NODE, WEB
+from streaming_data import cab_clip, lexicon_clips, lexicon_stream
+
+from signclip.runtime.bundle import load_bundle
+from signclip.runtime.encoders import resample_indices
+from signclip.runtime.engine import Engine
+from signclip.runtime.errors import SignclipError
+from signclip.runtime.layouts import LEFT_HAND, RIGHT_HAND, Layout
+from signclip.runtime.normalize import NormalizationConfig, preprocess
+from signclip.runtime.pose import PoseClip
+from signclip.runtime.pose_io import read_pose
+from signclip.runtime.recognizer import Recognizer
+from signclip.runtime.segmentation import FrameCounts, SegmenterConfig
+from signclip.runtime.webpage import write_web_model
+
+CONFIGS = [NormalizationConfig(*flags) for flags in itertools.product((True, False), repeat=3)]
+# Every fixture pose with MediaPipe's point names (the page's layout conversion knows those; OpenPose
+# files are read by the Python runtime only). right_hand21 has no body: both sides must refuse it.
+POSES = ("holistic576_97f", "holistic576_121f", "holistic586_5f", "reduced178_170f", "reduced178_278f",
+         "right_hand21_170f")
+TEXTS = (("B", None), ("C", "ase"), ("A", "gsg"), ("ZZ", None))
+FPS = (1.0, 2.5, 3.0, 7.5, 12.0, 15.0, 24.0, 25.0, 29.89, 29.97, 30.0, 60.0)
+RESAMPLE = ((257, 256), (278, 256), (511, 256), (1000, 256), (300, 7))
+TOLERANCE = 1e-5
+MIN_COSINE = 0.999
+
+
+def mirrored_names(clip: PoseClip, name: str) -> PoseClip:
+    """The same numbers with left and right names swapped: a left-handed signer to the pipeline."""
+    swap = {LEFT_HAND: RIGHT_HAND, RIGHT_HAND: LEFT_HAND}
+
+    def mirror(point):
+        c, p = point
+        if c in swap:
+            return swap[c], p
+        return c, p.replace("LEFT", "\0").replace("RIGHT", "LEFT").replace("\0", "RIGHT")
+
+    return PoseClip(Layout(name, tuple(mirror(p) for p in clip.layout.points)), clip.frames, clip.mask,
+                    clip.fps)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    clip: PoseClip
+    embed: bool = True
+    stream: bool = False
+
+
+def cases() -> list:
+    poses = {n: read_pose(WEB.parent / "tests" / "data" / "poses" / f"{n}.pose") for n in POSES}
+    out = [Case(n, c, embed=n != "holistic586_5f") for n, c in poses.items()]
+    out += [Case(f"{n}_mirrored", mirrored_names(poses[n], f"{n}_mirrored"))
+            for n in ("holistic576_97f", "reduced178_170f")]
+    out += [Case(f"lexicon_{i}_{label}", clip) for i, (label, clip) in enumerate(lexicon_clips())]
+    out += [Case("cab", cab_clip(), stream=True), Case("lexicon_stream", lexicon_stream().clip, stream=True)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle()
+
+
+@pytest.fixture(scope="module")
+def engine(bundle):
+    return Engine(bundle, personal=False)
+
+
+@pytest.fixture(scope="module")
+def run(bundle, tmp_path_factory):
+    """Every case through the page's modules in Node: (cases, results)."""
+    folder = tmp_path_factory.mktemp("parity")
+    write_web_model(bundle, folder / "model")
+    spec = {"cases": [], "texts": TEXTS, "fps": FPS, "resample": RESAMPLE}
+    all_cases = cases()
+    for c in all_cases:
+        (folder / f"{c.name}.f32").write_bytes(np.ascontiguousarray(c.clip.frames, "<f4").tobytes())
+        (folder / f"{c.name}.u8").write_bytes(c.clip.mask.astype(np.uint8).tobytes())
+        spec["cases"].append({"name": c.name, "points": c.clip.layout.points, "fps": c.clip.fps,
+                              "length": c.clip.num_frames, "frames": f"{c.name}.f32", "mask": f"{c.name}.u8",
+                              "configs": [vars(cfg) for cfg in CONFIGS], "embed": c.embed,
+                              "stream": c.stream})
+    (folder / "cases.json").write_text(json.dumps(spec))
+    done = subprocess.run([NODE, "test/parity.mjs", str(folder), str(folder / "model")], cwd=WEB,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((folder / "results.json").read_text())
+    return folder, {c.name: c for c in all_cases}, results
+
+
+def labels(matches) -> list:
+    return [(m["label"], m["language"]) if isinstance(m, dict) else (m.label, m.language) for m in matches]
+
+
+def test_normalized_frames_equal_within_1e_5(run):
+    folder, by_name, results = run
+    compared, worst = 0, 0.0
+    for result in results["cases"]:
+        clip = by_name[result["name"]].clip
+        for i, (cfg, js) in enumerate(zip(CONFIGS, result["configs"], strict=True)):
+            try:
+                py = preprocess(clip, cfg)
+            except SignclipError as e:
+                assert "error" in js and "shoulders" in js["error"] and "shoulders" in str(e), result["name"]
+                continue
+            assert "error" not in js, (result["name"], js)
+            frames = np.frombuffer((folder / f"{result['name']}.{i}.f32").read_bytes(), "<f4")
+            mask = np.frombuffer((folder / f"{result['name']}.{i}.u8").read_bytes(), np.uint8).astype(bool)
+            assert js["flipped"] == py.flipped, (result["name"], cfg)
+            np.testing.assert_array_equal(mask.reshape(py.mask.shape), py.mask)
+            err = float(np.abs(frames.reshape(py.frames.shape) - py.frames).max())
+            assert err <= TOLERANCE, (result["name"], cfg, err)
+            compared, worst = compared + 1, max(worst, err)
+    assert compared == len(CONFIGS) * (len(by_name) - 1)  # every config of every clip with a body
+    print(f"normalized frames: {compared} clips x configs, largest difference {worst:.2e}")
+    flipped = {r["name"] for r in results["cases"] if any(c.get("flipped") for c in r["configs"])}
+    assert {"holistic576_97f_mirrored", "reduced178_170f_mirrored"} <= flipped
+
+
+def test_embeddings_cosine_and_top5_equal(run, engine, bundle):
+    _, by_name, results = run
+    embedded, worst = 0, 1.0
+    for result in results["cases"]:
+        case = by_name[result["name"]]
+        if not case.embed:
+            continue
+        try:
+            x = preprocess(case.clip, bundle.normalization)
+        except SignclipError:
+            assert "shoulders" in result["embed_error"]
+            continue
+        py = engine.embed_inputs([x])[0]
+        js = np.array(result["embedding"], np.float32)
+        cosine = float(py @ js / np.linalg.norm(py) / np.linalg.norm(js))
+        assert cosine >= MIN_COSINE, (result["name"], cosine)
+        assert labels(result["top5"]) == labels(engine.lookup_embedding(py, 5)), result["name"]
+        assert labels(result["top5_ase"]) == labels(engine.lookup_embedding(py, 5, "ase")), result["name"]
+        embedded, worst = embedded + 1, min(worst, cosine)
+    assert embedded == sum(c.embed for c in by_name.values()) - 1  # all but right_hand21 (no body)
+    print(f"embeddings: {embedded} clips, lowest cosine {worst:.6f}")
+
+
+def test_streamed_signs_and_their_top5_equal(run, engine, bundle):
+    _, by_name, results = run
+    for result in results["cases"]:
+        case = by_name[result["name"]]
+        if not case.stream:
+            continue
+        clip = case.clip
+        recognizer = Recognizer(clip.layout, clip.fps, engine.pose_encoder.embed_one,
+                                lambda e: engine.lookup_embedding(e, 5), normalization=bundle.normalization)
+        events = []
+        for t in range(clip.num_frames):
+            events += recognizer.push(clip.frames[t], clip.mask[t])
+        events += recognizer.finish()
+        js = result["signs"]
+        assert [(s["start"], s["end"], s["decided"]) for s in js] == \
+            [(e.start_frame, e.end_frame, e.decided_frame) for e in events], result["name"]
+        assert len(events) >= 3
+        for s, e in zip(js, events, strict=True):
+            assert (s["top5"] is None) == (e.results is None)
+            if e.results is not None:
+                assert labels(s["top5"]) == labels(e.results), (result["name"], e.start_frame)
+
+
+def test_text_lookups_equal(run, engine):
+    for (text, language), js in zip(TEXTS, run[2]["texts"], strict=True):
+        try:
+            py = engine.lookup_text(text, 5, language)
+        except SignclipError:
+            assert "error" in js, text
+            continue
+        assert labels(js) == labels(py), (text, language)
+
+
+def test_frame_counts_and_resampling_equal(run):
+    results = run[2]
+    for fps, js in zip(FPS, results["frame_counts"], strict=True):
+        py = FrameCounts.of(SegmenterConfig(), fps)
+        assert js == {"start": py.start, "end": py.end, "maxGap": py.max_gap, "minSign": py.min_sign,
+                      "maxSign": py.max_sign, "preRoll": py.pre_roll, "postRoll": py.post_roll}, fps
+    for (n, limit), js in zip(RESAMPLE, results["resample"], strict=True):
+        assert js == resample_indices(n, limit).tolist(), (n, limit)
