@@ -26,7 +26,8 @@ import numpy as np
 from .atomic import replace_folder
 from .bundle import Bundle, sha256_file
 from .errors import SignclipError
-from .layouts import MODEL_203, flip_permutation
+from .layouts import HOLISTIC_543, MODEL_203, flip_permutation
+from .normalize import leg_indices
 from .segmentation import SegmenterConfig
 
 WEB_FORMAT = "signclip-web"
@@ -81,8 +82,12 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
         "source": {"bundle": str(bundle.path), "model": meta["model"].get("name"),
                    "format": meta.get("format"), "pose_encoder": encoder.name,
                    "vocabulary_sha256": meta["vocabulary"]["sha256"]},
+        # layout tables, so that the page declares no point names of its own: the model's points,
+        # the 543 that MediaPipe's web Holistic returns, and the indices normalization needs
         "layout": meta["layout"],
+        "capture_layout": [list(p) for p in HOLISTIC_543.points],
         "flip_permutation": flip_permutation(MODEL_203).tolist(),  # needs pose-format's face table
+        "leg_indices": leg_indices(MODEL_203).tolist(),
         "normalization": meta["normalization"],
         "segmenter": dataclasses.asdict(SegmenterConfig()),
         "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],

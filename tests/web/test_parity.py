@@ -53,6 +53,39 @@ def mirrored_names(clip: PoseClip, name: str) -> PoseClip:
                     clip.fps)
 
 
+def mediapipe_results(seed: int) -> dict:
+    """What MediaPipe's web Holistic gives for one frame (random points; a part may be missing)."""
+    rng = np.random.default_rng(seed)
+    parts = {"poseLandmarks": 33, "faceLandmarks": 468, "leftHandLandmarks": 21, "rightHandLandmarks": 21}
+    results = {}
+    for i, (field, count) in enumerate(parts.items()):
+        if i == seed:  # this part not detected
+            continue
+        points = [{"x": float(x), "y": float(y), "z": float(z)} for x, y, z in rng.random((count, 3)) - 0.2]
+        if field == "poseLandmarks":
+            for p, visibility in zip(points, rng.random(count) * (rng.random(count) > 0.3), strict=True):
+                p["visibility"] = float(visibility)
+        results[field] = points
+    return {"results": results, "width": 540, "height": 960}
+
+
+def python_capture(results: dict, width: int, height: int) -> tuple:
+    """The same results as runtime/capture.py turns them into a 543-point frame and mask."""
+    from types import SimpleNamespace
+
+    from signclip.runtime.capture import _landmarks
+
+    def part(field, count, visibility=False):
+        points = results.get(field)
+        component = SimpleNamespace(landmark=[SimpleNamespace(**{"visibility": 0.0, **p}) for p in points]) \
+            if points is not None else None
+        return _landmarks(component, count, width, height, visibility)
+
+    parts = [part("poseLandmarks", 33, True), part("faceLandmarks", 468), part("leftHandLandmarks", 21),
+             part("rightHandLandmarks", 21)]
+    return np.concatenate([p[0] for p in parts]).astype(np.float32), np.concatenate([p[1] for p in parts]) > 0
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -72,21 +105,18 @@ def cases() -> list:
 
 
 @pytest.fixture(scope="module")
-def bundle():
-    return load_bundle()
+def engine():
+    """The Python side: the shipped bundle, no personal signs."""
+    return Engine(load_bundle(), personal=False)
 
 
 @pytest.fixture(scope="module")
-def engine(bundle):
-    return Engine(bundle, personal=False)
-
-
-@pytest.fixture(scope="module")
-def run(bundle, tmp_path_factory):
+def run(engine, tmp_path_factory):
     """Every case through the page's modules in Node: (cases, results)."""
     folder = tmp_path_factory.mktemp("parity")
-    write_web_model(bundle, folder / "model")
-    spec = {"cases": [], "texts": TEXTS, "fps": FPS, "resample": RESAMPLE}
+    write_web_model(engine.bundle, folder / "model")
+    spec = {"cases": [], "texts": TEXTS, "fps": FPS, "resample": RESAMPLE,
+            "mediapipe": [mediapipe_results(seed) for seed in range(3)]}
     all_cases = cases()
     for c in all_cases:
         (folder / f"{c.name}.f32").write_bytes(np.ascontiguousarray(c.clip.frames, "<f4").tobytes())
@@ -132,7 +162,7 @@ def test_normalized_frames_equal_within_1e_5(run):
     assert {"holistic576_97f_mirrored", "reduced178_170f_mirrored"} <= flipped
 
 
-def test_embeddings_cosine_and_top5_equal(run, engine, bundle):
+def test_embeddings_cosine_and_top5_equal(run, engine):
     _, by_name, results = run
     embedded, worst = 0, 1.0
     for result in results["cases"]:
@@ -140,7 +170,7 @@ def test_embeddings_cosine_and_top5_equal(run, engine, bundle):
         if not case.embed:
             continue
         try:
-            x = preprocess(case.clip, bundle.normalization)
+            x = preprocess(case.clip, engine.bundle.normalization)
         except SignclipError:
             assert "shoulders" in result["embed_error"]
             continue
@@ -155,7 +185,7 @@ def test_embeddings_cosine_and_top5_equal(run, engine, bundle):
     print(f"embeddings: {embedded} clips, lowest cosine {worst:.6f}")
 
 
-def test_streamed_signs_and_their_top5_equal(run, engine, bundle):
+def test_streamed_signs_and_their_top5_equal(run, engine):
     _, by_name, results = run
     for result in results["cases"]:
         case = by_name[result["name"]]
@@ -163,7 +193,8 @@ def test_streamed_signs_and_their_top5_equal(run, engine, bundle):
             continue
         clip = case.clip
         recognizer = Recognizer(clip.layout, clip.fps, engine.pose_encoder.embed_one,
-                                lambda e: engine.lookup_embedding(e, 5), normalization=bundle.normalization)
+                                lambda e: engine.lookup_embedding(e, 5),
+                                normalization=engine.bundle.normalization)
         events = []
         for t in range(clip.num_frames):
             events += recognizer.push(clip.frames[t], clip.mask[t])
@@ -196,3 +227,10 @@ def test_frame_counts_and_resampling_equal(run):
                       "maxSign": py.max_sign, "preRoll": py.pre_roll, "postRoll": py.post_roll}, fps
     for (n, limit), js in zip(RESAMPLE, results["resample"], strict=True):
         assert js == resample_indices(n, limit).tolist(), (n, limit)
+
+
+def test_mediapipe_results_become_the_same_frame(run):
+    for spec, js in zip((mediapipe_results(seed) for seed in range(3)), run[2]["captured"], strict=True):
+        frame, mask = python_capture(spec["results"], spec["width"], spec["height"])
+        np.testing.assert_array_equal(np.array(js["mask"], bool), mask)
+        np.testing.assert_allclose(np.array(js["frame"], np.float32).reshape(-1, 3), frame, rtol=1e-6)

@@ -5,7 +5,7 @@
 
 import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
 import { loadWebModel } from './bundle.js';
-import { CAPTURE_LAYOUT, PoseLoop, openHolistic } from './capture.js';
+import { PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
 import { drawFrame } from './overlay.js';
 import { searchPanel, signPanel } from './panels.js';
@@ -151,8 +151,8 @@ async function main() {
     Object.assign(page.stats, { encode_ms: encodeMs });
     for (const p of panels) p.onSign?.(sign);
   };
-  const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
-    drawFrame(canvas, results);
+  const onPose = async ({ frame, mask, results, image, index, timeS, mediapipeMs }) => {
+    drawFrame(canvas, image, results);
     rate.add(performance.now());
     frames += 1;
     page.marks.first_pose_ms ??= performance.now();
@@ -162,11 +162,11 @@ async function main() {
     if (recognizer === null) {
       early.push([frame, mask, { index, timeS }]);
       if (frames < RATE_FRAMES) return;
-      recognizer = new Recognizer(CAPTURE_LAYOUT, fps, web);
+      recognizer = new Recognizer(web.capture, fps, web);
       for (const args of early.splice(0)) ended.push(...recognizer.push(...args));
     } else {
       if (!recognizer.inSign && Math.abs(fps / recognizer.fps - 1) > RATE_DRIFT) {
-        recognizer = new Recognizer(CAPTURE_LAYOUT, fps, web);
+        recognizer = new Recognizer(web.capture, fps, web);
       }
       ended.push(...recognizer.push(frame, mask, { index, timeS }));
     }
@@ -175,7 +175,7 @@ async function main() {
       + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
     for (const event of ended) await recognize(event);
   };
-  new PoseLoop(holistic, video, (pose) => onPose(pose).catch(fail)).start();
+  new PoseLoop(holistic, video, web.capture, (pose) => onPose(pose).catch(fail)).run().catch(fail);
   setStatus('running', 'Sign in front of the camera. Nothing leaves this device.');
 }
 

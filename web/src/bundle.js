@@ -2,6 +2,7 @@
 // encoder's ONNX and the vocabulary embeddings as float32 files, each checked against its sha256.
 // `read(name)` returns a file's bytes (fetch in the page, the file system in Node).
 
+import { Layout } from './layouts.js';
 import { modelLayout, normalizationConfig } from './normalize.js';
 import { Vocabulary } from './search.js';
 
@@ -31,7 +32,10 @@ async function readRows(read, entry, dim) {
   return rows;
 }
 
-/** Everything the page needs of a bundle: {manifest, model, normalization, segmenter, vocabulary, encoder}. */
+/**
+ * Everything the page needs of a bundle: {manifest, model, capture (the layout MediaPipe's results
+ * come in), normalization, segmenter, vocabulary, encoder}.
+ */
 export async function loadWebModel(read) {
   const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
   if (manifest.format !== WEB_FORMAT || manifest.schema_version !== WEB_SCHEMA_VERSION) {
@@ -48,6 +52,7 @@ export async function loadWebModel(read) {
   return {
     manifest,
     model: modelLayout(manifest),
+    capture: new Layout('holistic543', manifest.capture_layout),
     normalization: normalizationConfig(manifest.normalization),
     segmenter: manifest.segmenter,
     vocabulary: new Vocabulary(manifest, embeddings, clips),

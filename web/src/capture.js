@@ -1,36 +1,34 @@
 // The camera through MediaPipe's web Holistic (@mediapipe/holistic, loaded from the page's own
-// folder): each new video frame to keypoints in the 543-point Holistic layout, as the Python capture
-// (runtime/capture.py) makes them: x and y in pixels, z as MediaPipe gives it, the body's points
-// observed where their visibility is above 0, face and hands where detected.
+// folder): each new video frame to keypoints in the 543-point Holistic layout (the manifest's
+// capture_layout), as the Python capture (runtime/capture.py) makes them: x and y in pixels, z as
+// MediaPipe gives it, the body's points observed where their visibility is above 0, face and hands
+// where detected.
 
-import { HOLISTIC_543 } from './layouts.js';
+import { BODY, FACE, LEFT_HAND, RIGHT_HAND } from './layouts.js';
 
-export const CAPTURE_LAYOUT = HOLISTIC_543;
 // The Python capture's settings (the legacy solution's defaults, model complexity 1).
 export const HOLISTIC_OPTIONS = {
   modelComplexity: 1, smoothLandmarks: true, enableSegmentation: false, refineFaceLandmarks: false,
   minDetectionConfidence: 0.5, minTrackingConfidence: 0.5, selfieMode: false,
 };
-const PARTS = [ // results field, points, whether its confidence is the visibility
-  ['poseLandmarks', 33, true], ['faceLandmarks', 468, false],
-  ['leftHandLandmarks', 21, false], ['rightHandLandmarks', 21, false],
+const PARTS = [ // results field, component (in MediaPipe's landmark order), confidence = visibility
+  ['poseLandmarks', BODY, true], ['faceLandmarks', FACE, false],
+  ['leftHandLandmarks', LEFT_HAND, false], ['rightHandLandmarks', RIGHT_HAND, false],
 ];
 
-/** MediaPipe results to {frame: Float32Array [K * 3], mask: Uint8Array [K]} in CAPTURE_LAYOUT. */
-export function resultsToFrame(results, width, height) {
-  const frame = new Float32Array(CAPTURE_LAYOUT.size * 3);
-  const mask = new Uint8Array(CAPTURE_LAYOUT.size);
-  let offset = 0;
-  for (const [field, count, visibility] of PARTS) {
+/** MediaPipe results to {frame: Float32Array [K * 3], mask: Uint8Array [K]} in `layout`. */
+export function resultsToFrame(results, width, height, layout) {
+  const frame = new Float32Array(layout.size * 3);
+  const mask = new Uint8Array(layout.size);
+  for (const [field, component, visibility] of PARTS) {
     const landmarks = results[field];
-    if (landmarks) {
-      for (let i = 0; i < count && i < landmarks.length; i++) {
-        const p = landmarks[i];
-        frame.set([p.x * width, p.y * height, p.z], 3 * (offset + i));
-        mask[offset + i] = (visibility ? p.visibility ?? 0 : 1) > 0 ? 1 : 0;
-      }
+    const [offset, count] = layout.span(component);
+    if (!landmarks) continue;
+    for (let i = 0; i < count && i < landmarks.length; i++) {
+      const p = landmarks[i];
+      frame.set([p.x * width, p.y * height, p.z], 3 * (offset + i));
+      mask[offset + i] = (visibility ? p.visibility ?? 0 : 1) > 0 ? 1 : 0;
     }
-    offset += count;
   }
   return { frame, mask };
 }
@@ -59,41 +57,64 @@ export async function openHolistic(base) {
 }
 
 /**
- * Runs Holistic on each new frame of a playing <video>, one at a time (a frame that arrives while
- * the previous one is processed is skipped, so the view never falls behind the camera), and calls
- * `onPose({frame, mask, results, index, timeS, mediapipeMs})` for each.
+ * Runs Holistic on each new frame of a playing <video>, one at a time: a frame that arrives while
+ * the previous one is processed is skipped, so the view never falls behind the camera. Each frame is
+ * first copied to a canvas, which MediaPipe reads and the view shows, so that the skeleton always
+ * lies on the very pixels it was found in. Calls `onPose({frame, mask, results, image, index, timeS,
+ * mediapipeMs})` for each, keypoints in `layout`.
  */
 export class PoseLoop {
-  constructor(holistic, video, onPose) {
+  constructor(holistic, video, layout, onPose) {
     this.holistic = holistic;
     this.video = video;
+    this.layout = layout;
     this.onPose = onPose;
     this.running = false;
-    this.index = 0;        // frames processed
-    this.latest = null;
+    this.index = 0;          // frames processed
+    this.latest = null;      // MediaPipe's results for the frame being processed
+    this.presented = null;   // the newest video frame's metadata
+    this.processed = -1;     // presentedFrames of the last frame processed
+    this.wake = null;
     holistic.onResults((results) => { this.latest = results; });
+    const watch = (now, meta) => {
+      this.presented = meta;
+      this.wake?.();
+      video.requestVideoFrameCallback(watch);
+    };
+    video.requestVideoFrameCallback(watch);
   }
 
-  start() {
+  /** The newest video frame if it was not processed yet, else the next one to arrive. */
+  nextFrame() {
+    if (this.presented && this.presented.presentedFrames !== this.processed) {
+      return Promise.resolve(this.presented);
+    }
+    return new Promise((resolve) => { this.wake = () => { this.wake = null; resolve(this.presented); }; });
+  }
+
+  async run() {
     this.running = true;
-    this.video.requestVideoFrameCallback((now, meta) => this.step(meta));
+    const { video } = this;
+    while (this.running) {
+      const meta = await this.nextFrame();
+      this.processed = meta.presentedFrames;
+      const image = document.createElement('canvas');
+      image.width = video.videoWidth;
+      image.height = video.videoHeight;
+      image.getContext('2d').drawImage(video, 0, 0);
+      const began = performance.now();
+      this.latest = null;
+      await this.holistic.send({ image });
+      const mediapipeMs = performance.now() - began;
+      if (this.latest) {
+        const { frame, mask } = resultsToFrame(this.latest, image.width, image.height, this.layout);
+        await this.onPose({ frame, mask, results: this.latest, image, index: this.index++, timeS: meta.mediaTime,
+          mediapipeMs });
+      }
+    }
   }
 
   stop() {
     this.running = false;
-  }
-
-  async step(meta) {
-    if (!this.running) return;
-    const began = performance.now();
-    this.latest = null;
-    await this.holistic.send({ image: this.video });
-    const mediapipeMs = performance.now() - began;
-    if (this.latest) {
-      const { frame, mask } = resultsToFrame(this.latest, this.video.videoWidth, this.video.videoHeight);
-      await this.onPose({ frame, mask, results: this.latest, index: this.index++, timeS: meta.mediaTime,
-        mediapipeMs });
-    }
-    if (this.running) this.video.requestVideoFrameCallback((now, m) => this.step(m));
   }
 }

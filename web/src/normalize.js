@@ -5,7 +5,7 @@
 // statistics. Where the Python kernels (Numba) compute in float32, Math.fround does the same here,
 // so the two agree to float32 rounding.
 
-import { BODY, LEFT_HAND, LEG_POINTS, Layout, RIGHT_HAND, conversionPlan } from './layouts.js';
+import { BODY, LEFT_HAND, Layout, RIGHT_HAND, conversionPlan } from './layouts.js';
 
 const f32 = Math.fround;
 const OPTIONS = { hide_legs: true, canonical_hand: true, hand_3d: false }; // NormalizationConfig
@@ -29,7 +29,7 @@ export function modelLayout(manifest) {
     layout,
     points: layout.size,
     shoulders: [at(BODY, 'RIGHT_SHOULDER'), at(BODY, 'LEFT_SHOULDER')],
-    legs: layout.indices(LEG_POINTS.map((p) => [BODY, p])),
+    legs: Int32Array.from(manifest.leg_indices), // knees, ankles, heels, feet: hidden; hips kept
     flip: Int32Array.from(manifest.flip_permutation),
     wrists: { left: [at(LEFT_HAND, 'WRIST'), at(BODY, 'LEFT_WRIST')],
       right: [at(RIGHT_HAND, 'WRIST'), at(BODY, 'RIGHT_WRIST')] },

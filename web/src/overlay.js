@@ -8,11 +8,11 @@ const FIRST_LEG_POINT = 25; // MediaPipe's knees, ankles, heels and feet: signer
 
 let upperBody = null;
 
-/** Draw one frame's image and skeleton on a canvas of the image's size. */
-export function drawFrame(canvas, results) {
+/** Draw one frame's image and the skeleton MediaPipe found in it on a canvas of the image's size. */
+export function drawFrame(canvas, image, results) {
   const g = globalThis;
   const ctx = canvas.getContext('2d');
-  ctx.drawImage(results.image, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
   upperBody ??= g.POSE_CONNECTIONS.filter(([a, b]) => a < FIRST_LEG_POINT && b < FIRST_LEG_POINT);
   const width = Math.max(1, canvas.width / 320);
   const lines = [

@@ -4,7 +4,7 @@
 //
 // CASES_DIR/cases.json lists clips ({name, points, fps, length, frames: file of float32 [T * K * 3],
 // mask: file of uint8 [T * K], configs: normalization options to run, embed, stream}), plus
-// frame-rate and resampling checks. For each clip and config this writes the normalized frames and
+// frame-rate, resampling and MediaPipe-results checks. For each clip and config this writes the normalized frames and
 // mask (NAME.CONFIG.f32 / .u8), and into CASES_DIR/results.json the embeddings, top-5 lookups and
 // streamed signs: everything the page computes after MediaPipe, by the page's own modules.
 
@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web/wasm';
 import { loadWebModel } from '../src/bundle.js';
+import { resultsToFrame } from '../src/capture.js';
 import { PoseEncoder, resampleIndices } from '../src/encoder.js';
 import { Layout } from '../src/layouts.js';
 import { normalizationConfig, preprocess } from '../src/normalize.js';
@@ -96,6 +97,10 @@ async function main() {
     texts,
     frame_counts: spec.fps.map((fps) => frameCounts(web.segmenter, fps)),
     resample: spec.resample.map(([n, max]) => Array.from(resampleIndices(n, max))),
+    captured: spec.mediapipe.map(({ results, width, height }) => {
+      const { frame, mask } = resultsToFrame(results, width, height, web.capture);
+      return { frame: Array.from(frame), mask: Array.from(mask) };
+    }),
   }));
 }
 
