@@ -70,7 +70,8 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     meta, v = bundle.meta, bundle.vocabulary()
     encoder = bundle.encoder_file("pose")
-    shutil.copyfile(encoder, folder / "pose_encoder.onnx")
+    encoder_name = "pose_encoder" + encoder.suffix  # .onnx, or .ort (ONNX Runtime Web reads both)
+    shutil.copyfile(encoder, folder / encoder_name)
     vocabulary = {"texts": v.texts.tolist(), "labels": v.labels.tolist(), "languages": v.languages.tolist(),
                   "embeddings": _float32_file(folder, "vocabulary.f32", v.embeddings)}
     if v.has_clips:
@@ -93,7 +94,7 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
         "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],
         "prompt_template": meta["prompt_template"],
         "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
-        "encoder": {"file": "pose_encoder.onnx", "sha256": sha256_file(folder / "pose_encoder.onnx")},
+        "encoder": {"file": encoder_name, "sha256": sha256_file(folder / encoder_name)},
         "vocabulary": vocabulary,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")

@@ -16,6 +16,10 @@ const HOLISTIC_BASE = 'vendor/holistic/';
 const RATE_FRAMES = 8;      // frames timed before the recognizer starts at the measured frame rate
 const RATE_DRIFT = 0.25;    // a measured rate this far from the recognizer's restarts it (between signs)
 const TOP_K = 5;
+const MAX_SIGNS = 1000;     // signs kept in window.signclip for scripts (the panels keep their own)
+// ?keypoints: each sign in window.signclip also holds its keypoints before and after normalization
+// and its embedding, so that a test can recompute them in Python
+const KEEP_KEYPOINTS = new URLSearchParams(location.search).has('keypoints');
 
 const $ = (selector) => document.querySelector(selector);
 const page = { status: 'loading', error: null, signs: [], stats: {}, marks: {}, language: null };
@@ -145,8 +149,14 @@ async function main() {
     const embedding = await web.poseEncoder.embed(event.input);
     const encodeMs = performance.now() - began;
     const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language);
-    const sign = { ...event, input: undefined, language: page.language, encodeMs, results };
+    const { input, raw, ...span } = event;
+    const sign = { ...span, language: page.language, encodeMs, results };
+    if (KEEP_KEYPOINTS) {
+      sign.keypoints = { raw: Array.from(raw.frames), rawMask: Array.from(raw.mask), frames: Array.from(input.frames),
+        mask: Array.from(input.mask), flipped: input.flipped, embedding: Array.from(embedding) };
+    }
     page.signs.push(sign);
+    if (page.signs.length > MAX_SIGNS) page.signs.shift();
     page.marks.first_result_ms ??= performance.now();
     Object.assign(page.stats, { encode_ms: encodeMs });
     for (const p of panels) p.onSign?.(sign);
@@ -162,11 +172,11 @@ async function main() {
     if (recognizer === null) {
       early.push([frame, mask, { index, timeS }]);
       if (frames < RATE_FRAMES) return;
-      recognizer = new Recognizer(web.capture, fps, web);
+      recognizer = new Recognizer(web.capture, fps, { ...web, keepRaw: KEEP_KEYPOINTS });
       for (const args of early.splice(0)) ended.push(...recognizer.push(...args));
     } else {
       if (!recognizer.inSign && Math.abs(fps / recognizer.fps - 1) > RATE_DRIFT) {
-        recognizer = new Recognizer(web.capture, fps, web);
+        recognizer = new Recognizer(web.capture, fps, { ...web, keepRaw: KEEP_KEYPOINTS });
       }
       ended.push(...recognizer.push(frame, mask, { index, timeS }));
     }

@@ -268,6 +268,12 @@ export class StreamingNormalizer {
     accumulate(this.buf, this.bufMask, 3 * t * n, ...this.model.shoulders, this.sums);
   }
 
+  /** The frames pushed so far in the model layout, before normalization (copies). */
+  raw() {
+    const n = this.model.points;
+    return { frames: this.buf.slice(0, 3 * this.count * n), mask: this.bufMask.slice(0, this.count * n) };
+  }
+
   modelInput() {
     if (!this.hasShoulders) throw noShoulders();
     const n = this.model.points;

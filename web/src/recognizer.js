@@ -41,12 +41,14 @@ class FrameRing {
 /**
  * Feed frames with `push(frame, mask, {index, timeS})`; it returns the signs that frame ended, each
  * {startFrame, endFrame, startS, endS, decidedFrame, input} where `input` is the model input (null
- * for a segment without shoulders). Call `finish()` at the end of the stream.
+ * for a segment without shoulders), and with `keepRaw` also `raw`, its frames before normalization
+ * (model layout). Call `finish()` at the end of the stream.
  */
 export class Recognizer {
-  constructor(layout, fps, { model, segmenter, normalization }) {
+  constructor(layout, fps, { model, segmenter, normalization, keepRaw = false }) {
     this.layout = layout;
     this.fps = fps;
+    this.keepRaw = keepRaw;
     this.segmenter = new HandActivitySegmenter(layout, fps, segmenter);
     const f = this.segmenter.frames;
     this.ring = new FrameRing(Math.max(f.start + f.preRoll, f.end) + 2, layout.size);
@@ -77,7 +79,7 @@ export class Recognizer {
     }
     this.catchUp(ended[1]);
     this.open = false;
-    return [this.event({ span: ended, input: this.modelInput(), first: this.startStamp }, this.t - 1)];
+    return [this.event({ span: ended, ...this.finished(), first: this.startStamp }, this.t - 1)];
   }
 
   /** Push the open sign's frames up to `until` (exclusive) into the normalizer, from the ring. */
@@ -93,7 +95,7 @@ export class Recognizer {
     if (this.open && (decision.ended !== null || decision.started !== null || !seg.inSign)) {
       if (decision.ended !== null) { // else: too short, dropped
         this.catchUp(decision.ended[1]);
-        ready.push({ span: decision.ended, input: this.modelInput(), first: this.startStamp });
+        ready.push({ span: decision.ended, ...this.finished(), first: this.startStamp });
       }
       this.open = false;
     }
@@ -107,15 +109,17 @@ export class Recognizer {
     return ready;
   }
 
-  modelInput() {
-    return this.normalizer.hasShoulders ? this.normalizer.modelInput() : null;
+  /** The open sign's model input (null without shoulders), and its raw frames if kept. */
+  finished() {
+    const input = this.normalizer.hasShoulders ? this.normalizer.modelInput() : null;
+    return this.keepRaw ? { input, raw: this.normalizer.raw() } : { input };
   }
 
-  event({ span, input, first }, decided) {
+  event({ span, input, raw, first }, decided) {
     const [last, lastS] = this.ring.stamp(span[1] - 1);
     return {
       startFrame: first[0], endFrame: last + 1, startS: first[1], endS: lastS + 1 / this.fps,
-      decidedFrame: this.ring.stamp(decided)[0], input,
+      decidedFrame: this.ring.stamp(decided)[0], input, ...(raw ? { raw } : {}),
     };
   }
 }

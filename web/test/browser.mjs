@@ -94,6 +94,7 @@ async function main() {
     signs: (state?.signs ?? []).map((s) => ({
       start_s: s.startS, end_s: s.endS, encode_ms: s.encodeMs,
       top5: s.results.map((m) => ({ label: m.label, language: m.language, score: m.score })),
+      keypoints: s.keypoints ?? null,
     })),
     found: firstSigns((state?.signs ?? []).map((s) => s.results[0]?.label), expected),
     fps, marks: state?.marks ?? {}, stats: state?.stats ?? {},
