@@ -7,7 +7,7 @@ import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
 import { loadWebModel } from './bundle.js';
 import { PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
-import { drawFrame } from './overlay.js';
+import { drawSkeleton } from './overlay.js';
 import { searchPanel, signPanel } from './panels.js';
 import { Recognizer } from './recognizer.js';
 
@@ -135,8 +135,6 @@ async function main() {
   page.marks.model_ms = performance.now();
   setStatus('camera', 'Starting the camera…');
   await openCamera(video);
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
   page.marks.camera_ms = performance.now();
 
   const rate = new RateMeter();
@@ -161,8 +159,8 @@ async function main() {
     Object.assign(page.stats, { encode_ms: encodeMs });
     for (const p of panels) p.onSign?.(sign);
   };
-  const onPose = async ({ frame, mask, results, image, index, timeS, mediapipeMs }) => {
-    drawFrame(canvas, image, results);
+  const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
+    drawSkeleton(canvas, results);
     rate.add(performance.now());
     frames += 1;
     page.marks.first_pose_ms ??= performance.now();
@@ -185,7 +183,7 @@ async function main() {
       + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
     for (const event of ended) await recognize(event);
   };
-  new PoseLoop(holistic, video, web.capture, (pose) => onPose(pose).catch(fail)).run().catch(fail);
+  new PoseLoop(holistic, video, canvas, web.capture, (pose) => onPose(pose).catch(fail)).run().catch(fail);
   setStatus('running', 'Sign in front of the camera. Nothing leaves this device.');
 }
 

@@ -59,14 +59,15 @@ export async function openHolistic(base) {
 /**
  * Runs Holistic on each new frame of a playing <video>, one at a time: a frame that arrives while
  * the previous one is processed is skipped, so the view never falls behind the camera. Each frame is
- * first copied to a canvas, which MediaPipe reads and the view shows, so that the skeleton always
- * lies on the very pixels it was found in. Calls `onPose({frame, mask, results, image, index, timeS,
- * mediapipeMs})` for each, keypoints in `layout`.
+ * first copied to `canvas` (the view), and MediaPipe reads it there, so that the skeleton drawn
+ * over it later lies on the very pixels it was found in. Calls `onPose({frame, mask, results,
+ * index, timeS, mediapipeMs})` for each, keypoints in `layout`.
  */
 export class PoseLoop {
-  constructor(holistic, video, layout, onPose) {
+  constructor(holistic, video, canvas, layout, onPose) {
     this.holistic = holistic;
     this.video = video;
+    this.canvas = canvas;
     this.layout = layout;
     this.onPose = onPose;
     this.running = false;
@@ -94,21 +95,23 @@ export class PoseLoop {
 
   async run() {
     this.running = true;
-    const { video } = this;
+    const { video, canvas } = this;
+    const view = canvas.getContext('2d');
     while (this.running) {
       const meta = await this.nextFrame();
       this.processed = meta.presentedFrames;
-      const image = document.createElement('canvas');
-      image.width = video.videoWidth;
-      image.height = video.videoHeight;
-      image.getContext('2d').drawImage(video, 0, 0);
+      if (canvas.width !== video.videoWidth || canvas.height !== video.videoHeight) {
+        canvas.width = video.videoWidth; // the camera may turn (a phone) or change its size
+        canvas.height = video.videoHeight;
+      }
+      view.drawImage(video, 0, 0);
       const began = performance.now();
       this.latest = null;
-      await this.holistic.send({ image });
+      await this.holistic.send({ image: canvas });
       const mediapipeMs = performance.now() - began;
       if (this.latest) {
-        const { frame, mask } = resultsToFrame(this.latest, image.width, image.height, this.layout);
-        await this.onPose({ frame, mask, results: this.latest, image, index: this.index++, timeS: meta.mediaTime,
+        const { frame, mask } = resultsToFrame(this.latest, canvas.width, canvas.height, this.layout);
+        await this.onPose({ frame, mask, results: this.latest, index: this.index++, timeS: meta.mediaTime,
           mediapipeMs });
       }
     }

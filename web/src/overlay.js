@@ -1,18 +1,17 @@
-// The camera view: the frame MediaPipe processed with its skeleton on top, so that the two always
-// match (the live video runs ahead of the keypoints by one processing time). Drawn with MediaPipe's
-// drawing utilities and connection sets (globals of drawing_utils.js and holistic.js): upper body,
-// face contours and both hands, in the desktop app's colours.
+// The skeleton over the frame MediaPipe processed (capture.js draws the frame into the view first),
+// so that the two always match while the live video runs ahead by one processing time. Drawn with
+// MediaPipe's drawing utilities and connection sets (globals of drawing_utils.js and holistic.js):
+// upper body, face contours and both hands, in the desktop app's colours.
 
 const COLORS = { body: '#ffffff', face: '#c8c8c8', leftHand: '#50c8ff', rightHand: '#ff7850' };
 const FIRST_LEG_POINT = 25; // MediaPipe's knees, ankles, heels and feet: signers are seen from the hips up
 
 let upperBody = null;
 
-/** Draw one frame's image and the skeleton MediaPipe found in it on a canvas of the image's size. */
-export function drawFrame(canvas, image, results) {
+/** Draw the skeleton of one frame's results over that frame (already on the canvas). */
+export function drawSkeleton(canvas, results) {
   const g = globalThis;
   const ctx = canvas.getContext('2d');
-  ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
   upperBody ??= g.POSE_CONNECTIONS.filter(([a, b]) => a < FIRST_LEG_POINT && b < FIRST_LEG_POINT);
   const width = Math.max(1, canvas.width / 320);
   const lines = [
