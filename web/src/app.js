@@ -55,6 +55,45 @@ class RateMeter {
   }
 }
 
+/**
+ * The recognizer at the page's own frame rate (frames processed per second, which MediaPipe's speed
+ * decides, not the camera's): it starts once the rate is measured, with the frames seen before
+ * replayed into it, and starts again between signs when the rate drifts.
+ */
+class LiveRecognizer {
+  constructor(web) {
+    this.web = web;
+    this.rate = new RateMeter();
+    this.recognizer = null;
+    this.early = [];
+  }
+
+  get fps() {
+    return this.rate.fps;
+  }
+
+  get inSign() {
+    return this.recognizer?.inSign ?? false;
+  }
+
+  start() {
+    this.recognizer = new Recognizer(this.web.capture, this.fps, { ...this.web, keepRaw: KEEP_KEYPOINTS });
+  }
+
+  /** One frame's keypoints in; the signs it ended out. */
+  push(frame, mask, stamp) {
+    this.rate.add(performance.now());
+    if (this.recognizer === null) {
+      this.early.push([frame, mask, stamp]);
+      if (this.early.length < RATE_FRAMES) return [];
+      this.start();
+      return this.early.splice(0).flatMap((args) => this.recognizer.push(...args));
+    }
+    if (!this.recognizer.inSign && Math.abs(this.fps / this.recognizer.fps - 1) > RATE_DRIFT) this.start();
+    return this.recognizer.push(frame, mask, stamp);
+  }
+}
+
 async function openCamera(video) {
   if (!navigator.mediaDevices?.getUserMedia) {
     throw new Error('this browser gives no camera here: open the page from localhost or over HTTPS');
@@ -137,9 +176,7 @@ async function main() {
   await openCamera(video);
   page.marks.camera_ms = performance.now();
 
-  const rate = new RateMeter();
-  let recognizer = null;
-  const early = []; // frames seen before the frame rate is known: replayed into the first recognizer
+  const live = new LiveRecognizer(web);
   let frames = 0;
   const recognize = async (event) => {
     if (event.input === null) return; // a segment without shoulders
@@ -161,26 +198,13 @@ async function main() {
   };
   const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
     drawSkeleton(canvas, results);
-    rate.add(performance.now());
-    frames += 1;
     page.marks.first_pose_ms ??= performance.now();
-    const fps = rate.fps;
-    Object.assign(page.stats, { fps, mediapipe_ms: mediapipeMs, frames });
-    const ended = [];
-    if (recognizer === null) {
-      early.push([frame, mask, { index, timeS }]);
-      if (frames < RATE_FRAMES) return;
-      recognizer = new Recognizer(web.capture, fps, { ...web, keepRaw: KEEP_KEYPOINTS });
-      for (const args of early.splice(0)) ended.push(...recognizer.push(...args));
-    } else {
-      if (!recognizer.inSign && Math.abs(fps / recognizer.fps - 1) > RATE_DRIFT) {
-        recognizer = new Recognizer(web.capture, fps, { ...web, keepRaw: KEEP_KEYPOINTS });
-      }
-      ended.push(...recognizer.push(frame, mask, { index, timeS }));
-    }
-    document.body.dataset.signing = String(recognizer.inSign);
-    $('#readout').textContent = `${fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms (${inference})`
-      + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
+    const ended = live.push(frame, mask, { index, timeS });
+    frames += 1;
+    Object.assign(page.stats, { fps: live.fps, mediapipe_ms: mediapipeMs, frames });
+    document.body.dataset.signing = String(live.inSign);
+    $('#readout').textContent = `${live.fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms `
+      + `(${inference})` + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
     for (const event of ended) await recognize(event);
   };
   new PoseLoop(holistic, video, canvas, web.capture, (pose) => onPose(pose).catch(fail)).run().catch(fail);
