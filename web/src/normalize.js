@@ -1,14 +1,17 @@
 // runtime/normalize.py in JavaScript: a clip in any MediaPipe-named layout to the model's input.
 // Centre = shoulder midpoint and scale = 3-D shoulder distance, both averaged over the frames where
 // both shoulders are seen; legs hidden (hips kept); a left-dominant clip mirrored; each hand in its
-// own palm frame. A mask travels through every step: masked points are zeros and never enter the
-// statistics. Where the Python kernels (Numba) compute in float32, Math.fround does the same here,
+// own palm frame. A clip without shoulders keeps its hands alone (palm frames, the rest masked)
+// where the bundle's `hands_alone` says so. A mask travels through every step: masked points are
+// zeros and never enter the statistics. Where the Python kernels (Numba) compute in float32, Math.fround does the same here,
 // so the two agree to float32 rounding.
 
 import { BODY, LEFT_HAND, Layout, RIGHT_HAND, conversionPlan } from './layouts.js';
 
 const f32 = Math.fround;
-const OPTIONS = { hide_legs: true, canonical_hand: true, hand_3d: false }; // NormalizationConfig
+const OPTIONS = { // NormalizationConfig (photo_frames concerns photos, which the page does not take)
+  hide_legs: true, canonical_hand: true, hand_3d: false, hands_alone: false, photo_frames: 1,
+};
 export const HAND_LIMIT = 4.0;           // palm lengths: beyond this a hand point is a detection error
 export const UNSEEN_HAND_HEIGHT = 3.0;   // shoulder widths below the shoulders: an unseen hand rests
 
@@ -34,6 +37,7 @@ export function modelLayout(manifest) {
     wrists: { left: [at(LEFT_HAND, 'WRIST'), at(BODY, 'LEFT_WRIST')],
       right: [at(RIGHT_HAND, 'WRIST'), at(BODY, 'RIGHT_WRIST')] },
     handStarts: [at(LEFT_HAND, 'WRIST'), at(RIGHT_HAND, 'WRIST')],
+    hands: { left: layout.span(LEFT_HAND), right: layout.span(RIGHT_HAND) }, // [first, count]
   };
 }
 
@@ -200,6 +204,52 @@ function noShoulders() {
   return new Error('no frame shows both shoulders: cannot normalize (is anybody there?)');
 }
 
+/** 'right' or 'left' without a body: the hand seen in more frames; on a tie, the higher one. */
+function dominantHandAlone(frames, mask, model) {
+  const n = model.points;
+  const length = mask.length / n;
+  const [seen, height] = [[], []];
+  for (const [first, count] of [model.hands.left, model.hands.right]) {
+    let frameCount = 0;
+    let total = 0;
+    let points = 0;
+    for (let t = 0; t < length; t++) {
+      let any = false;
+      for (let k = first; k < first + count; k++) {
+        if (!mask[t * n + k]) continue;
+        any = true;
+        total += frames[3 * (t * n + k) + 1];
+        points += 1;
+      }
+      frameCount += any ? 1 : 0;
+    }
+    seen.push(frameCount);
+    height.push(points ? total / points : Infinity);
+  }
+  if (seen[0] !== seen[1]) return seen[0] > seen[1] ? 'left' : 'right';
+  return height[0] < height[1] ? 'left' : 'right'; // image y grows downwards
+}
+
+/**
+ * A clip without shoulders, raw model-layout frames: each hand in its palm frame (centred on the
+ * wrist, scaled by the palm: no body needed), everything else masked.
+ */
+function handsAlone(frames, mask, model, config) {
+  const n = model.points;
+  const keep = new Uint8Array(n);
+  for (const [first, count] of [model.hands.left, model.hands.right]) keep.fill(1, first, first + count);
+  let outMask = Uint8Array.from(mask, (m, i) => (m && keep[i % n] ? 1 : 0));
+  if (!outMask.some((m) => m)) throw new Error('no frame shows both shoulders or a hand: nothing to look up');
+  let out = Float32Array.from(frames, (v, i) => (outMask[Math.floor(i / 3)] ? v : 0));
+  let flipped = false;
+  if (config.canonical_hand && dominantHandAlone(out, outMask, model) === 'left') {
+    [out, outMask] = flip(out, outMask, n, model.flip);
+    flipped = true;
+  }
+  return { frames: hands3d(out, outMask, n, model.handStarts), mask: outMask, length: outMask.length / n,
+    points: n, flipped };
+}
+
 /**
  * A clip (frames [T * K * 3], mask [T * K] in `source`'s layout) to normalized model input
  * {frames [T * P * 3], mask [T * P], length T, points P, flipped}, as Python's `preprocess`.
@@ -217,7 +267,10 @@ export function preprocess(frames, mask, source, model, config) {
       gathered.subarray(3 * t * n, 3 * (t + 1) * n), gatheredMask.subarray(t * n, (t + 1) * n));
     accumulate(gathered, gatheredMask, 3 * t * n, ...model.shoulders, sums);
   }
-  if (sums[4] === 0) throw noShoulders();
+  if (sums[4] === 0) {
+    if (config.hands_alone) return handsAlone(gathered, gatheredMask, model, config);
+    throw noShoulders();
+  }
   let keep = null;
   if (config.hide_legs) {
     keep = new Uint8Array(n).fill(1);
@@ -275,8 +328,12 @@ export class StreamingNormalizer {
   }
 
   modelInput() {
-    if (!this.hasShoulders) throw noShoulders();
     const n = this.model.points;
+    if (!this.hasShoulders) {
+      if (!this.config.hands_alone) throw noShoulders();
+      const { frames, mask } = this.raw();
+      return handsAlone(frames, mask, this.model, this.config);
+    }
     const [out, mask] = apply(this.buf.subarray(0, 3 * this.count * n), this.bufMask.subarray(0, this.count * n),
       this.count, n, this.sums);
     return finish(out, mask, this.model, this.config, false);
