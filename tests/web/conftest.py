@@ -18,3 +18,12 @@ def node_modules():
     from signclip.runtime.webpage import node_modules
 
     return node_modules(log=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The Python side of every comparison: the shipped bundle, no personal signs."""
+    from signclip.runtime.bundle import load_bundle
+    from signclip.runtime.engine import Engine
+
+    return Engine(load_bundle(), personal=False)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from page_driver import CHROMIUM, drive_page, served
 
-from signclip.runtime.bundle import load_bundle
+from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import preprocess
 from signclip.runtime.pose import PoseClip
 from signclip.runtime.webpage import SITE_MARK, build_site
@@ -21,12 +21,13 @@ EXPECTED = ("C", "A", "B")
 # frames of a 1.2 s letter, where a phone's page sees several times more; slowed down, it sees about
 # as many per sign as such a device (the motion is the same, only spread over more wall time).
 SLOWDOWN = 3
+SEARCH = "B"  # typed into the Search tab afterwards
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(engine, tmp_path_factory):
     out = tmp_path_factory.mktemp("site") / "web"
-    build_site(load_bundle(), out, log=lambda _: None)
+    build_site(engine.bundle, out, log=lambda _: None)
     return out
 
 
@@ -41,7 +42,7 @@ def page(site, videos_dir, tmp_path_factory):
     write_y4m(videos_dir / CAB_VIDEO, camera, slowdown=SLOWDOWN)
     with served(site) as url:
         result = drive_page(f"{url}?language=ase&keypoints", camera, folder / "result.json", expect=EXPECTED,
-                            timeout_s=400, screenshot=folder / "page.png")
+                            timeout_s=400, screenshot=folder / "page.png", search=SEARCH)
     result["screenshot"] = folder / "page.png"
     return result
 
@@ -58,13 +59,9 @@ def test_the_page_finds_c_a_b_in_the_camera_video(page):
 
 
 @pytest.mark.slow
-def test_in_the_browser_the_page_computes_what_the_runtime_computes(page):
+def test_in_the_browser_the_page_computes_what_the_runtime_computes(page, engine):
     """Each sign's keypoints as the page's MediaPipe found them, through the Python runtime: the same
     normalized frames, embedding and top-5 as the page computed in Chromium."""
-    from signclip.runtime.engine import Engine
-    from signclip.runtime.layouts import MODEL_203
-
-    engine = Engine(load_bundle(), personal=False)
     assert page["signs"]
     for sign in page["signs"]:
         k = sign["keypoints"]
@@ -79,6 +76,12 @@ def test_in_the_browser_the_page_computes_what_the_runtime_computes(page):
         assert float(py @ js / np.linalg.norm(js)) >= 0.999
         top5 = engine.lookup_embedding(py, 5, "ase")
         assert [m["label"] for m in sign["top5"]] == [m.label for m in top5]
+
+
+@pytest.mark.slow
+def test_text_search_in_the_page_shows_what_the_runtime_finds(page, engine):
+    expected = engine.lookup_text(SEARCH, 5, "ase")
+    assert page["search"] == [{"label": m.label, "language": m.language} for m in expected]
 
 
 @pytest.mark.slow

@@ -15,9 +15,7 @@ import pytest
 from page_driver import NODE, WEB
 from streaming_data import cab_clip, lexicon_clips, lexicon_stream
 
-from signclip.runtime.bundle import load_bundle
 from signclip.runtime.encoders import resample_indices
-from signclip.runtime.engine import Engine
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import LEFT_HAND, RIGHT_HAND, Layout
 from signclip.runtime.normalize import NormalizationConfig, preprocess
@@ -102,12 +100,6 @@ def cases() -> list:
     out += [Case(f"lexicon_{i}_{label}", clip) for i, (label, clip) in enumerate(lexicon_clips())]
     out += [Case("cab", cab_clip(), stream=True), Case("lexicon_stream", lexicon_stream().clip, stream=True)]
     return out
-
-
-@pytest.fixture(scope="module")
-def engine():
-    """The Python side: the shipped bundle, no personal signs."""
-    return Engine(load_bundle(), personal=False)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,11 @@
 //
 //   node test/browser.mjs --url http://127.0.0.1:8000/?language=ase --video cab.y4m \
 //       --expect C,A,B --out result.json [--screenshot page.png] [--timeout 240] [--min-seconds 60]
+//       [--search B]
 //
 // It waits until the page has shown as many signs as --expect names (or one), then `found` says
-// whether the first signs' top-1 labels are exactly those.
+// whether the first signs' top-1 labels are exactly those. With --search it then types that text into
+// the Search tab as a person would and reads the results shown.
 //
 // Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM); playwright-core only speaks its DevTools
 // protocol and downloads nothing.
@@ -24,6 +26,7 @@ const { values: args } = parseArgs({
     screenshot: { type: 'string' },
     timeout: { type: 'string', default: '240' },
     'min-seconds': { type: 'string', default: '0' },
+    search: { type: 'string' },
     chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
   },
 });
@@ -80,6 +83,14 @@ async function main() {
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 250));
   }
+  let search = null;
+  if (args.search && state?.status === 'running') {
+    await page.click('nav button[data-mode="search"]');
+    await page.fill('#search-text', args.search);
+    await page.click('form.search button[type="submit"]');
+    search = await page.$$eval('#search-results li', (items) => items.map((li) => ({
+      label: li.dataset.label, language: li.dataset.language })));
+  }
   const endFrames = state?.stats?.frames ?? 0;
   const fps = measured && endFrames > measured.frames
     ? ((endFrames - measured.frames) * 1000) / (Date.now() - measured.ms) : 0;
@@ -104,6 +115,7 @@ async function main() {
     failed_requests: requests.filter((r) => r.failed).map((r) => r.url),
     foreign_requests: foreign.map((r) => r.url), console_errors: consoleErrors.slice(0, 20),
     screenshot_error: screenshotError,
+    search,
   };
   writeFileSync(args.out, JSON.stringify(result, null, 1));
 }
