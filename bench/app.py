@@ -54,7 +54,8 @@ def app_pipeline(path: Path, engine, app) -> dict:
     """Frames, seconds and lags of the app's workers over the whole video, painted offscreen."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from signclip.app.pipeline import Pipeline, SourceSpec
+    from signclip.app.frames import SourceSpec
+    from signclip.app.pipeline import Pipeline
     from signclip.app.window import VideoView
 
     pipeline = Pipeline(engine, normalization=engine.engine.bundle.normalization)
@@ -101,7 +102,7 @@ def app_pipeline(path: Path, engine, app) -> dict:
 
 def open_bundle(bundle: str | None):
     """The engine of `bundle` (or the default one); without any, the tests' tiny bundle (needs torch)."""
-    from signclip.app.pipeline import LockedEngine
+    from signclip.app.engine_service import LockedEngine
     from signclip.runtime.engine import Engine
     from signclip.runtime.errors import SignclipError
 

@@ -207,7 +207,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-text", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    clip = data.clip_features(data.lexicon_entries()[0].pose, NormalizationConfig(), 256)
+    clip = data.clip_features(data.lexicon_entries()[0], NormalizationConfig(), 256)
     rows = []
     for name in args.configs:
         rows += bench_pose(name, clip, args.lengths, args.repeats, args.threads)

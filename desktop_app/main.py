@@ -43,7 +43,8 @@ def build_window(options: AppOptions, **window_kwargs):
     from signclip.runtime.encoders import EncoderOptions
     from signclip.runtime.engine import Engine
 
-    from .pipeline import LockedEngine, SourceSpec
+    from .engine_service import LockedEngine
+    from .frames import SourceSpec
     from .window import ALL_LANGUAGES, MainWindow
 
     check_options(options)

@@ -1,4 +1,5 @@
-"""The main window: video with skeleton, top-5 and history, language filter, readouts, teach and search.
+"""The main window: video with skeleton, top-5 and history, language filter, readouts, teach, search
+and Spell mode (fingerspelled letters typed into a line).
 
 The window only paints and forwards requests: every computation runs in the workers of
 `signclip.app.pipeline` and reaches the window through their signals.
@@ -36,19 +37,13 @@ from PySide6.QtWidgets import (
 )
 
 from signclip.runtime.layouts import HOLISTIC_576
+from signclip.runtime.spelling import Letter, WordEnd
 
+from .engine_service import LockedEngine, TeachExamples, TeachRequest
+from .frames import PosedFrame, SourceInfo, SourceSpec
 from .overlay import COLORS, skeleton, visible_segments
-from .pipeline import (
-    LockedEngine,
-    Pipeline,
-    PosedFrame,
-    Recognition,
-    SourceInfo,
-    SourceSpec,
-    Stats,
-    TeachExamples,
-    TeachRequest,
-)
+from .pipeline import Pipeline
+from .recognition import Recognition, Stats
 
 ALL_LANGUAGES = "All languages"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg);;All files (*)"
@@ -180,6 +175,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._signs_tab(), "Signs")
         self.tabs.addTab(self._teach_tab(), "Teach")
         self.tabs.addTab(self._search_tab(), "Search")
+        self.spell_tab = self._spell_tab()
+        self.tabs.addTab(self.spell_tab, "Spell")
+        self.tabs.currentChanged.connect(self._tab_changed)
         right = QWidget()
         form = QFormLayout()
         form.addRow("Sign language", self.language)
@@ -251,6 +249,26 @@ class MainWindow(QMainWindow):
         v.addStretch(1)
         return tab
 
+    def _spell_tab(self) -> QWidget:
+        """Spell mode (on while this tab is shown): each letter read is typed at the end of the line,
+        a space when the hand drops."""
+        self.spell_line = QLineEdit(placeholderText="fingerspell: letters appear here")
+        self.spell_line.setStyleSheet("font-size: 20pt; font-family: monospace;")
+        self.spell_status = QLabel("Hold each letter briefly; drop the hand to end a word.")
+        self.spell_status.setWordWrap(True)
+        self.spell_history = QListWidget()
+        row = QHBoxLayout()
+        row.addWidget(QPushButton("Backspace", clicked=self.spell_backspace))
+        row.addWidget(QPushButton("Clear", clicked=self.spell_line.clear))
+        tab = QWidget()
+        v = QVBoxLayout(tab)
+        v.addWidget(self.spell_line)
+        v.addLayout(row)
+        v.addWidget(self.spell_status)
+        v.addWidget(QLabel("Letters read"))
+        v.addWidget(self.spell_history, 1)
+        return tab
+
     def _connect_service(self) -> None:
         service = self.pipeline.service
         self.search_requested.connect(service.search)
@@ -283,6 +301,7 @@ class MainWindow(QMainWindow):
         p.recognition.recording.connect(self._recording)
         p.recognition.recorded.connect(self.teach_requested)
         p.recognition.failed.connect(self._source_failed)
+        p.recognition.spelled.connect(self._spelled)
         p.start()
 
     def _ask_for_video(self) -> str | None:
@@ -361,6 +380,33 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _language_changed(self, text: str) -> None:
         self.pipeline.language = None if text == ALL_LANGUAGES else text
+
+    # ------------------------------------------------------------ spell
+
+    @Slot(int)
+    def _tab_changed(self, index: int) -> None:
+        self.pipeline.spelling = self.tabs.widget(index) is self.spell_tab
+
+    @Slot(object)
+    def _spelled(self, event) -> None:
+        line = self.spell_line
+        if isinstance(event, Letter):
+            line.end(False)
+            line.insert(event.letter)
+            self.spell_status.setText(f"{event.letter}   score {event.score:.2f}")
+            self.spell_history.insertItem(0, f"{event.start_s:6.1f}-{event.end_s:5.1f} s   {event.letter}   "
+                                             f"{event.score:.2f}")
+            while self.spell_history.count() > HISTORY_SIZE:
+                self.spell_history.takeItem(self.spell_history.count() - 1)
+        elif isinstance(event, WordEnd) and line.text() and not line.text().endswith(" "):
+            line.end(False)
+            line.insert(" ")
+            self.spell_status.setText(f"word: {event.word}")
+
+    @Slot()
+    def spell_backspace(self) -> None:
+        self.spell_line.end(False)
+        self.spell_line.backspace()
 
     # ------------------------------------------------------------ teach
 

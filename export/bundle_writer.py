@@ -46,8 +46,19 @@ def write_vocabulary(folder: Path, vocab, embeddings: np.ndarray, extra: dict | 
     return vocabulary_hash(arrays["texts"], arrays["embeddings"])
 
 
+CREDITS_FILE = "CREDITS.md"
+
+
+def write_credits(folder: Path, credits: list) -> None:
+    """CREDITS.md: the training data whose license asks for credit wherever a model trained on it ships."""
+    lines = ["# Training data credits", "",
+             "This model was trained on the data below; its license asks for this credit.", ""]
+    lines += [f"- **{c['name']}** ({c['license']}): {c['credit']}" for c in credits]
+    atomic_write_bytes(folder / CREDITS_FILE, ("\n".join(lines) + "\n").encode())
+
+
 def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: str, encoders: dict,
-               parity: dict, tokenizer: dict, format_name: str, folder: Path) -> dict:
+               parity: dict, tokenizer: dict, format_name: str, folder: Path, credits=()) -> dict:
     """signclip.json: everything the runtime checks, with the sha256 of every file in `folder`."""
     files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
              if p.is_file() and p.name != META_FILE}
@@ -69,6 +80,7 @@ def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: s
         "encoders": encoders,
         "tools": tool_versions(),
         "parity": parity,
+        "training_data": list(credits),   # name, license, credit of the sets that ask for credit
     }
 
 

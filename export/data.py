@@ -1,8 +1,9 @@
 """What an export reads besides the checkpoint: clip manifests, vocabularies and tokenized texts.
 
 A manifest is CSV or JSONL with `pose,text,spoken_language,sign_language` (pose paths relative to
-the manifest); a vocabulary file is CSV with `text,spoken_language,sign_language`. Without either,
-the fingerspelling lexicon inside `spoken_to_signed` (the default model's training data) is used.
+the manifest; a handshape photo is a landmark `.npz` with its row in `item`, as the trainer's
+manifests write it); a vocabulary file is CSV with `text,spoken_language,sign_language`. Without
+either, the fingerspelling lexicon inside `spoken_to_signed` is used.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Entry:
     text: str
     spoken_language: str
     sign_language: str
+    item: int | None = None      # the row of a handshape photo file (pose is its .npz)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def read_manifest(path) -> list:
     rows = _rows(path)
     _check_columns(path, rows, MANIFEST_COLUMNS)
     return [Entry(path.parent / r["pose"], str(r["text"]), str(r["spoken_language"]),
-                  str(r["sign_language"])) for r in rows]
+                  str(r["sign_language"]), int(r["item"]) if r.get("item") not in (None, "") else None)
+            for r in rows]
 
 
 def read_vocabulary_file(path) -> list:
@@ -123,9 +126,31 @@ def spread(items: list, count: int) -> list:
     return [items[i] for i in picks]
 
 
-def clip_features(path, config: NormalizationConfig, max_frames: int) -> np.ndarray:
-    """A .pose file as model input features [T, P*3], T <= max_frames (evenly subsampled)."""
-    features = preprocess(read_pose(path), config).features
+PHOTOS_PER_CLASS = 2  # photos shipped per class: text-to-sign finds a class that has no video
+
+
+def pick_clips(entries: list, count: int) -> list:
+    """Up to `count` `.pose` clips spread over the list, then a few photos of each photo class."""
+    picked = spread([e for e in entries if e.pose is not None and e.item is None], count)
+    photos: dict = {}
+    for e in entries:
+        if e.item is not None:
+            photos.setdefault((e.text, e.sign_language), []).append(e)
+    return picked + [p for group in photos.values() for p in spread(group, PHOTOS_PER_CLASS)]
+
+
+def entry_clip(entry: Entry, photo_frames: int):
+    """The PoseClip of a manifest entry: its .pose file, or its handshape photo held as in training."""
+    if entry.item is None:
+        return read_pose(entry.pose)
+    from signclip.trainer.handshapes import photo_clip
+
+    return photo_clip(entry.pose, entry.item, photo_frames)
+
+
+def clip_features(entry: Entry, config: NormalizationConfig, max_frames: int) -> np.ndarray:
+    """A manifest entry as model input features [T, P*3], T <= max_frames (evenly subsampled)."""
+    features = preprocess(entry_clip(entry, config.photo_frames), config).features
     if len(features) > max_frames:  # the pose tower's position table ends at max_frames
         features = features[np.linspace(0, len(features) - 1, max_frames).round().astype(int)]
     return np.ascontiguousarray(features, dtype=np.float32)

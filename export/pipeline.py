@@ -83,15 +83,14 @@ def _publishable(folder: Path) -> None:
 
 
 def _clips(entries: list, count: int, model_cfg, log) -> tuple:
-    """(features [T, F] per clip, the entries they came from, median fps) of up to `count` clips."""
-    from signclip.runtime.pose_io import read_pose
-
-    picked = data.spread([e for e in entries if e.pose is not None], count)
+    """(features [T, F] per clip, the entries they came from, median fps of the videos) of up to
+    `count` clips and a few photos per photo class."""
+    picked = data.pick_clips(entries, count)
     features, fps = [], []
     for e in picked:
-        clip = read_pose(e.pose)
-        fps.append(clip.fps)
-        features.append(data.clip_features(e.pose, model_cfg.normalization, model_cfg.pose.max_frames))
+        if e.item is None:
+            fps.append(data.entry_clip(e, 1).fps)
+        features.append(data.clip_features(e, model_cfg.normalization, model_cfg.pose.max_frames))
     log(f"read {len(features)} real clips for parity")
     return features, picked, float(np.median(fps)) if fps else 0.0
 
@@ -105,11 +104,12 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
     from signclip.trainer.model import tokenizer_path
 
     from .builders import Work
-    from .bundle_writer import build_meta, write_meta, write_vocabulary
+    from .bundle_writer import build_meta, write_credits, write_meta, write_vocabulary
     from .onnx_export import export_pose_onnx, export_text_onnx
 
     torch.set_num_threads(max(1, options.threads))
-    model, cfg, _, _ = load_checkpoint(options.checkpoint)
+    model, cfg, state, _ = load_checkpoint(options.checkpoint)
+    credits = state.get("data_credits", [])
     model = model.eval()
     mcfg = cfg.model
     entries = data.read_manifest(options.data) if options.data else data.lexicon_entries()
@@ -148,6 +148,8 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
             log(f"parity gate ({fmt.name}):")
             chosen = fmt.build(work)
         shutil.copy(tokenizer_path(mcfg.text), tmp / TOKENIZER_FILE)
+        if credits:  # CC BY data: its credit ships with every model trained on it
+            write_credits(tmp, credits)
         extra = {"clip_embeddings": pose_ref.astype(np.float32),
                  "clip_labels": np.array([e.text for e in clip_entries], dtype=str),
                  "clip_languages": np.array([e.sign_language for e in clip_entries], dtype=str)}
@@ -159,7 +161,8 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         meta = build_meta(model_cfg=mcfg, logit_scale=float(model.logit_scale().detach()), fps=fps,
                           vocab=vocab, vocab_sha=vocab_sha, encoders={t: p.file for t, p in chosen.items()},
                           parity=parity, format_name=fmt.name, folder=tmp,
-                          tokenizer={"file": TOKENIZER_FILE, "max_tokens": mcfg.text.max_tokens})
+                          tokenizer={"file": TOKENIZER_FILE, "max_tokens": mcfg.text.max_tokens},
+                          credits=credits)
         write_meta(tmp, meta)
         _publishable(tmp)
         load_bundle(tmp)  # the runtime's own check, before anything becomes visible at --out

@@ -76,7 +76,7 @@ def quiet_native_stderr():
 class HolisticCapture:
     """One MediaPipe Holistic graph: `process(rgb)` -> (frame [K, 3], confidence [K]); `close()`."""
 
-    def __init__(self, config: CaptureConfig = CaptureConfig()):
+    def __init__(self, config: CaptureConfig = CaptureConfig(), *, static_image_mode: bool = False):
         complexity = ModelComplexity(config.model_complexity)
         if not pose_model_available(complexity):
             raise SignclipError(
@@ -95,7 +95,7 @@ class HolisticCapture:
         self._quiet.enter_context(quiet_native_stderr())
         try:
             self._holistic = mp.solutions.holistic.Holistic(
-                static_image_mode=False, model_complexity=int(complexity),
+                static_image_mode=static_image_mode, model_complexity=int(complexity),
                 refine_face_landmarks=config.refine_face,
                 min_detection_confidence=config.min_detection_confidence,
                 min_tracking_confidence=config.min_tracking_confidence)

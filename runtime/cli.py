@@ -2,6 +2,7 @@
 
     signclip pose VIDEO... -o DIR          video to .pose through MediaPipe Holistic
     signclip lookup INPUT... [--json]      sign (pose/video) or --text to the vocabulary
+    signclip spell INPUT... [--json]       fingerspelled letters of a pose/video
     signclip train CONFIG --data MANIFEST  (needs the `train` extra: torch)
     signclip export CHECKPOINT --format F  (needs the `export` extra)
 """
@@ -22,6 +23,7 @@ COMMANDS = [
     ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
     ("lookup", "signclip.runtime.commands.lookup", ("onnxruntime", "tokenizers")),
     ("stream", "signclip.runtime.commands.stream", ("onnxruntime", "tokenizers")),
+    ("spell", "signclip.runtime.commands.spell", ("onnxruntime", "tokenizers")),
     ("embed", "signclip.runtime.commands.embed", ("onnxruntime", "tokenizers")),
     ("teach", "signclip.runtime.commands.teach", ("onnxruntime", "tokenizers")),
     ("bench", "signclip.runtime.commands.bench", ("onnxruntime", "tokenizers")),

@@ -22,6 +22,7 @@ from .pose import PoseClip
 from .pose_io import is_pose_file, read_pose
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # runtime/photo.py reads them
 DEFAULT_SPOKEN = "en"
 
 
@@ -88,21 +89,26 @@ def merge(candidates: list, k: int) -> list:
     return out
 
 
-def read_clip(path) -> PoseClip:
-    """A `.pose` file, or a video through MediaPipe Holistic, trimmed to its signing."""
+def read_clip(path, photo_frames: int = 1) -> PoseClip:
+    """A `.pose` file, a video through MediaPipe Holistic trimmed to its signing, or a photo held
+    for `photo_frames` frames (the bundle's normalization says how many)."""
     path = Path(path)
     if is_pose_file(path):
         return read_pose(path)
     if not path.exists():
         raise SignclipError(f"{path}: no such file")
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise SignclipError(f"{path}: unknown input type {path.suffix or '(none)'}; give a .pose file "
-                            f"or a video ({', '.join(VIDEO_SUFFIXES)})")
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
+        raise SignclipError(f"{path}: unknown input type {path.suffix or '(none)'}; give a .pose file, "
+                            f"a video ({', '.join(VIDEO_SUFFIXES)}) or a photo ({', '.join(IMAGE_SUFFIXES)})")
     try:
         from .capture import video_to_clip
+        from .photo import photo_to_clip
     except ImportError as e:
-        raise SignclipError(f"{path}: videos need MediaPipe ({e.name or e}); install mediapipe==0.10.18 "
-                            f"or give a .pose file") from e
+        raise SignclipError(f"{path}: videos and photos need MediaPipe ({e.name or e}); install "
+                            f"mediapipe==0.10.18 or give a .pose file") from e
+    if suffix in IMAGE_SUFFIXES:
+        return photo_to_clip(path, photo_frames)
     from .segmentation import trim_rest
 
     return trim_rest(video_to_clip(path))  # a recording holds rest before and after the sign
@@ -159,9 +165,13 @@ class Engine:
     def model_input(self, clip: PoseClip) -> ModelInput:
         return preprocess(clip, self.bundle.normalization)
 
+    def read(self, path) -> PoseClip:
+        """A .pose file, video or photo as a clip (a photo held as this bundle's model was trained)."""
+        return read_clip(path, self.bundle.normalization.photo_frames)
+
     def prepare(self, path) -> ModelInput:
-        """A .pose file or video read and normalized: what the pose encoder takes."""
-        return self.model_input(read_clip(path))
+        """A .pose file, video or photo read and normalized: what the pose encoder takes."""
+        return self.model_input(self.read(path))
 
     def embed_clips(self, clips) -> np.ndarray:
         """Unit embeddings [B, D] of PoseClips (any layout), in padded, masked batches."""
@@ -172,7 +182,7 @@ class Engine:
         return self.pose_encoder.embed(list(inputs))
 
     def embed_files(self, paths) -> np.ndarray:
-        return self.embed_clips([read_clip(p) for p in paths])
+        return self.embed_clips([self.read(p) for p in paths])
 
     def embed_texts(self, texts) -> np.ndarray:
         """Unit embeddings of prompts: the text encoder, or a pose-only bundle's stored vocabulary."""

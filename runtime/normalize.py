@@ -4,6 +4,10 @@ Centre = shoulder midpoint and scale = 3-D shoulder distance, both averaged over
 both shoulders are observed (pose-format's `normalize(pose_normalization_info(header))`). Then the
 legs are hidden (hips kept), as SignCLIP does. A mask travels through every step: masked points
 come out as zeros and never enter the statistics.
+
+A clip in which no frame shows both shoulders (a photo of a hand, a hand-only `.pose` file) has
+nothing to normalize the body by: with `hands_alone` its hands stand on their own, each in its
+palm frame, and everything else is masked. Without it such a clip is refused, as before.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class NormalizationConfig:
     hide_legs: bool = True
     canonical_hand: bool = True  # mirror left-dominant clips so the dominant hand is the right one
     hand_3d: bool = False        # rotate and scale each hand into its own palm frame
+    hands_alone: bool = False    # a clip without shoulders keeps its hands (palm frames), the rest masked
+    photo_frames: int = 1        # a still photo is held for this many identical frames
 
 
 @dataclass(frozen=True)
@@ -241,7 +247,7 @@ def normalize_frames(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> np
     a, b = shoulder_indices(layout)
     sums = _clip_sums(frames, mask, a, b)
     if sums[4] == 0:
-        raise SignclipError("no frame shows both shoulders: cannot normalize (is anybody there?)")
+        raise SignclipError(NO_SHOULDERS)
     out = np.empty(frames.shape, np.float32)
     _apply(frames, mask, sums, out)
     return out
@@ -313,16 +319,67 @@ def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig,
     return ModelInput(frames.astype(np.float32, copy=False), mask, flipped)
 
 
+NO_SHOULDERS = "no frame shows both shoulders: cannot normalize (is anybody there?)"
+
+
+@lru_cache(maxsize=1)
+def hand_points() -> np.ndarray:
+    """Which model-layout points belong to a hand, bool [203]."""
+    return np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in MODEL_203.points])
+
+
+def dominant_hand_alone(frames: np.ndarray, mask: np.ndarray) -> str:
+    """'right' or 'left' without a body: the hand seen in more frames; on a tie, the higher one."""
+    seen, height = [], []
+    for side in (LEFT_HAND, RIGHT_HAND):
+        idx = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == side])
+        observed = mask[:, idx]                                               # (T, 21)
+        seen.append(int(observed.any(axis=1).sum()))
+        height.append(float(frames[:, idx, 1][observed].mean()) if observed.any() else np.inf)
+    if seen[0] != seen[1]:
+        return "left" if seen[0] > seen[1] else "right"
+    return "left" if height[0] < height[1] else "right"  # image y grows downwards
+
+
+def hands_alone(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:
+    """A clip without shoulders, raw model-layout frames: each hand in its palm frame, the rest masked.
+
+    The palm frame needs no body: it is centred on the wrist and scaled by the palm, so a hand
+    photographed alone reads like the same hand filmed with its signer.
+    """
+    mask = mask & hand_points()
+    if not mask.any():
+        raise SignclipError("no frame shows both shoulders or a hand: nothing to look up")
+    frames = np.where(mask[..., None], frames, 0.0).astype(np.float32)
+    flipped = config.canonical_hand and dominant_hand_alone(frames, mask) == "left"
+    if flipped:
+        frames, mask = flip(frames, mask, MODEL_203)
+    return ModelInput(hands_3d(frames, mask, MODEL_203).astype(np.float32, copy=False), mask, flipped)
+
+
+def to_model_input(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:
+    """Raw model-layout frames [T, 203, 3] to model input: by the shoulders where any frame shows
+    both, else (with `config.hands_alone`) the hands alone. The trainer's loader calls this too."""
+    a, b = shoulder_indices(MODEL_203)
+    if (mask[:, a] & mask[:, b]).any():
+        return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
+    if config.hands_alone:
+        return hands_alone(frames, mask, config)
+    raise SignclipError(NO_SHOULDERS)
+
+
 def preprocess(clip: PoseClip, config: NormalizationConfig = NormalizationConfig()) -> ModelInput:
     """A clip of any layout to normalized model input (203 points)."""
     a, b = shoulder_indices(clip.layout) if (BODY, "RIGHT_SHOULDER") in clip.layout.index else (-1, -1)
     plan = conversion_plan(clip.layout, MODEL_203)
-    if a < 0:  # shoulders under other names (OpenPose): convert first, then normalize
+    if a < 0:  # no shoulders, or under other names (OpenPose): convert first, then normalize
         frames, mask = _gather(clip.frames, clip.mask, plan)
-        return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
+        return to_model_input(frames, mask, config)
     frames, mask, seen = _gather_normalize(clip.frames, clip.mask, plan, a, b, _kept(config.hide_legs))
     if seen == 0:
-        raise SignclipError("no frame shows both shoulders: cannot normalize (is anybody there?)")
+        if config.hands_alone:
+            return hands_alone(*_gather(clip.frames, clip.mask, plan), config)
+        raise SignclipError(NO_SHOULDERS)
     return finish(frames, mask, config, legs_hidden=True)
 
 
@@ -380,9 +437,9 @@ class StreamingNormalizer:
         return self._buf[start:end].copy(), self._buf_mask[start:end].copy()
 
     def model_input(self) -> ModelInput:
-        if not self.has_shoulders:
-            raise SignclipError("no frame shows both shoulders: cannot normalize")
         frames, mask = self._buf[:self.count], self._buf_mask[:self.count]
+        if not self.has_shoulders:
+            return to_model_input(frames.copy(), mask.copy(), self.config)  # hands alone, or refused
         out = np.empty(frames.shape, np.float32)
         _apply(frames, mask, self._sums, out)
         return finish(out, mask.copy(), self.config)

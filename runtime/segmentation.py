@@ -182,6 +182,11 @@ class HandActivitySegmenter:
         self._streak = 0           # consecutive active frames while resting
         self._gap = 0              # consecutive frames with no wrist seen
 
+    @property
+    def shoulders(self) -> np.ndarray:
+        """The running shoulder estimate after the last frame: [centre x, centre y, width, seen]."""
+        return self._state[:4]
+
     def _activity(self, frame: np.ndarray, mask: np.ndarray) -> bool | None:
         """True: a hand is in the signing space (or moving in its low part); False: the hands rest;
         None: no wrist seen in this frame."""

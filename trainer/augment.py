@@ -12,9 +12,11 @@ Order (the loader applies it; each step says why it sits where it does):
    - flip (p = 0.2, left/right swapped): it commutes with shoulder normalization, and applying it
      first lets the runtime's canonical-hand step treat the mirrored clip as serving would (with
      `canonical_hand` on, a mirrored right-hander is mirrored back; only ties stay flipped).
-2. On NORMALIZED frames (after `normalize_frames` + `finish`): rotation ~ N(0, 0.2) rad, x-shear
-   ~ N(0, 0.2), y-scale 1 + N(0, 0.2), then Gaussian noise std 0.001. They must come after
-   normalization, which would otherwise undo most of a rescaling; their distributions are
+2. On NORMALIZED frames (after `to_model_input`): the body and face masked now and then (the clip
+   then reads like a photo of the hands alone), rotation ~ N(0, 0.2) rad, x-shear ~ N(0, 0.2),
+   y-scale 1 + N(0, 0.2), then Gaussian noise std 0.001, and on hand points a per-frame jitter in
+   palm lengths (a held photo's frames are identical; a video's tracking never is). They must come
+   after normalization, which would otherwise undo most of a rescaling; their distributions are
    mirror-symmetric, so applying them after the canonical-hand flip samples the same transforms.
    With `hand_3d` the hands are in palm frames and these also perturb hand shape: intended.
 """
@@ -41,6 +43,8 @@ class AugmentConfig:
     shear_std: float = 0.2          # x-shear
     scale_std: float = 0.2          # y-scale = 1 + N(0, std)
     noise_std: float = 0.001        # in normalized units (shoulder widths)
+    hand_jitter_std: float = 0.0    # extra noise on hand points, in palm lengths (palm frames)
+    body_dropout_p: float = 0.0     # chance per clip that only the hands are kept (body, face masked)
     flip_p: float = 0.2
     hand_dropout_p: float = 0.2     # chance per clip that one hand goes missing for a run of frames
     point_dropout: float = 0.01     # chance per point and frame to be missing
@@ -51,6 +55,7 @@ class AugmentConfig:
 
 HANDS = tuple(np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == hand], np.int64)
               for hand in (LEFT_HAND, RIGHT_HAND))
+IS_HAND = np.isin(np.arange(MODEL_203.size), np.concatenate(HANDS))   # (203,) bool
 FACE_POINTS = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == FACE], np.int64)
 SHOULDERS = np.array(shoulder_indices(MODEL_203), np.int64)
 
@@ -212,8 +217,9 @@ def affine_matrices(n: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.
 
 
 @numba.njit(cache=True)
-def _geometry(out, mask, lengths, mats, std, bank, offsets):
-    """In place on a padded batch out [B, T, K, 3]: x,y <- M (x,y); + noise; observed points only."""
+def _geometry(out, mask, lengths, mats, stds, bank, offsets):
+    """In place on a padded batch out [B, T, K, 3]: x,y <- M (x,y); + noise of std stds[k];
+    observed points only."""
     nb = bank.shape[0]
     for b in range(out.shape[0]):
         m00, m01, m10, m11 = mats[b, 0, 0], mats[b, 0, 1], mats[b, 1, 0], mats[b, 1, 1]
@@ -224,6 +230,7 @@ def _geometry(out, mask, lengths, mats, std, bank, offsets):
                     continue
                 if j + 3 > nb:
                     j = 0
+                std = stds[k]
                 x, y = out[b, t, k, 0], out[b, t, k, 1]
                 out[b, t, k, 0] = m00 * x + m01 * y + std * bank[j]
                 out[b, t, k, 1] = m10 * x + m11 * y + std * bank[j + 1]
@@ -260,5 +267,11 @@ def augment_normalized_(out: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
                         rng: np.random.Generator, cfg: AugmentConfig, bank: NoiseBank) -> None:
     """In-place form for the loader's own fresh batch buffer (saves one copy of the batch)."""
     mats = affine_matrices(out.shape[0], rng, cfg)
-    _geometry(out, mask, lengths, mats, np.float32(cfg.noise_std), bank.values,
+    stds = np.where(IS_HAND, np.hypot(cfg.noise_std, cfg.hand_jitter_std), cfg.noise_std)   # (K,)
+    _geometry(out, mask, lengths, mats, stds.astype(np.float32), bank.values,
               bank.offsets(out.shape[0], rng))
+
+
+def drop_body(frames: np.ndarray, mask: np.ndarray) -> tuple:
+    """Only the hands kept: what a photo of the same hands gives (palm frames need no body)."""
+    return np.where(IS_HAND[:, None], frames, 0.0).astype(np.float32), mask & IS_HAND

@@ -4,7 +4,7 @@ A cache folder holds, for one generation `<tag>` (the first 16 hex digits of the
 
     frames-<tag>.npy   float32 (or float16) [sum T, 203, 3]: RAW model-layout keypoints, masked = 0
     mask-<tag>.npy     uint8 [sum T, 26]: the point mask, bit-packed (np.packbits over 203 points)
-    index-<tag>.npz    offsets, lengths, fps, text_ids, origins, scales (one entry per clip)
+    index-<tag>.npz    offsets, lengths, fps, text_ids, origins, scales, weights (one entry per clip)
     index.json         key, format version, dtype, texts, rows, normalization: written last, so a
                        cache is complete exactly when index.json names its tag
 
@@ -32,17 +32,16 @@ import numpy as np
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.normalize import NormalizationConfig, shoulder_indices
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.normalize import NormalizationConfig, hand_points, shoulder_indices
 
-from .data import DEFAULT_TEMPLATE, prompt
+from .data import DEFAULT_TEMPLATE, prompt, read_clip
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTS = MODEL_203.size                      # 203
 MASK_BYTES = (POINTS + 7) // 8               # 26 bytes of mask bits per frame
 HEADER_BYTES = 128                           # fixed .npy header, rewritten with the final shape
 DTYPES = ("float32", "float16")
-INDEX_FIELDS = ("offsets", "lengths", "fps", "text_ids", "origins", "scales")
+INDEX_FIELDS = ("offsets", "lengths", "fps", "text_ids", "origins", "scales", "weights")
 
 
 # ---------------------------------------------------------------- .npy files written in a stream
@@ -113,8 +112,9 @@ class CacheWriter:
         self.index = {name: [] for name in INDEX_FIELDS}
 
     def add_encoded(self, frames: np.ndarray, packed_mask: np.ndarray, *, fps: float, text_id: int,
-                    origin=(0.0, 0.0, 0.0), scale: float = 1.0) -> None:
+                    origin=(0.0, 0.0, 0.0), scale: float = 1.0, weight: int = 1) -> None:
         """Append one clip already in storage form: frames [T, 203, 3] of the cache dtype."""
+        self.index["weights"].append(weight)
         self.index["offsets"].append(self.frames.rows)
         self.index["lengths"].append(frames.shape[0])
         self.index["fps"].append(fps)
@@ -124,15 +124,16 @@ class CacheWriter:
         self.frames.write(frames)
         self.mask.write(packed_mask)
 
-    def add(self, frames: np.ndarray, mask: np.ndarray, *, fps: float, text_id: int) -> None:
+    def add(self, frames: np.ndarray, mask: np.ndarray, *, fps: float, text_id: int, weight: int = 1) -> None:
         """Append one clip of raw model-layout frames float32 [T, 203, 3] and mask bool [T, 203]."""
         packed = np.packbits(mask, axis=1)                        # (T, 26)
         if self.dtype == "float32":
-            self.add_encoded(frames.astype(np.float32, copy=False), packed, fps=fps, text_id=text_id)
+            self.add_encoded(frames.astype(np.float32, copy=False), packed, fps=fps, text_id=text_id,
+                             weight=weight)
             return
         origin, scale = encoding(frames, mask)
         stored = np.where(mask[..., None], (frames - origin) / scale, 0.0).astype(np.float16)
-        self.add_encoded(stored, packed, fps=fps, text_id=text_id, origin=origin, scale=scale)
+        self.add_encoded(stored, packed, fps=fps, text_id=text_id, origin=origin, scale=scale, weight=weight)
 
     def commit(self, *, texts: list, rows: list, meta: dict) -> PackedCache:
         """Finish the files, write the index, then index.json (the commit point); drop old files."""
@@ -145,6 +146,7 @@ class CacheWriter:
             "text_ids": np.asarray(self.index["text_ids"], np.int64),
             "origins": np.asarray(self.index["origins"], np.float64).reshape(-1, 3),
             "scales": np.asarray(self.index["scales"], np.float64),
+            "weights": np.asarray(self.index["weights"], np.int64),
         }
         with open(self.root / f"index-{self.tag}.npz", "wb") as f:
             np.savez(f, **arrays)
@@ -194,6 +196,7 @@ class PackedCache:
         self.text_ids = arrays["text_ids"]
         self.origins = arrays["origins"]
         self.scales = arrays["scales"]
+        self.weights = arrays["weights"]                # draws per epoch
         self.built = False                             # True when this call built it
         self._itemsize = np.dtype(self.dtype).itemsize
         self._fds = None
@@ -307,13 +310,18 @@ def text_table(rows, template: str) -> tuple:
     return list(ids), text_ids
 
 
-def _check_clip(frames: np.ndarray, mask: np.ndarray, path) -> None:
+def _check_clip(frames: np.ndarray, mask: np.ndarray, path, normalization: NormalizationConfig) -> None:
     if frames.shape[0] == 0:
         raise SignclipError(f"{path}: the clip has no frames")
     a, b = shoulder_indices(MODEL_203)
-    if not (mask[:, a] & mask[:, b]).any():
-        raise SignclipError(f"{path}: no frame shows both shoulders: cannot be normalized; "
+    if (mask[:, a] & mask[:, b]).any():
+        return
+    if not normalization.hands_alone:
+        raise SignclipError(f"{path}: no frame shows both shoulders: cannot be normalized (a model "
+                            f"config with normalization.hands_alone takes clips of hands alone); "
                             f"remove it from the manifest")
+    if not (mask & hand_points()).any():
+        raise SignclipError(f"{path}: no frame shows both shoulders or a hand; remove it from the manifest")
 
 
 def build_cache(manifest_rows, out_dir, normalization: NormalizationConfig = NormalizationConfig(), *,
@@ -333,9 +341,10 @@ def build_cache(manifest_rows, out_dir, normalization: NormalizationConfig = Nor
     with _writing(out_dir, key, dtype) as writer:
         for row, text_id in zip(tqdm(rows, desc="packing poses", unit="clip", disable=not progress),
                                 text_ids):
-            clip = read_pose(row.pose).to_layout(MODEL_203)     # read once, model layout, raw
-            _check_clip(clip.frames, clip.mask, row.pose)
-            writer.add(clip.frames, clip.mask, fps=clip.fps, text_id=text_id)
+            clip = read_clip(row, normalization.photo_frames).to_layout(MODEL_203)  # once, raw
+            where = row.pose if row.item is None else f"{row.pose} row {row.item}"
+            _check_clip(clip.frames, clip.mask, where, normalization)
+            writer.add(clip.frames, clip.mask, fps=clip.fps, text_id=text_id, weight=row.weight)
         cache = writer.commit(texts=texts, rows=[r.to_record() for r in rows],
                               meta={"normalization": asdict(normalization), "template": template})
     cache.built = True

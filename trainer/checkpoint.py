@@ -80,7 +80,7 @@ def load_checkpoint(folder, map_location: str = "cpu") -> tuple:
 def ship_checkpoint(src, dst) -> Path:
     """A copy of a checkpoint with weights and config only (no optimizer state): what a release holds."""
     model, cfg, state, _ = load_checkpoint(src)
-    keep = {k: state[k] for k in ("step",) if k in state}
+    keep = {k: state[k] for k in ("step", "data_credits") if k in state}
     return save_checkpoint(dst, model, cfg, keep)
 
 

@@ -1,10 +1,13 @@
 """The training manifest (CSV or JSONL: one clip per row) and the text prompt built from a row.
 
-Columns: `pose` (a .pose path; relative paths are relative to the manifest's folder), `text`,
-`spoken_language`, `sign_language`, and optional `signer` and `split`. Example (CSV):
+Columns: `pose` (a .pose path, or a handshape landmark `.npz` with `item` its row; relative paths
+are relative to the manifest's folder), `text`, `spoken_language`, `sign_language`, and optional
+`signer`, `split`, `item` and `weight` (how many times an epoch draws the clip; default 1).
+Example (CSV):
 
-    pose,text,spoken_language,sign_language,signer,split
-    ase/a.pose,A,en,ase,,train
+    pose,text,spoken_language,sign_language,signer,split,item,weight
+    ase/a.pose,A,en,ase,,train,,3
+    /abs/asl_hg_subset.npz,A,en,ase,P1,train,0,1
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 
 REQUIRED = ("pose", "text", "spoken_language", "sign_language")
-OPTIONAL = ("signer", "split")
+OPTIONAL = ("signer", "split", "item", "weight")
 COLUMNS = REQUIRED + OPTIONAL
 DEFAULT_TEMPLATE = "<{spoken}> <{signed}> {text}"  # the reference's prompt; ModelCfg.prompt_template
 TEMPLATE_FIELDS = ("spoken", "signed", "text", "signer")
@@ -35,6 +38,8 @@ class ManifestRow:
     sign_language: str
     signer: str | None = None
     split: str | None = None
+    item: int | None = None      # the row of a handshape photo file; None for a .pose file
+    weight: int = 1              # draws per epoch
 
     def to_record(self) -> dict:
         record = asdict(self)
@@ -50,6 +55,17 @@ def prompt(row: ManifestRow, template: str = DEFAULT_TEMPLATE) -> str:
     except (KeyError, IndexError, ValueError) as e:
         raise SignclipError(f"prompt template {template!r} is invalid ({type(e).__name__}: {e}); "
                             f"valid fields: {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}") from None
+
+
+def read_clip(row: ManifestRow, photo_frames: int):
+    """A row's PoseClip: its `.pose` file, or one handshape photo held for `photo_frames` frames."""
+    if row.item is None:
+        from signclip.runtime.pose_io import read_pose
+
+        return read_pose(row.pose)
+    from .handshapes import photo_clip
+
+    return photo_clip(row.pose, row.item, photo_frames)
 
 
 def _records(path: Path) -> tuple:
@@ -103,10 +119,24 @@ def read_manifest(path, *, check_files: bool = True) -> list:
         pose = pose if pose.is_absolute() else (path.parent / pose)
         if check_files and not pose.is_file():
             raise SignclipError(f"{path}:{number}: pose file {pose} does not exist")
+        item = _integer(record.get("item"), None, f"{path}:{number}: item", least=0)
+        weight = _integer(record.get("weight"), 1, f"{path}:{number}: weight", least=1)
         rows.append(ManifestRow(pose.resolve() if check_files else pose, record["text"],
                                 record["spoken_language"], record["sign_language"],
-                                record.get("signer") or None, record.get("split") or None))
+                                record.get("signer") or None, record.get("split") or None, item, weight))
     return rows
+
+
+def _integer(value, default, where: str, least: int):
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SignclipError(f"{where} {value!r} is not a whole number") from None
+    if number < least:
+        raise SignclipError(f"{where} {number} must be at least {least}")
+    return number
 
 
 def write_manifest(rows, path) -> None:

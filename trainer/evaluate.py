@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from signclip.runtime.normalize import preprocess
-from signclip.runtime.pose_io import read_pose
 
-from .data import prompt
+from .data import prompt, read_clip
 from .embed import embed_clips, embed_texts
 from .metrics import dedupe_texts, few_shot, retrieval_metrics
 
@@ -33,7 +32,7 @@ class Embedded:
 def embed_rows(model, rows: list, clips=None) -> Embedded:
     """Embed the rows' clips (read from disk unless `clips` gives PoseClips) and their prompts."""
     cfg = model.cfg
-    clips = clips if clips is not None else [read_pose(r.pose) for r in rows]
+    clips = clips if clips is not None else [read_clip(r, cfg.normalization.photo_frames) for r in rows]
     inputs = [preprocess(c, cfg.normalization) for c in clips]
     prompts = [prompt(r, cfg.prompt_template) for r in rows]
     texts, text_of_clip = dedupe_texts(prompts)

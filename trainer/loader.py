@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.normalize import ModelInput, NormalizationConfig, finish, normalize_frames
+from signclip.runtime.normalize import ModelInput, NormalizationConfig, to_model_input
 
 from .augment import (
     AugmentConfig,
@@ -31,6 +31,7 @@ from .augment import (
     augment_normalized_,
     augment_raw,
     cap_length,
+    drop_body,
     speed_lengths,
 )
 from .cache import PackedCache
@@ -77,18 +78,22 @@ def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
               augment: AugmentConfig | None, rng: np.random.Generator, max_frames: int,
               length: int | None = None) -> ModelInput:
     """Clip i read raw, augmented in time (to `length` frames when given) and by dropout/flip,
-    then normalized by the runtime."""
+    then normalized by the runtime (and its body dropped, now and then)."""
     raw_frames, raw_mask = cache.read(i)
     if augment is None:
         frames, mask = cap_length(raw_frames, raw_mask, max_frames)
     else:
         frames, mask = augment_raw(raw_frames, raw_mask, rng, augment, max_frames, length)
     try:
-        normalized = normalize_frames(frames, mask, MODEL_203)
-    except SignclipError:  # augmentation lost every frame with both shoulders: use the clip as is
+        clip = to_model_input(frames, mask, normalization)
+    except SignclipError:  # augmentation lost every frame with both shoulders or hands: as is
         frames, mask = cap_length(raw_frames, raw_mask, max_frames)
-        normalized = normalize_frames(frames, mask, MODEL_203)
-    return finish(normalized, mask, normalization)
+        clip = to_model_input(frames, mask, normalization)
+    if augment is not None and augment.body_dropout_p > 0 and rng.random() < augment.body_dropout_p:
+        frames, mask = drop_body(clip.frames, clip.mask)
+        if mask.any():
+            clip = ModelInput(frames, mask, clip.flipped)
+    return clip
 
 
 class _Source:
@@ -223,7 +228,8 @@ def make_loader(cache: PackedCache, batch_size: int, *, seed: int, augment, rank
                            normalization=normalization)
     sampler = BucketBatchSampler(np.minimum(cache.lengths, max_frames), batch_size, seed=seed,
                                  epoch=epoch, rank=rank, world_size=world_size,
-                                 pool_batches=pool_batches, lengths_for_epoch=dataset.epoch_lengths)
+                                 pool_batches=pool_batches, lengths_for_epoch=dataset.epoch_lengths,
+                                 repeats=cache.weights)
     return DataLoader(dataset, batch_size=None, sampler=_KeyedSampler(sampler), collate_fn=_identity,
                       num_workers=num_workers, persistent_workers=num_workers > 0,
                       prefetch_factor=4 if num_workers > 0 else None, pin_memory=pin_memory)

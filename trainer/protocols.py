@@ -3,7 +3,8 @@
 (a) leave-languages-out: V2T within each held-out language's own alphabet;
 (b) robustness: each clip changed the ways real cameras and signers change it, against the clean clip;
 (c) a new signer and camera: real letter videos through video -> pose -> lookup;
-(d) retrieval on the training clips under fresh augmentation (a sanity check only).
+(d) retrieval on the training clips under fresh augmentation (a sanity check only);
+(e) new signers: ASL-HG's photos of 2 signers by a model trained without them, 5 folds.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import FACE, LEFT_HAND, RIGHT_HAND, flip_permutation
 from signclip.runtime.normalize import ModelInput, normalize_frames, preprocess
 from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
-from .data import prompt
+from .data import ManifestRow, prompt, read_clip
 from .embed import embed_clips, embed_texts
 from .evaluate import embed_rows, summarize_ranks, within_language
 
@@ -212,5 +214,92 @@ def new_signer(model, videos_dir, vocabulary_rows: list, language: str = "ase") 
     return out
 
 
-__all__ = ["CHANGES", "HELD_OUT", "augmented", "held_out", "new_signer",
-           "robustness"]
+# ---------------------------------------------------------------- (e) new signers
+
+
+NEW_SIGNER_FOLDS = (("P1", "P2"), ("P3", "P4"), ("P5", "P6"), ("P7", "P8"), ("P9", "P10"))
+
+
+def _ranks(scores: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """1-based rank of column right[i] in each row of scores [N, C] (ties count against)."""
+    own = scores[np.arange(len(right)), right]
+    return 1 + (scores > own[:, None]).sum(axis=1)
+
+
+def new_signers(model, test_rows: list, language: str = "ase") -> dict:
+    """Photos of signers the model never saw, looked up within the language's handshape classes.
+
+    "static letters": photos of the 24 letters that do not move, among those 24 prompts;
+    "all classes": every photo among every class of the photo set (36: letters and digits).
+    """
+    from .handshapes import STATIC_LETTERS
+
+    classes = sorted({r.text for r in test_rows})
+    template = model.cfg.prompt_template
+    texts = [prompt(ManifestRow(Path(), c, "en", language), template) for c in classes]
+    text_emb = embed_texts(model, texts)                                         # (C, D)
+    frames = model.cfg.normalization.photo_frames
+    inputs = [preprocess(read_clip(r, frames), model.cfg.normalization) for r in test_rows]
+    scores = embed_clips(model, inputs) @ text_emb.T                             # (N, C)
+    right = np.array([classes.index(r.text) for r in test_rows])
+    static = np.array([classes.index(c) for c in STATIC_LETTERS if c in classes])
+    rows = np.flatnonzero(np.isin(right, static))
+    static_right = np.searchsorted(static, right[rows])   # static is sorted like classes
+    out = {}
+    if len(rows):
+        out["static letters"] = summarize_ranks(_ranks(scores[np.ix_(rows, static)], static_right),
+                                                np.full(len(rows), len(static)))
+    out["all classes"] = summarize_ranks(_ranks(scores, right), np.full(len(right), len(classes)))
+    return out
+
+
+def fold_rows(rows: list, signers) -> tuple:
+    """(train rows, test rows): the photos of `signers` are the test; everything else trains."""
+    test = [r for r in rows if r.signer in signers and r.item is not None]
+    held = set(map(id, test))
+    return [replace(r, split="train") for r in rows if id(r) not in held], test
+
+
+def new_signers_protocol(run_cfg, rows: list, runs_dir, folds=NEW_SIGNER_FOLDS, progress=print) -> dict:
+    """Train one model per fold without its signers (reused when already trained), test each."""
+    from .checkpoint import load_checkpoint
+    from .data import write_manifest
+    from .train import train
+
+    results = {}
+    for fold in folds:
+        name = "+".join(fold)
+        out = Path(runs_dir) / name
+        train_rows, test_rows = fold_rows(rows, fold)
+        if not test_rows:
+            raise SignclipError(f"no photos of {', '.join(fold)} in the manifest: the new-signers "
+                                f"protocol needs the ASL-HG rows (signclip lexicon --handshapes asl-hg)")
+        done = out / "checkpoint" / "checkpoint.json"
+        if not done.is_file() or _steps_done(out) < run_cfg.train.steps:
+            progress(f"new signers: training without {name} in {out}")
+            write_manifest(train_rows, out / "train.csv")
+            train(run_cfg, out / "train.csv", out, resume=True)
+        model, _, _, _ = load_checkpoint(out / "checkpoint")
+        results[name] = new_signers(model.eval(), test_rows)
+    keys = results[next(iter(results))].keys()
+    results["mean"] = {k: _mean([results[f][k] for f in results]) for k in keys}
+    return results
+
+
+def _steps_done(out: Path) -> int:
+    import json
+
+    try:
+        return int(json.loads((out / "checkpoint" / "checkpoint.json").read_text())["state"]["step"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _mean(summaries: list) -> dict:
+    out = {k: float(np.mean([s[k] for s in summaries])) for k in summaries[0] if k != "clips"}
+    out["clips"] = int(sum(s["clips"] for s in summaries))
+    return out
+
+
+__all__ = ["CHANGES", "HELD_OUT", "NEW_SIGNER_FOLDS", "augmented", "held_out", "new_signer",
+           "new_signers", "new_signers_protocol", "robustness"]

@@ -1,6 +1,7 @@
 """Length bucketing: batches of clips of similar length, shuffled, deterministic, split across ranks.
 
-Each epoch: a seeded permutation of all clips is cut into pools of `pool_batches` batches; each
+Each epoch: a seeded permutation of all clips (a clip with `repeats` r appears r times: the way to
+draw a small source as often as a large one) is cut into pools of `pool_batches` batches; each
 pool is sorted by length and cut into batches (so a batch pads to a length close to its clips'),
 and the batches of all pools are shuffled. Every clip is in exactly one batch per epoch; only the
 last batch may be smaller. With world_size > 1 the batch list is extended by repeating its first
@@ -19,7 +20,7 @@ class BucketBatchSampler:
     """Yields lists of clip indices; `set_epoch` reshuffles, like DistributedSampler."""
 
     def __init__(self, lengths, batch_size: int, *, seed: int = 0, epoch: int = 0, rank: int = 0,
-                 world_size: int = 1, pool_batches: int = 50, lengths_for_epoch=None):
+                 world_size: int = 1, pool_batches: int = 50, lengths_for_epoch=None, repeats=None):
         if batch_size < 1:
             raise SignclipError(f"batch size {batch_size} must be at least 1")
         if not 0 <= rank < world_size:
@@ -30,6 +31,10 @@ class BucketBatchSampler:
         self.batch_size, self.seed, self.epoch = batch_size, seed, epoch
         self.rank, self.world_size, self.pool_batches = rank, world_size, pool_batches
         self.lengths_for_epoch = lengths_for_epoch  # epoch -> lengths (e.g. after speed changes)
+        repeats = np.ones(len(self.lengths), np.int64) if repeats is None else np.asarray(repeats, np.int64)
+        if repeats.shape != self.lengths.shape or (repeats < 1).any():
+            raise SignclipError("repeats must be one whole number >= 1 per clip")
+        self.draws = np.repeat(np.arange(len(self.lengths)), repeats)   # clip of each draw
 
     def epoch_lengths(self) -> np.ndarray:
         """The lengths batches are bucketed by in this epoch."""
@@ -44,7 +49,7 @@ class BucketBatchSampler:
         """All batches of this epoch, before splitting across ranks."""
         rng = np.random.default_rng((self.seed, self.epoch))
         lengths = self.epoch_lengths()
-        order = rng.permutation(len(lengths))
+        order = self.draws[rng.permutation(len(self.draws))]
         pool = self.batch_size * self.pool_batches
         batches = []
         for start in range(0, len(order), pool):
@@ -61,5 +66,5 @@ class BucketBatchSampler:
         yield from batches[self.rank::self.world_size]
 
     def __len__(self) -> int:
-        batches = -(-len(self.lengths) // self.batch_size)  # pools hold whole batches: one partial
+        batches = -(-len(self.draws) // self.batch_size)  # pools hold whole batches: one partial
         return -(-batches // self.world_size)

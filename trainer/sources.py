@@ -94,6 +94,13 @@ class PackedSource:
     def texts(self) -> list:
         return self.cache.texts
 
+    @property
+    def credits(self) -> list:
+        """License and credit of the photo sets in the data (checkpoints carry them)."""
+        from .handshapes import credits
+
+        return credits(self.cache.rows)
+
     def loader(self, *, epoch: int, batch_size: int, rank: int = 0, world_size: int = 1, seed: int = 0,
                skip: int = 0):
         from torch.utils.data import DataLoader

@@ -315,6 +315,7 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
     if resume and not resumed and info.is_master:
         print(f"signclip train: no checkpoint in {out_dir}; starting from step 0")
     text_inputs = build_text_inputs(model, source.texts, device)
+    credits = getattr(source, "credits", [])   # photo sets whose license asks for credit
     optimizer = make_optimizer(model, cfg)
     if resumed:
         load_optimizer_state(optimizer, state["optimizer"], resumed[2])
@@ -344,7 +345,7 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
             return None
         groups, tensors = optimizer_state(optimizer)
         meta = {"step": step, "epoch": epoch, "batch_in_epoch": taken, "seed": t.seed,
-                "world_size": info.world_size, "optimizer": groups,
+                "world_size": info.world_size, "optimizer": groups, "data_credits": credits,
                 "rng": "reseeded per step from (seed, rank, step); the loader per (seed, epoch)"}
         path = save_checkpoint(out_dir / "checkpoints" / f"step_{step:05d}", model, cfg, meta, tensors)
         save_checkpoint(out_dir / LATEST, model, cfg, meta, tensors)

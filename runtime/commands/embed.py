@@ -17,7 +17,7 @@ from .engine_args import add_engine_arguments, open_engine
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files or videos")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files, videos or photos")
     parser.add_argument("--text", action="append", default=[], metavar="TEXT",
                         help="a text to embed as given (no prompt added; repeatable)")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the .npz to write")
@@ -25,17 +25,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..engine import read_clip
-
     if not args.inputs and not args.text:
-        raise SignclipError("nothing to embed: give .pose files or videos, or --text TEXT")
+        raise SignclipError("nothing to embed: give .pose files, videos or photos, or --text TEXT")
     out = Path(args.output)
     if out.suffix != ".npz":
         raise SignclipError(f"-o {out}: the output must be a .npz file")
     engine = open_engine(args, personal=False)
     arrays = {"model_hash": np.array(engine.bundle.model_hash)}
     if args.inputs:
-        clips = [read_clip(p) for p in args.inputs]
+        clips = [engine.read(p) for p in args.inputs]
         arrays.update(inputs=np.array([str(p) for p in args.inputs]), embeddings=engine.embed_clips(clips))
     if args.text:
         arrays.update(texts=np.array(args.text), text_embeddings=engine.embed_texts(args.text))

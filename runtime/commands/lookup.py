@@ -1,6 +1,6 @@
-"""Look up signs: pose files and videos (sign to text) or --text (text to sign) in the vocabulary.
+"""Look up signs: pose files, videos and photos (sign to text) or --text (text to sign) in the vocabulary.
 
-    signclip lookup clip.pose video.mp4 --top-k 5 --language ase
+    signclip lookup clip.pose video.mp4 hand.jpg --top-k 5 --language ase
     signclip lookup --text house --json
     signclip lookup clips/*.pose --json > results.jsonl     # one JSON object per input and line
 
@@ -17,7 +17,7 @@ from .engine_args import add_engine_arguments, add_result_arguments, open_engine
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files or videos")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files, videos or photos")
     parser.add_argument("--text", action="append", default=[], metavar="TEXT",
                         help="a word or phrase to find signs for (repeatable)")
     add_result_arguments(parser)
@@ -55,7 +55,7 @@ def emit(name: str, matches, error: str | None, as_json: bool) -> None:
 
 def run(args) -> int:
     if not args.inputs and not args.text:
-        raise SignclipError("nothing to look up: give .pose files or videos, or --text TEXT")
+        raise SignclipError("nothing to look up: give .pose files, videos or photos, or --text TEXT")
     if args.top_k < 1:
         raise SignclipError(f"--top-k {args.top_k}: must be at least 1")
     engine = open_engine(args)

@@ -4,6 +4,7 @@
     signclip stream --source signing.mp4 --json       # one JSON object per sign, to the end
     signclip stream --source long.pose --window 1.5 --hop 0.5   # fixed sliding windows
     signclip lookup long.mp4 --segments --json        # the same segmentation, offline (run_segments)
+    signclip stream --spell --language ase [--words en]   # fingerspelling: letters as they are read
 
 While waiting for a sign, a terminal shows a status line with the frame rate (only on a TTY).
 """
@@ -17,6 +18,7 @@ import time
 
 from ..errors import SignclipError
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
+from .spell import add_spell_arguments, reader_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fixed sliding windows of S seconds instead of hand-activity segmentation")
     parser.add_argument("--hop", type=float, default=0.5, metavar="S",
                         help="seconds between sliding windows (with --window; default 0.5)")
+    parser.add_argument("--spell", action="store_true",
+                        help="read fingerspelling: each letter as it is read, the word when the hand "
+                             'drops (with --json: {"letter", ...} and {"word", "raw"} lines)')
+    add_spell_arguments(parser, language=False)
     parser.add_argument("--realtime", action="store_true",
                         help="pace a file source at its frame rate, dropping frames when behind "
                              "(a camera always is)")
@@ -57,14 +63,13 @@ def format_results(matches) -> str:
 
 def run_segments(args, engine) -> int:
     """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
-    from ..engine import read_clip
     from ..recognizer import lookup_segments
 
     encode, search = lookup_callables(engine, args.top_k, args.language)
     failed = 0
     for path in args.inputs:
         try:
-            clip = read_clip(path)
+            clip = engine.read(path)
         except SignclipError as e:
             failed += 1
             print(json.dumps({"input": path, "error": str(e)}) if args.json else f"{path}: error: {e}",
@@ -89,9 +94,9 @@ def run_segments(args, engine) -> int:
 class StatusLine:
     """One self-overwriting terminal line (frames, FPS, dropped), at most ten updates a second."""
 
-    def __init__(self, stream=sys.stdout):
-        self.stream = stream
-        self.enabled = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stdout  # the current one, not import time's
+        self.enabled = self.stream.isatty()
         self._last = 0.0
         self._shown = False
         self._fps = 0.0
@@ -129,7 +134,57 @@ def emit(event, as_json: bool, status: StatusLine) -> None:
           f"(encoder {t.encode_ms:.1f} ms, lookup {t.lookup_ms:.2f} ms)", flush=True)
 
 
+def emit_spelling(event, as_json: bool, status: StatusLine) -> None:
+    """A letter as it is read, or the word when the hand dropped."""
+    from ..spelling import Letter
+
+    status.clear()
+    if isinstance(event, Letter):
+        line = (json.dumps(event.to_json(), ensure_ascii=False) if as_json else
+                f"[{event.start_s:7.2f}-{event.end_s:7.2f} s]  {event.letter}  {event.score:.3f}")
+    elif as_json:
+        line = json.dumps({"word": event.word, "raw": event.raw}, ensure_ascii=False)
+    else:
+        line = f"word: {event.word}" + (f"  (read {event.raw})" if event.raw != event.word else "")
+    print(line, flush=True)
+
+
+def run_spell(args) -> int:
+    """`signclip stream --spell`: the spelling reader over the source, frame by frame."""
+    from ..sources import open_source
+    from ..spelling import SpellReader
+
+    if args.window is not None:
+        raise SignclipError("--spell reads letters from the hand's holds; it does not combine with --window")
+    engine = open_engine(args)
+    options = reader_options(engine, args.language, args.words)
+    with open_source(args.source, realtime=args.realtime) as source:
+        reader = SpellReader(source.layout, source.fps, **options)
+        follow(source, reader, lambda: reader.in_word, lambda e, status: emit_spelling(e, args.json, status))
+    return 0
+
+
+def follow(source, reader, busy, show) -> None:
+    """Every frame of `source` into `reader` (a Recognizer or a SpellReader), each event it decides
+    shown as it comes (`show(event, status)`), a status line while `busy()` is false or true."""
+    reader.warm_up()
+    status = StatusLine()
+    try:
+        for frame in source:
+            for event in reader.feed(frame):
+                show(event, status)
+            status.tick(frame, source.dropped, busy())
+    finally:
+        for event in reader.finish():
+            show(event, status)
+        status.clear()
+
+
 def run(args) -> int:
+    if args.spell:
+        return run_spell(args)
+    if args.words is not None:
+        raise SignclipError("--words corrects spelled letters: use it with --spell")
     from ..recognizer import Recognizer
     from ..segmentation import WindowConfig
     from ..sources import open_source
@@ -140,15 +195,5 @@ def run(args) -> int:
     with open_source(args.source, realtime=args.realtime) as source:
         recognizer = Recognizer(source.layout, source.fps, encode, search, windows=windows,
                                 normalization=engine.bundle.normalization)
-        recognizer.warm_up()
-        status = StatusLine()
-        try:
-            for frame in source:
-                for event in recognizer.feed(frame):
-                    emit(event, args.json, status)
-                status.tick(frame, source.dropped, recognizer.in_sign)
-        finally:
-            for event in recognizer.finish():
-                emit(event, args.json, status)
-            status.clear()
+        follow(source, recognizer, lambda: recognizer.in_sign, lambda e, status: emit(e, args.json, status))
     return 0

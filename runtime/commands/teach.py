@@ -15,7 +15,7 @@ from .engine_args import add_engine_arguments, open_engine
 
 def add_arguments(parser) -> None:
     parser.add_argument("label", nargs="?", help="the sign's label (a word, a name)")
-    parser.add_argument("clips", nargs="*", metavar="CLIP", help=".pose files or videos of the sign")
+    parser.add_argument("clips", nargs="*", metavar="CLIP", help=".pose files, videos or photos of the sign")
     parser.add_argument("--language", "-l", default=None, metavar="L",
                         help="the sign language (ISO 639-3); default: matches every language filter")
     parser.add_argument("--list", action="store_true", help="list the taught signs")
@@ -31,8 +31,6 @@ def print_signs(engine) -> None:
 
 
 def run(args) -> int:
-    from ..engine import read_clip
-
     actions = sum([bool(args.list), args.remove is not None, args.label is not None])
     if actions != 1:
         raise SignclipError("give either LABEL CLIP..., --list or --remove LABEL")
@@ -44,8 +42,8 @@ def run(args) -> int:
         print(f"forgot {args.remove}")
     else:
         if not args.clips:
-            raise SignclipError(f"teach {args.label}: give at least one example clip (.pose or video)")
-        clips = [read_clip(p) for p in args.clips]
+            raise SignclipError(f"teach {args.label}: give at least one example (.pose, video or photo)")
+        clips = [engine.read(p) for p in args.clips]
         engine.teach(args.label, clips, [Path(p).name for p in args.clips], args.language)
         counts = {(la, lg): c for la, lg, c in engine.personal.signs()}
         count = counts[(args.label, args.language or "")]

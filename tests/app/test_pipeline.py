@@ -9,15 +9,9 @@ import pytest
 from conftest import SHORT_VIDEO
 from PySide6.QtCore import QThread
 
-from signclip.app.pipeline import (
-    END,
-    CaptureWorker,
-    DisplayGate,
-    FrameSlot,
-    SourceInfo,
-    SourceSpec,
-    open_capture,
-)
+from signclip.app.capture_workers import CaptureWorker, open_capture
+from signclip.app.frames import END, SourceInfo, SourceSpec
+from signclip.app.slots import DisplayGate, FrameSlot
 from signclip.runtime.errors import SignclipError
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import CAB_VIDEO, SHORT_VIDEO
 from PySide6.QtCore import Qt
 
-from signclip.app.pipeline import SourceSpec
+from signclip.app.frames import SourceSpec
 from signclip.app.window import ALL_LANGUAGES, MainWindow
 from signclip.runtime.personal import vocabulary_path
 

@@ -46,7 +46,7 @@ def lexicon():
 def real_clips(lexicon):
     """Features [T, 609] of 12 real lexicon clips spread over the sign languages, plus the longest."""
     picked = data.spread(lexicon, 12)
-    return [data.clip_features(e.pose, NormalizationConfig(), 256) for e in picked]
+    return [data.clip_features(e, NormalizationConfig(), 256) for e in picked]
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def test_round_trip_through_the_runtime_loader(tiny_checkpoint, tiny_model, smal
     entries = data.read_manifest(small_manifest)
     sess = session(bundle.encoder_file("pose"))
     for e in entries[:3]:
-        x = data.clip_features(e.pose, bundle.normalization, bundle.max_frames)
+        x = data.clip_features(e, bundle.normalization, bundle.max_frames)
         got = sess.run(None, {"poses": x[None], "mask": np.ones((1, len(x)), bool)})[0][0]
         with torch.no_grad():
             ones = torch.ones(1, len(x), dtype=torch.bool)

@@ -1,5 +1,6 @@
 """Our Numba normalization against pose-format's, on real files; streaming against clip; flips."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from pose_format.utils.generic import pose_normalization_info
 from pose_format.utils.holistic import mirror_horizontal
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY, LEFT_HAND, LEG_POINTS, MODEL_203, RIGHT_HAND
+from signclip.runtime.layouts import BODY, LEFT_HAND, LEG_POINTS, MODEL_203, RIGHT_HAND, layout_from_points
 from signclip.runtime.normalize import (
     NormalizationConfig,
     StreamingNormalizer,
@@ -19,6 +20,7 @@ from signclip.runtime.normalize import (
     normalize_frames,
     preprocess,
 )
+from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
 LEXICON = sorted((Path(__file__).parents[1] / "data" / "lexicon").rglob("*.pose"))
@@ -144,7 +146,58 @@ def test_hands_3d_puts_each_hand_in_its_palm_frame(data_dir):
             assert np.abs(hands[seen]).max() <= 4     # bounded: no blow-up on a foreshortened palm
 
 
-def test_no_shoulders_is_a_clear_error(data_dir):
+HANDS_ALONE = NormalizationConfig(hand_3d=True, hands_alone=True)
+
+
+def test_no_shoulders_is_a_clear_error_unless_hands_alone(data_dir):
     clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
     with pytest.raises(SignclipError, match="shoulders"):
         preprocess(clip)
+    x = preprocess(clip, HANDS_ALONE)
+    hands = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in MODEL_203.points])
+    assert x.mask[:, hands].any() and not x.mask[:, ~hands].any()    # the hand stands alone
+    assert not x.flipped and x.mask[:, MODEL_203.index[(RIGHT_HAND, "WRIST")]].sum() == 145
+    seen = x.mask[:, MODEL_203.index[(RIGHT_HAND, "WRIST")]]
+    wrist = MODEL_203.index[(RIGHT_HAND, "WRIST")]
+    np.testing.assert_allclose(x.frames[seen, wrist], 0, atol=1e-6)  # palm frame: wrist at 0
+
+
+def test_hands_alone_equals_the_same_hands_filmed_with_a_body(data_dir):
+    """Palm frames need no body: a clip's hands alone read exactly like the clip's hands (which hand
+    leads is decided differently without a body, so compare unmirrored)."""
+    clip = read_pose(data_dir / "poses/holistic576_97f.pose")
+    config = replace(HANDS_ALONE, canonical_hand=False)
+    full = preprocess(clip, config)
+    hands = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in clip.layout.points])
+    alone = preprocess(PoseClip(clip.layout, np.where(hands[:, None], clip.frames, 0), clip.mask & hands,
+                                clip.fps, clip.width, clip.height), config)
+    keep = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in MODEL_203.points])
+    np.testing.assert_array_equal(alone.mask, full.mask & keep)
+    np.testing.assert_allclose(alone.frames[:, keep], full.frames[:, keep], atol=1e-4)
+
+
+def test_a_left_hand_alone_is_mirrored_into_the_right_one(data_dir):
+    clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
+    left = PoseClip(layout_from_points([(LEFT_HAND, p) for _, p in clip.layout.points]), clip.frames,
+                    clip.mask, clip.fps, clip.width, clip.height)
+    a, b = preprocess(clip, HANDS_ALONE), preprocess(left, HANDS_ALONE)
+    assert b.flipped and not a.flipped
+    np.testing.assert_array_equal(a.mask, b.mask)
+    np.testing.assert_allclose(a.frames[..., :2], b.frames[..., :2], atol=1e-4)  # mirroring flips z only
+
+
+def test_streaming_hands_alone_equals_clip(data_dir):
+    clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
+    normalizer = StreamingNormalizer(clip.layout, HANDS_ALONE)
+    for t in range(clip.num_frames):
+        normalizer.push(clip.frames[t], clip.mask[t])
+    got, ref = normalizer.model_input(), preprocess(clip, HANDS_ALONE)
+    np.testing.assert_array_equal(got.mask, ref.mask)
+    np.testing.assert_allclose(got.frames, ref.frames, atol=1e-6)
+
+
+def test_no_hand_and_no_shoulders_is_refused(data_dir):
+    clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
+    empty = PoseClip(clip.layout, np.zeros_like(clip.frames), np.zeros_like(clip.mask), clip.fps)
+    with pytest.raises(SignclipError, match="hand"):
+        preprocess(empty, HANDS_ALONE)

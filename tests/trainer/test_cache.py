@@ -51,8 +51,8 @@ def test_reused_without_reading_then_rebuilt_when_a_file_changes(rows, tmp_path,
     first = build_cache(rows, tmp_path / "c", progress=False)
     index_mtime = (tmp_path / "c" / "index.json").stat().st_mtime_ns
     reads = []
-    real = cache_module.read_pose
-    monkeypatch.setattr(cache_module, "read_pose", lambda p: reads.append(p) or real(p))
+    real = cache_module.read_clip
+    monkeypatch.setattr(cache_module, "read_clip", lambda row, frames: reads.append(row) or real(row, frames))
     again = build_cache(rows, tmp_path / "c", progress=False)
     assert not again.built and again.key == first.key and reads == []
     assert (tmp_path / "c" / "index.json").stat().st_mtime_ns == index_mtime

@@ -1,0 +1,113 @@
+"""The engine shared by the app's threads: one lock around it, and a worker for the UI's requests
+(text search, teach, forget, the taught signs) that runs them off the UI thread."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from signclip.runtime.errors import SignclipError
+
+
+@dataclass(frozen=True)
+class TeachRequest:
+    """Record `count` examples of `label`: each one recognized sign, or `seconds` of frames if set."""
+
+    label: str
+    count: int
+    language: str | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class TeachExamples:
+    label: str
+    language: str | None
+    clips: tuple  # PoseClip in HOLISTIC_576
+    sources: tuple
+
+
+
+class LockedEngine:
+    """The engine with one lock: recognition, search and teach run on different threads."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.lock = threading.RLock()
+
+    def embed_one(self, model_input):
+        with self.lock:
+            return self.engine.pose_encoder.embed_one(model_input)
+
+    def lookup_embedding(self, embedding, k: int, language: str | None) -> list:
+        with self.lock:
+            return self.engine.lookup_embedding(embedding, k, language)
+
+    def languages(self) -> list:
+        with self.lock:
+            return self.engine.languages()
+
+    def lookup_text(self, text: str, k: int, language: str | None) -> list:
+        with self.lock:
+            return self.engine.lookup_text(text, k, language)
+
+    def teach(self, examples: TeachExamples):
+        with self.lock:
+            return self.engine.teach(examples.label, list(examples.clips), list(examples.sources),
+                                     examples.language)
+
+    def forget(self, label: str, language: str | None):
+        with self.lock:
+            return self.engine.forget(label, language)
+
+    def signs(self) -> list:
+        with self.lock:
+            return self.engine.personal.signs()
+
+
+
+class EngineService(QObject):
+    """Text search, teach, forget and the personal sign list, off the UI thread."""
+
+    searched = Signal(str, list)   # query, matches
+    taught = Signal(str, int)      # label, examples of it now
+    signs = Signal(list)           # (label, language, examples) of every taught sign
+    failed = Signal(str)
+
+    def __init__(self, engine: LockedEngine, k: int = 5):
+        super().__init__()
+        self.engine, self.k = engine, k
+        self.language: str | None = None
+
+    @Slot(str)
+    def search(self, text: str) -> None:
+        try:
+            self.searched.emit(text, self.engine.lookup_text(text, self.k, self.language))
+        except SignclipError as e:
+            self.failed.emit(str(e))
+
+    @Slot(TeachExamples)
+    def teach(self, examples: TeachExamples) -> None:
+        try:
+            vocab = self.engine.teach(examples)
+        except SignclipError as e:
+            self.failed.emit(str(e))
+            return
+        count = sum(n for label, _, n in vocab.signs() if label == examples.label)
+        self.taught.emit(examples.label, count)
+        self.signs.emit(vocab.signs())
+
+    @Slot(str, str)
+    def forget(self, label: str, language: str) -> None:
+        try:
+            vocab = self.engine.forget(label, language)
+        except SignclipError as e:
+            self.failed.emit(str(e))
+            return
+        self.signs.emit(vocab.signs())
+
+    @Slot()
+    def list_signs(self) -> None:
+        self.signs.emit(self.engine.signs())

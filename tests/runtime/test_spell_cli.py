@@ -1,0 +1,99 @@
+"""`signclip spell` and `signclip stream --spell` with the shipped model on real letters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from spelling_data import DATA, join_word, lexicon_letters
+from streaming_data import cab_clip
+
+from signclip.runtime.cli import main
+from signclip.runtime.pose_io import write_pose
+
+VIDEOS = DATA / "videos"
+# Today's shipped model reads the new signer's A and L as E (README: ranks 2 and 6 of 26); the
+# retrained model of the "new signers" issue is meant to fix that: then these markers come off.
+NEW_SIGNER = pytest.mark.xfail(strict=True, reason="today's default model reads this signer's A and L "
+                                                    "as E (C-A-B comes back as CEB)")
+
+
+@pytest.fixture(scope="module")
+def joke(tmp_path_factory):
+    path = tmp_path_factory.mktemp("spell") / "joke.pose"
+    write_pose(join_word("JOKE", lexicon_letters("ase", DATA / "spelling")).clip, path)
+    return path
+
+
+def json_lines(text: str) -> list:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_spell_json_is_one_object_per_input(joke, capsys):
+    assert main(["spell", str(joke), "--language", "ase", "--json"]) == 0
+    (record,) = json_lines(capsys.readouterr().out)
+    assert set(record) == {"input", "text", "letters"}
+    assert record["input"] == str(joke) and record["text"] == "JOKE"
+    assert [x["letter"] for x in record["letters"]] == list("JOKE")
+    for x in record["letters"]:
+        assert set(x) == {"letter", "start_s", "end_s", "score"} and x["start_s"] < x["end_s"]
+    starts = [x["start_s"] for x in record["letters"]]
+    assert starts == sorted(starts)
+
+
+def test_spell_text_and_word_prior(joke, capsys):
+    pytest.importorskip("wordfreq")
+    assert main(["spell", str(joke), "-l", "ase"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{joke}: JOKE" and len(out) == 5 and out[1].split()[0] == "J"
+    assert main(["spell", str(joke), "-l", "ase", "--words", "en", "--json"]) == 0
+    (record,) = json_lines(capsys.readouterr().out)
+    assert record["text"] == "JOKE" and record["raw"] == "JOKE"
+
+
+def test_spell_refuses_in_one_line(joke, tmp_path, capsys):
+    missing = tmp_path / "missing.mp4"
+    assert main(["spell", str(missing), str(joke), "-l", "ase", "--json"]) == 2
+    records = json_lines(capsys.readouterr().out)
+    assert records[0] == {"input": str(missing), "error": f"{missing}: no such file"}
+    assert records[1]["text"] == "JOKE"  # the other input is still read
+    assert main(["spell", str(joke), "-l", "xyz"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "language 'xyz' is not in the vocabulary" in err[0]
+    assert main(["spell", str(joke), "--words", "xx"]) == 2
+    assert "no word list" in capsys.readouterr().err
+
+
+def test_stream_spell_prints_letters_then_the_word(joke, capsys):
+    assert main(["stream", "--source", str(joke), "--spell", "-l", "ase", "--json"]) == 0
+    records = json_lines(capsys.readouterr().out)
+    assert [r["letter"] for r in records[:-1]] == list("JOKE")
+    assert records[-1] == {"word": "JOKE", "raw": "JOKE"}
+    assert main(["stream", "--source", str(joke), "--spell", "-l", "ase"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "word: JOKE" and lines[0].split()[-2] == "J"
+    assert main(["stream", "--source", str(joke), "--spell", "--window", "1.0"]) == 2
+    assert main(["stream", "--source", str(joke), "--words", "en"]) == 2
+
+
+@pytest.mark.slow
+@NEW_SIGNER
+def test_spell_reads_the_cab_video(tmp_path, capsys):
+    path = tmp_path / "cab.pose"
+    write_pose(cab_clip(), path)  # MediaPipe over CAB_VIDEO, shared with the streaming tests
+    assert main(["spell", str(path), "--json", "--language", "ase"]) == 0
+    (record,) = json_lines(capsys.readouterr().out)
+    assert record["text"] == "CAB"
+
+
+@pytest.mark.slow
+@NEW_SIGNER
+def test_spell_reads_a_word_joined_from_the_letter_videos(tmp_path, capsys):
+    from signclip.runtime.capture import video_to_clip
+
+    letters = {x: video_to_clip(VIDEOS / f"asl_letter_{x}.mp4") for x in "ABC"}
+    path = tmp_path / "cab.pose"
+    write_pose(join_word("CAB", letters).clip, path)
+    assert main(["spell", str(path), "--json", "--language", "ase"]) == 0
+    (record,) = json_lines(capsys.readouterr().out)
+    assert record["text"] == "CAB"
