@@ -25,9 +25,10 @@ from signclip.runtime.recognizer import Recognizer
 from signclip.runtime.segmentation import FrameCounts, SegmenterConfig
 from signclip.runtime.webpage import write_web_model
 
-CONFIGS = [NormalizationConfig(*flags) for flags in itertools.product((True, False), repeat=3)]
+# every combination of hide_legs, canonical_hand, hand_3d and hands_alone
+CONFIGS = [NormalizationConfig(*flags) for flags in itertools.product((True, False), repeat=4)]
 # Every fixture pose with MediaPipe's point names (the page's layout conversion knows those; OpenPose
-# files are read by the Python runtime only). right_hand21 has no body: both sides must refuse it.
+# files are read by the Python runtime only). right_hand21 has no body: hands alone, or refused.
 POSES = ("holistic576_97f", "holistic576_121f", "holistic586_5f", "reduced178_170f", "reduced178_278f",
          "right_hand21_170f")
 TEXTS = (("B", None), ("C", "ase"), ("A", "gsg"), ("ZZ", None))
@@ -35,6 +36,13 @@ FPS = (1.0, 2.5, 3.0, 7.5, 12.0, 15.0, 24.0, 25.0, 29.89, 29.97, 30.0, 60.0)
 RESAMPLE = ((257, 256), (278, 256), (511, 256), (1000, 256), (300, 7))
 TOLERANCE = 1e-5
 MIN_COSINE = 0.999
+
+
+def hands_only(clip: PoseClip) -> PoseClip:
+    """The clip with everything but its hands masked (a hand-only recording)."""
+    hands = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in clip.layout.points])
+    return PoseClip(clip.layout, np.where(hands[:, None], clip.frames, 0).astype(np.float32),
+                    clip.mask & hands, clip.fps)
 
 
 def mirrored_names(clip: PoseClip, name: str) -> PoseClip:
@@ -97,6 +105,8 @@ def cases() -> list:
     out = [Case(n, c, embed=n != "holistic586_5f") for n, c in poses.items()]
     out += [Case(f"{n}_mirrored", mirrored_names(poses[n], f"{n}_mirrored"))
             for n in ("holistic576_97f", "reduced178_170f")]
+    hands = hands_only(poses["holistic576_97f"])
+    out += [Case("hands_only", hands), Case("hands_only_mirrored", mirrored_names(hands, "hands_only_m"))]
     out += [Case(f"lexicon_{i}_{label}", clip) for i, (label, clip) in enumerate(lexicon_clips())]
     out += [Case("cab", cab_clip(), stream=True), Case("lexicon_stream", lexicon_stream().clip, stream=True)]
     return out
@@ -131,7 +141,7 @@ def labels(matches) -> list:
 
 def test_normalized_frames_equal_within_1e_5(run):
     folder, by_name, results = run
-    compared, worst = 0, 0.0
+    compared, refused, worst = 0, 0, 0.0
     for result in results["cases"]:
         clip = by_name[result["name"]].clip
         for i, (cfg, js) in enumerate(zip(CONFIGS, result["configs"], strict=True)):
@@ -139,6 +149,7 @@ def test_normalized_frames_equal_within_1e_5(run):
                 py = preprocess(clip, cfg)
             except SignclipError as e:
                 assert "error" in js and "shoulders" in js["error"] and "shoulders" in str(e), result["name"]
+                refused += 1
                 continue
             assert "error" not in js, (result["name"], js)
             frames = np.frombuffer((folder / f"{result['name']}.{i}.f32").read_bytes(), "<f4")
@@ -148,15 +159,17 @@ def test_normalized_frames_equal_within_1e_5(run):
             err = float(np.abs(frames.reshape(py.frames.shape) - py.frames).max())
             assert err <= TOLERANCE, (result["name"], cfg, err)
             compared, worst = compared + 1, max(worst, err)
-    assert compared == len(CONFIGS) * (len(by_name) - 1)  # every config of every clip with a body
+    # refused: the three clips without a body, under the configs without hands_alone
+    assert refused == len(CONFIGS) // 2 * 3 and compared + refused == len(CONFIGS) * len(by_name)
     print(f"normalized frames: {compared} clips x configs, largest difference {worst:.2e}")
     flipped = {r["name"] for r in results["cases"] if any(c.get("flipped") for c in r["configs"])}
     assert {"holistic576_97f_mirrored", "reduced178_170f_mirrored"} <= flipped
+    assert len({"hands_only", "hands_only_mirrored"} & flipped) == 1  # hands alone: one of the two
 
 
 def test_embeddings_cosine_and_top5_equal(run, engine):
     _, by_name, results = run
-    embedded, worst = 0, 1.0
+    embedded, refused, worst = 0, 0, 1.0
     for result in results["cases"]:
         case = by_name[result["name"]]
         if not case.embed:
@@ -165,6 +178,7 @@ def test_embeddings_cosine_and_top5_equal(run, engine):
             x = preprocess(case.clip, engine.bundle.normalization)
         except SignclipError:
             assert "shoulders" in result["embed_error"]
+            refused += 1
             continue
         py = engine.embed_inputs([x])[0]
         js = np.array(result["embedding"], np.float32)
@@ -173,7 +187,8 @@ def test_embeddings_cosine_and_top5_equal(run, engine):
         assert labels(result["top5"]) == labels(engine.lookup_embedding(py, 5)), result["name"]
         assert labels(result["top5_ase"]) == labels(engine.lookup_embedding(py, 5, "ase")), result["name"]
         embedded, worst = embedded + 1, min(worst, cosine)
-    assert embedded == sum(c.embed for c in by_name.values()) - 1  # all but right_hand21 (no body)
+    assert embedded + refused == sum(c.embed for c in by_name.values())
+    assert refused == (0 if engine.bundle.normalization.hands_alone else 3)  # the clips without a body
     print(f"embeddings: {embedded} clips, lowest cosine {worst:.6f}")
 
 
