@@ -30,6 +30,7 @@ from .layouts import HOLISTIC_543, MODEL_203, flip_permutation
 from .normalize import leg_indices
 from .segmentation import SegmenterConfig
 
+CREDITS_FILE = "CREDITS.md"  # a bundle's training-data credits (CC BY data): they ship with the model
 WEB_FORMAT = "signclip-web"
 WEB_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -78,6 +79,8 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
         vocabulary["clips"] = {"labels": v.clip_labels.tolist(), "languages": v.clip_languages.tolist(),
                                "texts": v.clip_texts.tolist(),
                                "embeddings": _float32_file(folder, "clips.f32", v.clip_embeddings)}
+    if (bundle.path / CREDITS_FILE).is_file():
+        shutil.copyfile(bundle.path / CREDITS_FILE, folder / CREDITS_FILE)
     manifest = {
         "format": WEB_FORMAT, "schema_version": WEB_SCHEMA_VERSION,
         "source": {"bundle": str(bundle.path), "model": meta["model"].get("name"),
@@ -96,6 +99,8 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
         "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
         "encoder": {"file": encoder_name, "sha256": sha256_file(folder / encoder_name)},
         "vocabulary": vocabulary,
+        "training_data": meta.get("training_data", []),  # name, license, credit: shown by the page
+        "credits": CREDITS_FILE if (folder / CREDITS_FILE).is_file() else None,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     return manifest

@@ -56,6 +56,19 @@ def test_the_web_format_is_the_bundle_computed_in_advance(tmp_path):
     assert manifest["normalization"] == bundle.meta["normalization"]
 
 
+def test_training_data_credits_ship_with_the_page(tmp_path):
+    """CC BY training data asks for credit wherever a model trained on it ships: so does the page."""
+    bundle_dir = tmp_path / "bundle"
+    shutil.copytree(load_bundle().path, bundle_dir)
+    meta = json.loads((bundle_dir / "signclip.json").read_text())
+    meta["training_data"] = [{"name": "ASL-HG", "license": "CC BY 4.0", "credit": "the ASL-HG authors"}]
+    (bundle_dir / "signclip.json").write_text(json.dumps(meta))
+    (bundle_dir / "CREDITS.md").write_text("# Training data credits\n")
+    manifest = write_web_model(load_bundle(bundle_dir), tmp_path / "model")
+    assert manifest["training_data"] == meta["training_data"] and manifest["credits"] == "CREDITS.md"
+    assert (tmp_path / "model" / "CREDITS.md").read_text() == "# Training data credits\n"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--bundle", "/nonexistent/bundle"], "not a model bundle"),
     (["--port", "70000"], "--port 70000"),

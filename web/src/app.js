@@ -126,6 +126,17 @@ async function loadModel() {
   return web;
 }
 
+/** The training data that asks for credit wherever the model ships (CC BY), with its CREDITS.md. */
+function mountCredits(manifest) {
+  const sets = manifest.training_data ?? [];
+  if (!sets.length) return;
+  const link = document.createElement('a');
+  link.href = MODEL_BASE + (manifest.credits ?? '');
+  link.textContent = 'credits';
+  $('#credits').append(`Trained on ${sets.map((d) => `${d.name} (${d.license})`).join(', ')}`,
+    ...(manifest.credits ? [' · ', link] : []));
+}
+
 function mountPanels(panels) {
   const tabs = $('#tabs');
   const show = (id) => {
@@ -171,6 +182,7 @@ async function main() {
   const panels = [signPanel(), searchPanel(vocabulary, () => page.language)];
   mountPanels(panels);
   mountLanguages(vocabulary, panels);
+  mountCredits(manifest);
   page.marks.model_ms = performance.now();
   setStatus('camera', 'Starting the camera…');
   await openCamera(video);
