@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean
+.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean web node chromium
 HELD_OUT := asq,bzs,mfs
 MODEL := models/edge-small
 
@@ -35,7 +35,7 @@ demo: setup
 		$(BIN)/signclip lookup --text B; \
 	fi
 
-test: setup
+test: setup node chromium
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 	$(BIN)/ruff check .
 	@$(MAKE) --no-print-directory test-py310
@@ -58,6 +58,21 @@ $(STAMP310): pyproject.toml
 	$(VENV310)/bin/python -m pip install --quiet -e ".[test]"
 	rm -f $(VENV310)/.installed-*
 	touch $(STAMP310)
+
+# The web page (web/): its npm packages from the lockfile (npm ci, once), then the static folder for
+# the shipped bundle; serve it with any static server, or `signclip web --out DIR --serve`.
+WEB_OUT ?= build/web
+web: setup node
+	$(BIN)/signclip web --out $(WEB_OUT)
+
+# Node.js and Chromium from Debian where they are missing (CI runs as root); without apt, one line.
+APT_INSTALL = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null); \
+	else echo "$(2)"; fi
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || $(call APT_INSTALL,nodejs npm,no npm and no apt here: install Node.js 18+ with npm)
+chromium:
+	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium,no Chromium and no apt here: the browser test is skipped)
 
 test-fast: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
@@ -87,7 +102,7 @@ eval: setup
 	$(BIN)/signclip evaluate $(MODEL) --protocol augmented --data runs/lexicon.csv
 
 clean:
-	rm -rf $(VENV) $(VENV310) build *.egg-info
+	rm -rf $(VENV) $(VENV310) build *.egg-info web/node_modules
 
 # ---- The GPU machine (bench/gpu_run.sh; README, GPU): no package index there, 64 MiB may travel.
 # gpu-wheelhouse: the pinned wheels its image lacks (bench/gpu-wheels.txt) for its Python 3.12 and for

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from signclip.runtime.atomic import replace_folder
 from signclip.runtime.bundle import META_FILE, TOKENIZER_FILE, load_bundle
 from signclip.runtime.errors import SignclipError
 
@@ -79,18 +80,6 @@ def _publishable(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
     for p in folder.iterdir():
         p.chmod(0o666 & ~umask)
-
-
-def _replace_folder(tmp: Path, out: Path) -> None:
-    """Swap `tmp` in as `out`; the old bundle stays intact until the new one is in place."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
 
 
 def _clips(entries: list, count: int, model_cfg, log) -> tuple:
@@ -177,7 +166,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         write_meta(tmp, meta)
         _publishable(tmp)
         load_bundle(tmp)  # the runtime's own check, before anything becomes visible at --out
-        _replace_folder(tmp, out)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

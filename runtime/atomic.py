@@ -23,3 +23,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def replace_folder(tmp: Path, out: Path) -> None:
+    """Swap the finished folder `tmp` in as `out`; an old `out` stays intact until the new one is in place."""
+    import shutil
+
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)

@@ -29,6 +29,7 @@ COMMANDS = [
     ("bench", "signclip.runtime.commands.bench", ("onnxruntime", "tokenizers")),
     ("doctor", "signclip.runtime.commands.doctor", ()),
     ("app", "signclip.runtime.commands.app", ("PySide6", "onnxruntime", "tokenizers")),
+    ("web", "signclip.runtime.commands.web", ("pose_format",)),
     ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
     ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),

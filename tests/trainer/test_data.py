@@ -39,7 +39,8 @@ def test_jsonl_roundtrip(poses, tmp_path):
     write_manifest(rows, tmp_path / "m.csv")
     assert read_manifest(tmp_path / "m.csv") == rows
     record = json.loads((tmp_path / "m.jsonl").read_text().splitlines()[0])
-    assert set(record) == {"pose", "text", "spoken_language", "sign_language", "signer", "split"}
+    assert set(record) == {"pose", "text", "spoken_language", "sign_language", "signer", "split", "item",
+                           "weight"}
 
 
 def test_missing_column_is_named(tmp_path):

@@ -1,0 +1,143 @@
+"""The web page in headless Chromium against the Python pipeline on the same video, in one run.
+
+    python bench/web.py                                        # the C-A-B video, the shipped bundle
+    python bench/web.py --seconds 90 --repeats 3 --screenshot docs/web.png
+    python bench/web.py --video tests/data/videos/asl_letter_C.mp4 --bundle my-bundle
+
+Python: decode, MediaPipe Holistic (mediapipe 0.10.18, model complexity 1) and the streaming
+recognizer (segmentation, normalization, and the encoder and lookup when a sign ends) on every frame,
+as fast as they go. Page: the folder `signclip web` builds, served on 127.0.0.1; Chromium's fake
+camera plays the same video in real time (looped); the page takes the newest frame whenever it is
+free, so its rate is frames processed per second. Python and the page alternate per repeat; medians.
+Also: what the page downloaded, and its times from navigation to models loaded, first keypoints
+and first sign shown (the video's first sign ends about 3 s after it starts playing).
+Needs `make web` (npm packages) and Chromium (`make test` installs Debian's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "web"))  # the browser test's page driver and fake camera
+
+CAB = ROOT / "tests" / "data" / "videos" / "asl_letters_CAB.mp4"
+GROUPS = (("vendor/holistic/", "MediaPipe Holistic (web)"), ("vendor/onnxruntime-web/", "ONNX Runtime Web"),
+          ("model/", "model and vocabulary"), ("", "page (HTML, CSS, modules, drawing)"))
+
+
+def python_pipeline(video: Path, engine, language: str) -> tuple:
+    """(frames, seconds, top-1 labels): every frame through MediaPipe and the recognizer."""
+    from signclip.runtime.capture import HolisticCapture, open_video, video_frames
+    from signclip.runtime.recognizer import Recognizer
+
+    capture, info = open_video(video)
+    frames = 0
+    with HolisticCapture() as holistic:
+        holistic.process(next(video_frames(capture)))  # graph start-up is not per-frame cost
+        capture.release()
+        capture, _ = open_video(video)
+        recognizer = Recognizer(holistic.layout, info.fps, engine.pose_encoder.embed_one,
+                                lambda e: engine.lookup_embedding(e, 5, language),
+                                normalization=engine.bundle.normalization)
+        recognizer.warm_up()
+        began = time.perf_counter()
+        events = []
+        for rgb in video_frames(capture):
+            frame, confidence = holistic.process(rgb)
+            events += recognizer.push(frame, confidence > 0)
+            frames += 1
+        events += recognizer.finish()
+        spent = time.perf_counter() - began
+    capture.release()
+    return frames, spent, [e.results[0].label for e in events if e.results]
+
+
+def page_run(site: Path, camera: Path, seconds: float, language: str, screenshot) -> dict:
+    from page_driver import drive_page, served
+
+    with served(site) as url, tempfile.TemporaryDirectory() as tmp:
+        return drive_page(f"{url}?language={language}", camera, Path(tmp) / "page.json", expect=(),
+                          timeout_s=seconds + 120, min_s=seconds, screenshot=screenshot)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=CAB)
+    parser.add_argument("--bundle", default=None)
+    parser.add_argument("--language", default="ase")
+    parser.add_argument("--seconds", type=float, default=60, help="how long the page runs per repeat")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--screenshot", type=Path, default=None, help="save the page's last view here")
+    args = parser.parse_args()
+
+    from fake_camera import write_y4m
+    from page_driver import CHROMIUM, NODE
+
+    from signclip.runtime.engine import Engine
+    from signclip.runtime.webpage import build_site
+
+    if CHROMIUM is None or NODE is None:
+        sys.exit("bench/web.py needs Node.js and Chromium (make web; make test installs Chromium)")
+    engine = Engine(args.bundle, personal=False)
+    with tempfile.TemporaryDirectory(prefix="signclip-bench-web-") as tmp:
+        tmp = Path(tmp)
+        build_site(engine.bundle, tmp / "site", log=lambda _: None)
+        camera = tmp / "camera.y4m"
+        video = write_y4m(args.video, camera)
+        py, page = [], []
+        for r in range(args.repeats):
+            py.append(python_pipeline(args.video, engine, args.language))
+            last = r == args.repeats - 1
+            page.append(page_run(tmp / "site", camera, args.seconds, args.language,
+                                 args.screenshot.absolute() if args.screenshot and last else None))
+    report(args, video, py, page)
+
+
+def report(args, video: dict, py: list, page: list) -> None:
+    py_fps = statistics.median(f / s for f, s, _ in py)
+    page_fps = statistics.median(p["fps"] for p in page)
+    frames, seconds, py_labels = py[len(py) // 2]
+    p = page[len(page) // 2]
+    if p["status"] != "running":
+        print(f"the page stopped: {p['status']} {p['error']}")
+    print(f"{args.video.name}: {video['frames']} frames, {video['width']}x{video['height']}, "
+          f"{video['fps']:g} fps; language {args.language}; {len(py)} repeat(s), medians\n")
+    print("| pipeline | FPS | x Python | signs (top-1) |")
+    print("|---|---|---|---|")
+    print(f"| Python runtime: MediaPipe 0.10.18 + recognizer ({frames} frames in {seconds:.1f} s) | "
+          f"{py_fps:.1f} | 1.00 | {' '.join(py_labels)} |")
+    tops = " ".join(s["top5"][0]["label"] for s in p["signs"])
+    stats = p["stats"]
+    print(f"| web page in Chromium: MediaPipe web + recognizer + ONNX Runtime Web ({stats.get('frames', 0)} "
+          f"frames in {p['wall_s']:.0f} s, camera at {video['fps']:g} fps) | {page_fps:.1f} | "
+          f"{page_fps / py_fps:.2f} | {tops} |")
+    sizes = defaultdict(int)
+    for r in p["request_list"]:
+        sizes[next(name for prefix, name in GROUPS if r["path"].lstrip("/").startswith(prefix))] += r["bytes"]
+    marks = p["marks"]
+    print("\n| page | value |")
+    print("|---|---|")
+    print(f"| downloaded, all ({p['requests']} requests; outside its origin: "
+          f"{len(p['foreign_requests'])}) | {p['bytes'] / 1e6:.1f} MB |")
+    for _, name in GROUPS:
+        print(f"| - {name} | {sizes[name] / 1e6:.2f} MB |")
+    for key, name in (("model_ms", "model and MediaPipe loaded"), ("camera_ms", "camera open"),
+                      ("first_pose_ms", "first keypoints"), ("first_result_ms", "first sign shown")):
+        value = f"{marks[key] / 1000:.1f} s" if key in marks else "never"
+        print(f"| {name} (from navigation) | {value} |")
+    print(f"| MediaPipe per frame / encoder per sign (the last of each) | "
+          f"{stats.get('mediapipe_ms', 0):.0f} ms / {stats.get('encode_ms', 0):.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Build the web page (camera, MediaPipe and the model, all in the browser) as a static folder.
+
+    signclip web --out build/web                          # the shipped bundle
+    signclip web --out site --bundle my-bundle --serve    # then serve it on http://127.0.0.1:8000/
+
+Any static file server serves the folder. Browsers open the camera only on a secure origin:
+localhost, or HTTPS. The first build runs `npm ci` in web/ (Node.js and the npm registry); later
+builds and the page itself need no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SignclipError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder to write (a page built here before is replaced)")
+    parser.add_argument("--bundle", metavar="DIR", default=None,
+                        help="model bundle (default: $SIGNCLIP_BUNDLE, else the bundle shipped with the "
+                             "package)")
+    parser.add_argument("--serve", action="store_true", help="then serve the folder until interrupted")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
+
+
+def run(args) -> int:
+    from ..bundle import load_bundle
+    from ..webpage import build_site, check_out_folder, make_server
+
+    if not 0 <= args.port <= 65535:
+        raise SignclipError(f"--port {args.port}: expected 0-65535")
+    check_out_folder(Path(args.out))  # before the bundle loads: a wrong --out fails at once
+    bundle = load_bundle(args.bundle)
+    mark = build_site(bundle, args.out)
+    print(f"{args.out}: the web page for {mark['model']} ({mark['bytes'] / 1e6:.1f} MB; "
+          + ", ".join(f"{k} {v}" for k, v in mark["packages"].items()) + ")")
+    if not args.serve:
+        return 0
+    server = make_server(args.out, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"serving {args.out} on http://{host}:{port}/ (Ctrl+C stops)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,216 @@
+"""The web page as a static folder: the page's sources, its npm packages and a bundle's web format.
+
+The web format is what the page reads of a bundle: `model/manifest.json` (layout, normalization,
+segmenter thresholds, vocabulary texts, file hashes), the pose encoder's ONNX as it is, and the
+vocabulary embeddings as little-endian float32 files, computed in advance. The npm packages
+(MediaPipe's web Holistic with its models, ONNX Runtime Web) come from the registry through the
+page's lockfile (`npm ci`), once, into `web/node_modules`; only the files the page loads are copied.
+The folder is built beside the output and renamed into place, so a failed build changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import replace_folder
+from .bundle import Bundle, sha256_file
+from .errors import SignclipError
+from .layouts import HOLISTIC_543, MODEL_203, flip_permutation
+from .normalize import leg_indices
+from .segmentation import SegmenterConfig
+
+CREDITS_FILE = "CREDITS.md"  # a bundle's training-data credits (CC BY data): they ship with the model
+WEB_FORMAT = "signclip-web"
+WEB_SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_DIR = "model"
+SITE_MARK = "signclip-web.json"  # written last into every built folder: what the page was built from
+WEB_SOURCES = Path(__file__).resolve().parents[1] / "web"  # the page's own files in a checkout
+PAGE_FILES = ("index.html", "app.css")
+LOCK_STAMP = ".signclip-lock-sha256"
+# npm package -> the files of it the page loads (the rest of each package stays in node_modules)
+VENDOR_FILES = {
+    "@mediapipe/holistic": (
+        "holistic.js", "holistic.binarypb", "holistic_solution_packed_assets.data",
+        "holistic_solution_packed_assets_loader.js", "holistic_solution_simd_wasm_bin.js",
+        "holistic_solution_simd_wasm_bin.wasm", "holistic_solution_simd_wasm_bin.data",
+        "holistic_solution_wasm_bin.js", "holistic_solution_wasm_bin.wasm",
+        "pose_landmark_full.tflite",  # model complexity 1, as the Python capture (only it ships there)
+    ),
+    "@mediapipe/drawing_utils": ("drawing_utils.js",),
+    "onnxruntime-web": ("dist/ort.wasm.min.mjs", "dist/ort-wasm-simd-threaded.mjs",
+                        "dist/ort-wasm-simd-threaded.wasm"),
+}
+
+
+# ---------------------------------------------------------------- the bundle's web format
+
+
+def _float32_file(folder: Path, name: str, rows: np.ndarray) -> dict:
+    """Rows [N, D] as raw little-endian float32; what the manifest says of them."""
+    data = np.ascontiguousarray(rows, dtype="<f4").tobytes()
+    (folder / name).write_bytes(data)
+    return {"file": name, "shape": list(rows.shape), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def write_web_model(bundle: Bundle, folder: Path) -> dict:
+    """The bundle's web format into `folder`; returns the manifest."""
+    from .engine import spoken_languages  # the engine's reading of the prompts, not a second one
+
+    folder.mkdir(parents=True, exist_ok=True)
+    meta, v = bundle.meta, bundle.vocabulary()
+    encoder = bundle.encoder_file("pose")
+    encoder_name = "pose_encoder" + encoder.suffix  # .onnx, or .ort (ONNX Runtime Web reads both)
+    shutil.copyfile(encoder, folder / encoder_name)
+    vocabulary = {"texts": v.texts.tolist(), "labels": v.labels.tolist(), "languages": v.languages.tolist(),
+                  "embeddings": _float32_file(folder, "vocabulary.f32", v.embeddings)}
+    if v.has_clips:
+        vocabulary["clips"] = {"labels": v.clip_labels.tolist(), "languages": v.clip_languages.tolist(),
+                               "texts": v.clip_texts.tolist(),
+                               "embeddings": _float32_file(folder, "clips.f32", v.clip_embeddings)}
+    if (bundle.path / CREDITS_FILE).is_file():
+        shutil.copyfile(bundle.path / CREDITS_FILE, folder / CREDITS_FILE)
+    manifest = {
+        "format": WEB_FORMAT, "schema_version": WEB_SCHEMA_VERSION,
+        "source": {"bundle": str(bundle.path), "model": meta["model"].get("name"),
+                   "format": meta.get("format"), "pose_encoder": encoder.name,
+                   "vocabulary_sha256": meta["vocabulary"]["sha256"]},
+        # layout tables, so that the page declares no point names of its own: the model's points,
+        # the 543 that MediaPipe's web Holistic returns, and the indices normalization needs
+        "layout": meta["layout"],
+        "capture_layout": [list(p) for p in HOLISTIC_543.points],
+        "flip_permutation": flip_permutation(MODEL_203).tolist(),  # needs pose-format's face table
+        "leg_indices": leg_indices(MODEL_203).tolist(),
+        "normalization": meta["normalization"],
+        "segmenter": dataclasses.asdict(SegmenterConfig()),
+        "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],
+        "prompt_template": meta["prompt_template"],
+        "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
+        "encoder": {"file": encoder_name, "sha256": sha256_file(folder / encoder_name)},
+        "vocabulary": vocabulary,
+        "training_data": meta.get("training_data", []),  # name, license, credit: shown by the page
+        "credits": CREDITS_FILE if (folder / CREDITS_FILE).is_file() else None,
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return manifest
+
+
+# ---------------------------------------------------------------- npm packages
+
+
+def lock_digest(web: Path) -> str:
+    lock = web / "package-lock.json"
+    if not lock.is_file():
+        raise SignclipError(f"{lock}: missing; the web page's packages are pinned by it")
+    return sha256_file(lock)
+
+
+def node_modules(web: Path = WEB_SOURCES, log=print) -> Path:
+    """`web/node_modules` as the lockfile pins it: `npm ci` when it is missing or stale."""
+    modules = web / "node_modules"
+    digest = lock_digest(web)
+    stamp = modules / LOCK_STAMP
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SignclipError("the web page's packages are installed with npm, which is not on PATH; "
+                            "install Node.js 18 or newer with npm (e.g. apt-get install nodejs npm)")
+    log("installing the web page's npm packages (npm ci, from the lockfile)")
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=web,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+        raise SignclipError(f"npm ci in {web} failed: {last}")
+    stamp.write_text(digest + "\n")
+    return modules
+
+
+def package_versions(modules: Path) -> dict:
+    return {name: json.loads((modules / name / "package.json").read_text())["version"]
+            for name in VENDOR_FILES}
+
+
+# ---------------------------------------------------------------- the site
+
+
+def check_out_folder(out: Path) -> None:
+    """`out` may be new, empty, or a folder this command built before (which is replaced)."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / SITE_MARK).is_file())):
+        raise SignclipError(f"--out {out} exists and is not a web page built by signclip web; give a new "
+                            f"or empty folder (a page built before is replaced)")
+
+
+def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print) -> dict:
+    """The static page for `bundle` at `out`: what the page is built from (also in SITE_MARK)."""
+    out = Path(out).absolute()
+    check_out_folder(out)
+    if not (web / "src").is_dir():
+        raise SignclipError(f"{web}: the web page's sources are not here; `signclip web` builds the page "
+                            f"from a checkout of signclip-edge (its web/ folder)")
+    modules = node_modules(web, log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name in PAGE_FILES:
+            shutil.copyfile(web / name, tmp / name)
+        shutil.copytree(web / "src", tmp / "src")
+        for package, files in VENDOR_FILES.items():
+            for f in files:
+                target = tmp / "vendor" / package.split("/")[-1] / Path(f).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(modules / package / f, target)
+        manifest = write_web_model(bundle, tmp / MODEL_DIR)
+        mark = {"bundle": str(bundle.path), "model": manifest["source"]["model"],
+                "packages": package_versions(modules),
+                "bytes": sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())}
+        (tmp / SITE_MARK).write_text(json.dumps(mark, indent=1) + "\n")
+        _publishable(tmp)
+        replace_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return mark
+
+
+def _publishable(folder: Path) -> None:
+    """mkdtemp makes a private folder (0700); a web page is read by the server and others."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [folder, *folder.rglob("*")]:
+        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
+
+
+# ---------------------------------------------------------------- serving
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the types ES modules and WebAssembly need, and no request log per file."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+                      ".json": "application/json", ".data": "application/octet-stream",
+                      ".f32": "application/octet-stream", ".onnx": "application/octet-stream"}
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+def make_server(folder, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for a built page (port 0: any free one); serve_forever() runs it."""
+    handler = functools.partial(_Handler, directory=str(folder))
+    try:
+        return http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        raise SignclipError(f"cannot serve on {host}:{port} ({e.strerror or e})") from e

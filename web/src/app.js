@@ -1,0 +1,226 @@
+// The page: camera -> MediaPipe Holistic -> segmentation and normalization -> pose encoder (ONNX
+// Runtime Web) -> top-5 in the vocabulary, every step in this browser tab, every file from this
+// page's own folder. `window.signclip` mirrors what the page shows (status, signs, frame rates and
+// timings since the page started loading) for scripts that drive the page.
+
+import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
+import { loadWebModel } from './bundle.js';
+import { PoseLoop, openHolistic } from './capture.js';
+import { PoseEncoder } from './encoder.js';
+import { drawSkeleton } from './overlay.js';
+import { searchPanel, signPanel } from './panels.js';
+import { Recognizer } from './recognizer.js';
+
+const MODEL_BASE = 'model/';
+const HOLISTIC_BASE = 'vendor/holistic/';
+const RATE_FRAMES = 8;      // frames timed before the recognizer starts at the measured frame rate
+const RATE_DRIFT = 0.25;    // a measured rate this far from the recognizer's restarts it (between signs)
+const TOP_K = 5;
+const MAX_SIGNS = 1000;     // signs kept in window.signclip for scripts (the panels keep their own)
+// ?keypoints: each sign in window.signclip also holds its keypoints before and after normalization
+// and its embedding, so that a test can recompute them in Python
+const KEEP_KEYPOINTS = new URLSearchParams(location.search).has('keypoints');
+
+const $ = (selector) => document.querySelector(selector);
+const page = { status: 'loading', error: null, signs: [], stats: {}, marks: {}, language: null };
+globalThis.signclip = page;
+
+function setStatus(status, text) {
+  page.status = status;
+  $('#status').textContent = text;
+  document.body.dataset.status = status;
+}
+
+function fail(error) {
+  page.error = String(error.message ?? error);
+  setStatus('error', page.error);
+  console.error(error);
+}
+
+/** Frames per second over the last few processed frames. */
+class RateMeter {
+  constructor(size = 30) {
+    this.size = size;
+    this.times = [];
+  }
+
+  add(ms) {
+    this.times.push(ms);
+    if (this.times.length > this.size) this.times.shift();
+  }
+
+  get fps() {
+    const n = this.times.length;
+    return n < 2 ? 0 : ((n - 1) * 1000) / (this.times[n - 1] - this.times[0]);
+  }
+}
+
+/**
+ * The recognizer at the page's own frame rate (frames processed per second, which MediaPipe's speed
+ * decides, not the camera's): it starts once the rate is measured, with the frames seen before
+ * replayed into it, and starts again between signs when the rate drifts.
+ */
+class LiveRecognizer {
+  constructor(web) {
+    this.web = web;
+    this.rate = new RateMeter();
+    this.recognizer = null;
+    this.early = [];
+  }
+
+  get fps() {
+    return this.rate.fps;
+  }
+
+  get inSign() {
+    return this.recognizer?.inSign ?? false;
+  }
+
+  start() {
+    this.recognizer = new Recognizer(this.web.capture, this.fps, { ...this.web, keepRaw: KEEP_KEYPOINTS });
+  }
+
+  /** One frame's keypoints in; the signs it ended out. */
+  push(frame, mask, stamp) {
+    this.rate.add(performance.now());
+    if (this.recognizer === null) {
+      this.early.push([frame, mask, stamp]);
+      if (this.early.length < RATE_FRAMES) return [];
+      this.start();
+      return this.early.splice(0).flatMap((args) => this.recognizer.push(...args));
+    }
+    if (!this.recognizer.inSign && Math.abs(this.fps / this.recognizer.fps - 1) > RATE_DRIFT) this.start();
+    return this.recognizer.push(frame, mask, stamp);
+  }
+}
+
+async function openCamera(video) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw new Error('this browser gives no camera here: open the page from localhost or over HTTPS');
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: false, video: { facingMode: 'user' }, // the camera's own size: a constraint may crop it
+    });
+  } catch (e) {
+    throw new Error(`no camera (${e.name}): allow the camera for this page and reload`);
+  }
+  video.srcObject = stream;
+  await video.play();
+  return stream;
+}
+
+async function loadModel() {
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+  const read = async (name) => {
+    const response = await fetch(MODEL_BASE + name);
+    if (!response.ok) throw new Error(`${MODEL_BASE}${name}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  };
+  const web = await loadWebModel(read);
+  const m = web.manifest;
+  web.poseEncoder = await PoseEncoder.load(ort, web.encoder, {
+    maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
+  });
+  return web;
+}
+
+/** The training data that asks for credit wherever the model ships (CC BY), with its CREDITS.md. */
+function mountCredits(manifest) {
+  const sets = manifest.training_data ?? [];
+  if (!sets.length) return;
+  const link = document.createElement('a');
+  link.href = MODEL_BASE + (manifest.credits ?? '');
+  link.textContent = 'credits';
+  $('#credits').append(`Trained on ${sets.map((d) => `${d.name} (${d.license})`).join(', ')}`,
+    ...(manifest.credits ? [' · ', link] : []));
+}
+
+function mountPanels(panels) {
+  const tabs = $('#tabs');
+  const show = (id) => {
+    for (const p of panels) {
+      p.element.hidden = p.id !== id;
+      tabs.querySelector(`[data-mode="${p.id}"]`).setAttribute('aria-selected', String(p.id === id));
+    }
+  };
+  for (const p of panels) {
+    const tab = document.createElement('button');
+    Object.assign(tab, { type: 'button', textContent: p.title });
+    tab.setAttribute('role', 'tab');
+    tab.dataset.mode = p.id;
+    tab.addEventListener('click', () => show(p.id));
+    tabs.append(tab);
+    $('#panels').append(p.element);
+  }
+  show(panels[0].id);
+}
+
+function mountLanguages(vocabulary, panels) {
+  const select = $('#language');
+  for (const code of vocabulary.languages()) select.append(new Option(code, code));
+  const wanted = new URLSearchParams(location.search).get('language');
+  if (wanted && vocabulary.languages().includes(wanted)) select.value = wanted;
+  const changed = () => {
+    page.language = select.value || null;
+    for (const p of panels) p.onLanguage?.(page.language);
+  };
+  select.addEventListener('change', changed);
+  changed();
+}
+
+async function main() {
+  const video = $('#video');
+  const canvas = $('#overlay');
+  setStatus('loading', 'Loading the model and MediaPipe (once; then offline)…');
+  const [web, { holistic, inference }] = await Promise.all([loadModel(), openHolistic(HOLISTIC_BASE)]);
+  page.stats.mediapipe_inference = inference;
+  const { manifest, vocabulary } = web;
+  $('#model').textContent = `${manifest.source.model} · ${vocabulary.texts.length} entries · `
+    + `${vocabulary.languages().length} sign languages`;
+  const panels = [signPanel(), searchPanel(vocabulary, () => page.language)];
+  mountPanels(panels);
+  mountLanguages(vocabulary, panels);
+  mountCredits(manifest);
+  page.marks.model_ms = performance.now();
+  setStatus('camera', 'Starting the camera…');
+  await openCamera(video);
+  page.marks.camera_ms = performance.now();
+
+  const live = new LiveRecognizer(web);
+  let frames = 0;
+  const recognize = async (event) => {
+    if (event.input === null) return; // a segment without shoulders
+    const began = performance.now();
+    const embedding = await web.poseEncoder.embed(event.input);
+    const encodeMs = performance.now() - began;
+    const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language);
+    const { input, raw, ...span } = event;
+    const sign = { ...span, language: page.language, encodeMs, results };
+    if (KEEP_KEYPOINTS) {
+      sign.keypoints = { raw: Array.from(raw.frames), rawMask: Array.from(raw.mask), frames: Array.from(input.frames),
+        mask: Array.from(input.mask), flipped: input.flipped, embedding: Array.from(embedding) };
+    }
+    page.signs.push(sign);
+    if (page.signs.length > MAX_SIGNS) page.signs.shift();
+    page.marks.first_result_ms ??= performance.now();
+    Object.assign(page.stats, { encode_ms: encodeMs });
+    for (const p of panels) p.onSign?.(sign);
+  };
+  const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
+    drawSkeleton(canvas, results);
+    page.marks.first_pose_ms ??= performance.now();
+    const ended = live.push(frame, mask, { index, timeS });
+    frames += 1;
+    Object.assign(page.stats, { fps: live.fps, mediapipe_ms: mediapipeMs, frames });
+    document.body.dataset.signing = String(live.inSign);
+    $('#readout').textContent = `${live.fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms `
+      + `(${inference})` + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
+    for (const event of ended) await recognize(event);
+  };
+  new PoseLoop(holistic, video, canvas, web.capture, (pose) => onPose(pose).catch(fail)).run().catch(fail);
+  setStatus('running', 'Sign in front of the camera. Nothing leaves this device.');
+}
+
+main().catch(fail);

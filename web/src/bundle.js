@@ -1,0 +1,61 @@
+// The bundle's web format (written by `signclip web`, runtime/webpage.py): manifest.json, the pose
+// encoder's ONNX and the vocabulary embeddings as float32 files, each checked against its sha256.
+// `read(name)` returns a file's bytes (fetch in the page, the file system in Node).
+
+import { Layout } from './layouts.js';
+import { modelLayout, normalizationConfig } from './normalize.js';
+import { Vocabulary } from './search.js';
+
+export const WEB_FORMAT = 'signclip-web';
+export const WEB_SCHEMA_VERSION = 1;
+
+async function sha256(bytes) {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A file's bytes, refused when its sha256 differs from the manifest's. */
+async function readChecked(read, entry) {
+  const bytes = await read(entry.file);
+  if (globalThis.crypto?.subtle && (await sha256(bytes)) !== entry.sha256) {
+    throw new Error(`${entry.file} does not match its sha256 in the manifest (corrupt or changed)`);
+  }
+  return bytes;
+}
+
+async function readRows(read, entry, dim) {
+  const rows = new Float32Array(await readChecked(read, entry));
+  const [n, d] = entry.shape;
+  if (d !== dim || rows.length !== n * d) {
+    throw new Error(`${entry.file} holds ${rows.length} numbers, the manifest says ${n} x ${d}`);
+  }
+  return rows;
+}
+
+/**
+ * Everything the page needs of a bundle: {manifest, model, capture (the layout MediaPipe's results
+ * come in), normalization, segmenter, vocabulary, encoder}.
+ */
+export async function loadWebModel(read) {
+  const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
+  if (manifest.format !== WEB_FORMAT || manifest.schema_version !== WEB_SCHEMA_VERSION) {
+    throw new Error(`manifest.json is ${manifest.format} version ${manifest.schema_version}; this page `
+      + `reads ${WEB_FORMAT} version ${WEB_SCHEMA_VERSION}: rebuild it with signclip web`);
+  }
+  const dim = manifest.embedding_dim;
+  const v = manifest.vocabulary;
+  const [encoder, embeddings, clips] = await Promise.all([
+    readChecked(read, manifest.encoder),
+    readRows(read, v.embeddings, dim),
+    v.clips ? readRows(read, v.clips.embeddings, dim) : null,
+  ]);
+  return {
+    manifest,
+    model: modelLayout(manifest),
+    capture: new Layout('holistic543', manifest.capture_layout),
+    normalization: normalizationConfig(manifest.normalization),
+    segmenter: manifest.segmenter,
+    vocabulary: new Vocabulary(manifest, embeddings, clips),
+    encoder: new Uint8Array(encoder),
+  };
+}

@@ -1,0 +1,83 @@
+// The page's side panels, one per mode, shown one at a time under tabs. A panel is
+// {id, title, element, onSign(sign)?, onLanguage(language)?}: app.js hands every recognized sign and
+// every change of the language filter to each panel. Another mode (such as spelling) is one more
+// panel in app.js's list.
+
+const HISTORY_SIZE = 20;
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+/** An ordered list of matches: label, language, score (with a bar), best first. */
+export function renderMatches(list, matches) {
+  list.replaceChildren(...matches.map((m) => {
+    const bar = el('span', { class: 'bar' });
+    bar.style.width = `${Math.max(0, Math.min(1, m.score)) * 100}%`;
+    return el('li', { 'data-label': m.label, 'data-language': m.language },
+      el('span', { class: 'label' }, m.label), el('span', { class: 'language' }, m.language),
+      el('span', { class: 'score' }, m.score.toFixed(3)), bar);
+  }));
+}
+
+/** Sign mode: the top-5 of the last sign, and a history of the signs before it. */
+export function signPanel() {
+  const top = el('ol', { id: 'top5', class: 'matches' });
+  const when = el('p', { class: 'hint', id: 'last-sign' }, 'Sign in front of the camera: raise your hand, '
+    + 'hold the sign, lower your hand. The five closest signs appear here.');
+  const history = el('ol', { id: 'history', class: 'history' });
+  const element = el('section', { 'data-mode': 'sign' }, el('h2', {}, 'Last sign'), when, top,
+    el('h3', {}, 'Before'), history);
+  const show = (sign) => {
+    renderMatches(top, sign.results);
+    when.textContent = `${sign.startS.toFixed(1)}-${sign.endS.toFixed(1)} s, ${sign.language ?? 'all languages'}`;
+  };
+  return {
+    id: 'sign',
+    title: 'Sign',
+    element,
+    onSign(sign) {
+      if (!sign.results.length) return;
+      show(sign);
+      const best = sign.results[0];
+      const item = el('li', { 'data-label': best.label }, el('button', { type: 'button' },
+        el('span', { class: 'label' }, best.label), ` ${best.language} · ${sign.startS.toFixed(1)} s`));
+      item.querySelector('button').addEventListener('click', () => show(sign));
+      history.prepend(item);
+      while (history.children.length > HISTORY_SIZE) history.lastChild.remove();
+    },
+  };
+}
+
+/** Search mode: text to sign over the vocabulary's own words (suggested as you type). */
+export function searchPanel(vocabulary, getLanguage) {
+  const input = el('input', { id: 'search-text', list: 'search-labels', autocomplete: 'off',
+    placeholder: 'a word or letter of the vocabulary', 'aria-label': 'search text' });
+  const labels = el('datalist', { id: 'search-labels' });
+  const results = el('ol', { id: 'search-results', class: 'matches' });
+  const message = el('p', { class: 'hint' }, 'Which signs of the vocabulary match a word or letter.');
+  const form = el('form', { class: 'search' }, input, labels, el('button', { type: 'submit' }, 'Search'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    try {
+      const found = vocabulary.lookupText(input.value, 5, getLanguage());
+      renderMatches(results, found);
+      message.textContent = found.length ? `"${input.value}": the closest signs` : 'nothing found';
+    } catch (e) {
+      results.replaceChildren();
+      message.textContent = e.message;
+    }
+  });
+  const fill = (language) => labels.replaceChildren(
+    ...vocabulary.labelsFor(language).map((label) => el('option', { value: label })));
+  fill(getLanguage());
+  return {
+    id: 'search',
+    title: 'Search',
+    element: el('section', { 'data-mode': 'search' }, el('h2', {}, 'Search by text'), form, message, results),
+    onLanguage: fill,
+  };
+}

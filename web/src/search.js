@@ -1,0 +1,124 @@
+// Top-k over the bundle's vocabulary by cosine, with a sign-language filter: what runtime/engine.py's
+// lookup_embedding and lookup_text do over an exact index (runtime/index.py), for a pose-only bundle
+// (text queries are answered from the vocabulary's own prompts, embedded in advance).
+
+/** Exact cosine top-k over unit rows [N, D]; ties go to the lower position in language order. */
+export class VectorIndex {
+  constructor(rows, dim, languages) {
+    this.rows = rows;
+    this.dim = dim;
+    this.languages = languages;
+    // rows sorted by language (stable), as the Python index stores them: its tie order
+    const order = languages.map((_, i) => i);
+    order.sort((a, b) => (languages[a] < languages[b] ? -1 : languages[a] > languages[b] ? 1 : a - b));
+    this.order = order;
+  }
+
+  /** [{id, score}] best first: the k rows most similar to `query` among `language`'s rows. */
+  search(query, k, language = null) {
+    const d = this.dim;
+    const hits = [];
+    this.order.forEach((id, position) => {
+      if (language !== null && this.languages[id] !== language) return;
+      let score = 0;
+      for (let j = 0; j < d; j++) score += this.rows[id * d + j] * query[j];
+      hits.push({ id, score: Math.fround(score), position });
+    });
+    hits.sort((a, b) => b.score - a.score || a.position - b.position);
+    return hits.slice(0, k);
+  }
+}
+
+/** Best first, one entry per (label, language, source), at most k (a stable sort, as Python's). */
+export function merge(candidates, k) {
+  const seen = new Set();
+  const out = [];
+  for (const m of [...candidates].sort((a, b) => b.score - a.score)) {
+    const key = `${m.label}\u0000${m.language}\u0000${m.source}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(m);
+    }
+    if (out.length === k) break;
+  }
+  return out;
+}
+
+/** The prompt for a text in one sign language (the bundle's template, as str.format fills it). */
+export function makePrompt(template, text, signed, spoken) {
+  const fields = { text, signed, spoken };
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in fields ? fields[name] : whole));
+}
+
+/** The vocabulary of a web bundle: labels, prompts and embeddings, and its lookups. */
+export class Vocabulary {
+  constructor(manifest, embeddings, clipEmbeddings) {
+    const v = manifest.vocabulary;
+    this.dim = manifest.embedding_dim;
+    this.template = manifest.prompt_template;
+    this.spoken = manifest.spoken_languages;
+    this.texts = v.texts;
+    this.labels = v.labels;
+    this.languageOf = v.languages;
+    this.rowOfText = new Map(v.texts.map((t, i) => [t, i]));
+    this.embeddings = embeddings;
+    this.index = new VectorIndex(embeddings, this.dim, v.languages);
+    this.clips = v.clips && clipEmbeddings
+      ? { ...v.clips, index: new VectorIndex(clipEmbeddings, this.dim, v.clips.languages) }
+      : null;
+  }
+
+  /** Sign languages to filter by (those of the clips for text queries, where the bundle has clips). */
+  languages(textQuery = false) {
+    const source = textQuery && this.clips ? this.clips.languages : this.languageOf;
+    return [...new Set(source)].sort();
+  }
+
+  /** Every label (word or letter) of the vocabulary, for the search box's suggestions. */
+  labelsFor(language = null) {
+    const labels = this.labels.filter((_, i) => language === null || this.languageOf[i] === language);
+    return [...new Set(labels)].sort();
+  }
+
+  checkLanguage(language, textQuery = false) {
+    if (language !== null && !this.languages(textQuery).includes(language)) {
+      throw new Error(`language ${language} is not in the vocabulary; known: ${this.languages(textQuery)}`);
+    }
+  }
+
+  /** Top-k vocabulary entries for a pose embedding [D]. */
+  lookupEmbedding(embedding, k = 5, language = null) {
+    this.checkLanguage(language);
+    const found = this.index.search(embedding, k * 2, language).map(({ id, score }) => ({
+      label: this.labels[id], language: this.languageOf[id], text: this.texts[id], score, source: 'bundle',
+    }));
+    return merge(found, k);
+  }
+
+  /** Text to sign: the text prompted per sign language, its stored embedding against the clips. */
+  lookupText(text, k = 5, language = null) {
+    if (!String(text).trim()) throw new Error('the search text is empty: give a word or letter');
+    this.checkLanguage(language, true);
+    const target = this.clips ? this.clips.index : this.index;
+    const langs = language !== null ? [language] : this.languages(true);
+    const rows = langs.map((lang) => this.rowOfText.get(
+      makePrompt(this.template, text, lang, this.spoken[lang] ?? 'en')));
+    if (rows.every((row) => row === undefined)) {
+      throw new Error(`"${text}" is not in the vocabulary: this page answers the vocabulary's own words`);
+    }
+    const found = [];
+    langs.forEach((lang, i) => {
+      const row = rows[i];
+      if (row === undefined) return; // only the vocabulary's own prompts can be answered
+      const query = this.embeddings.subarray(row * this.dim, (row + 1) * this.dim);
+      for (const { id, score } of target.search(query, k * 4, lang)) {
+        found.push(this.clips
+          ? { label: this.clips.labels[id], language: this.clips.languages[id], text: this.clips.texts[id],
+            score, source: 'clip' }
+          : { label: this.labels[id], language: this.languageOf[id], text: this.texts[id], score,
+            source: 'bundle' });
+      }
+    });
+    return merge(found, k);
+  }
+}
