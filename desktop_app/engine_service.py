@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from signclip.runtime.errors import SignclipError
@@ -19,6 +21,26 @@ class TeachRequest:
     count: int
     language: str | None = None
     seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class PhotoTeach:
+    """Teach `label` from photo files (each held as the bundle's model was trained)."""
+
+    label: str
+    language: str | None
+    paths: tuple
+
+
+@dataclass(frozen=True)
+class PhotoLookup:
+    """A photo looked up: its image with keypoints [576, 3] and mask for the overlay, and the matches."""
+
+    path: str
+    rgb: np.ndarray
+    keypoints: np.ndarray
+    mask: np.ndarray
+    matches: list
 
 
 @dataclass(frozen=True)
@@ -66,12 +88,23 @@ class LockedEngine:
         with self.lock:
             return self.engine.personal.signs()
 
+    def read_photo(self, path) -> tuple:
+        """(RGB pixels, clip) of a photo: MediaPipe runs outside the lock, the model is not needed."""
+        from signclip.runtime.photo import read_photo
+
+        return read_photo(path, self.engine.bundle.normalization.photo_frames)
+
+    def lookup_clip(self, clip, k: int, language: str | None) -> list:
+        with self.lock:
+            return self.engine.lookup_clips([clip], k, language)[0]
+
 
 
 class EngineService(QObject):
     """Text search, teach, forget and the personal sign list, off the UI thread."""
 
     searched = Signal(str, list)   # query, matches
+    photo = Signal(PhotoLookup)    # a photo looked up
     taught = Signal(str, int)      # label, examples of it now
     signs = Signal(list)           # (label, language, examples) of every taught sign
     failed = Signal(str)
@@ -98,6 +131,26 @@ class EngineService(QObject):
         count = sum(n for label, _, n in vocab.signs() if label == examples.label)
         self.taught.emit(examples.label, count)
         self.signs.emit(vocab.signs())
+
+    @Slot(str)
+    def look_up_photo(self, path: str) -> None:
+        try:
+            rgb, clip = self.engine.read_photo(path)
+            matches = self.engine.lookup_clip(clip, self.k, self.language)
+        except SignclipError as e:
+            self.failed.emit(str(e))
+            return
+        self.photo.emit(PhotoLookup(path, rgb, clip.frames[0], clip.mask[0], matches))
+
+    @Slot(PhotoTeach)
+    def teach_photos(self, request: PhotoTeach) -> None:
+        try:
+            clips = tuple(self.engine.read_photo(p)[1] for p in request.paths)
+        except SignclipError as e:
+            self.failed.emit(str(e))
+            return
+        self.teach(TeachExamples(request.label, request.language, clips,
+                                 tuple(Path(p).name for p in request.paths)))
 
     @Slot(str, str)
     def forget(self, label: str, language: str) -> None:

@@ -8,6 +8,7 @@ The window only paints and forwards requests: every computation runs in the work
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt, QTimer, Signal, Slot
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 from signclip.runtime.layouts import HOLISTIC_576
 from signclip.runtime.spelling import Letter, WordEnd
 
-from .engine_service import LockedEngine, TeachExamples, TeachRequest
+from .engine_service import LockedEngine, PhotoLookup, PhotoTeach, TeachExamples, TeachRequest
 from .frames import PosedFrame, SourceInfo, SourceSpec
 from .overlay import COLORS, skeleton, visible_segments
 from .pipeline import Pipeline
@@ -47,6 +48,7 @@ from .recognition import Recognition, Stats
 
 ALL_LANGUAGES = "All languages"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg);;All files (*)"
+IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.bmp *.webp);;All files (*)"
 HISTORY_SIZE = 50
 
 
@@ -101,25 +103,30 @@ class VideoView(QWidget):
 
 
 class MainWindow(QMainWindow):
-    """The app's window over one `Pipeline`; `choose_video` asks for a file (tests replace it)."""
+    """The app's window over one `Pipeline`; `choose_video` and `choose_photos` ask for files (tests
+    replace them)."""
 
     search_requested = Signal(str)
+    photo_requested = Signal(str)
+    teach_photos_requested = Signal(PhotoTeach)
     teach_requested = Signal(TeachExamples)
     forget_requested = Signal(str, str)
     signs_requested = Signal()
 
     def __init__(self, engine: LockedEngine, spec: SourceSpec | None = None, *, k: int = 5,
                  choose_video: Callable[[], str | None] | None = None, countdown_s: int = 3,
-                 pipeline: Pipeline | None = None):
+                 pipeline: Pipeline | None = None, choose_photos: Callable[[], list] | None = None):
         super().__init__()
         self.setWindowTitle("SignCLIP")
         self.resize(1180, 720)
         self.engine, self.k = engine, k
         self.pipeline = pipeline or Pipeline(engine, k=k, normalization=engine.engine.bundle.normalization)
         self.choose_video = choose_video or self._ask_for_video
+        self.choose_photos = choose_photos or self._ask_for_photos
         self.countdown_s = countdown_s
         self.spec: SourceSpec | None = None
         self.recognitions: list = []
+        self.photos: list = []
         self.closed_cleanly: bool | None = None
         self._countdown_left = 0
         self._pending_request: TeachRequest | None = None
@@ -135,10 +142,11 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Source")
         self.addToolBar(bar)
         self.open_action = QAction("Open video…", self, triggered=self.open_video)
+        self.photo_action = QAction("Open photo…", self, triggered=self.open_photo)
         self.camera_action = QAction("Camera 0", self, triggered=lambda: self.open_source(
             SourceSpec(0, loop=self.loop_action.isChecked())))
         self.loop_action = QAction("Loop video", self, checkable=True, checked=True)
-        for action in (self.open_action, self.camera_action, self.loop_action):
+        for action in (self.open_action, self.photo_action, self.camera_action, self.loop_action):
             bar.addAction(action)
 
         self.banner = QFrame()
@@ -214,6 +222,7 @@ class MainWindow(QMainWindow):
         self.teach_mode.addItems(["one recognized sign", "fixed length"])
         self.teach_seconds = QDoubleSpinBox(minimum=0.3, maximum=10.0, value=2.0, suffix=" s")
         self.teach_button = QPushButton("Record", clicked=self.start_teaching)
+        self.teach_photos_button = QPushButton("From photos…", clicked=self.teach_from_photos)
         self.teach_status = QLabel("Type a label, then record examples.")
         self.teach_status.setWordWrap(True)
         self.personal = QListWidget()
@@ -226,7 +235,10 @@ class MainWindow(QMainWindow):
         form.addRow("Length", self.teach_seconds)
         v = QVBoxLayout(tab)
         v.addLayout(form)
-        v.addWidget(self.teach_button)
+        row = QHBoxLayout()
+        row.addWidget(self.teach_button)
+        row.addWidget(self.teach_photos_button)
+        v.addLayout(row)
         v.addWidget(self.teach_status)
         v.addWidget(QLabel("Your signs"))
         v.addWidget(self.personal, 1)
@@ -272,6 +284,9 @@ class MainWindow(QMainWindow):
     def _connect_service(self) -> None:
         service = self.pipeline.service
         self.search_requested.connect(service.search)
+        self.photo_requested.connect(service.look_up_photo)
+        self.teach_photos_requested.connect(service.teach_photos)
+        service.photo.connect(self._photo)
         self.teach_requested.connect(service.teach)
         self.forget_requested.connect(service.forget)
         self.signs_requested.connect(service.list_signs)
@@ -307,6 +322,31 @@ class MainWindow(QMainWindow):
     def _ask_for_video(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a video", "", VIDEO_FILTER)
         return path or None
+
+    def _ask_for_photos(self) -> list:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", IMAGE_FILTER)
+        return list(paths)
+
+    @Slot()
+    def open_photo(self) -> None:
+        """Stop the video or camera and look up one photo (MediaPipe runs off the UI thread)."""
+        paths = self.choose_photos()
+        if not paths:
+            return
+        self.pipeline.stop_source()
+        self.spec = None
+        self.banner.hide()
+        self.view.clear(f"reading {paths[0]}…")
+        self.photo_requested.emit(str(paths[0]))
+
+    @Slot(PhotoLookup)
+    def _photo(self, photo: PhotoLookup) -> None:
+        self.photos.append(photo)
+        self.view.set_frame(PosedFrame(0, 0, 0.0, photo.rgb, photo.keypoints, photo.mask, 0.0, 0, 0.0, 0.0))
+        fill_results(self.results, [(m.label, m.language or "any", f"{m.score:.3f}") for m in photo.matches])
+        best = f"{photo.matches[0].label} ({photo.matches[0].score:.2f})" if photo.matches else "(none)"
+        self.history.insertItem(0, f"photo {Path(photo.path).name}   {best}")
+        self.statusBar().showMessage(f"{photo.path}: {photo.rgb.shape[1]}x{photo.rgb.shape[0]} photo")
 
     @Slot()
     def open_video(self) -> None:
@@ -436,6 +476,19 @@ class MainWindow(QMainWindow):
         what = "sign" if request.seconds is None else f"{request.seconds:g} s"
         self.teach_status.setText(
             f"Recording {request.count} examples of '{request.label}' (one {what} each)…")
+
+    @Slot()
+    def teach_from_photos(self) -> None:
+        label = self.teach_label.text().strip()
+        if not label:
+            self.teach_status.setText("Type a label first.")
+            return
+        paths = self.choose_photos()
+        if paths:
+            self.teach_button.setEnabled(False)
+            self.teach_status.setText(f"Reading {len(paths)} photo(s) of '{label}'…")
+            request = PhotoTeach(label, self.pipeline.language, tuple(map(str, paths)))
+            self.teach_photos_requested.emit(request)
 
     @Slot(int, int)
     def _recording(self, done: int, total: int) -> None:

@@ -118,6 +118,11 @@ def photo_keypoints(rgb: np.ndarray) -> tuple:
 
 def photo_to_clip(path, frames: int = 1) -> PoseClip:
     """A photo as a clip of `frames` identical frames; SignclipError when it shows no hand."""
+    return read_photo(path, frames)[1]
+
+
+def read_photo(path, frames: int = 1) -> tuple:
+    """(RGB pixels [H, W, 3], the photo as a clip of `frames` identical frames): for showing it too."""
     rgb = read_image(path)
     frame, mask = photo_keypoints(rgb)
     if not mask[HANDS_576].any():
@@ -125,4 +130,4 @@ def photo_to_clip(path, frames: int = 1) -> PoseClip:
     height, width = rgb.shape[:2]
     frame = np.where(mask[:, None], frame, 0.0).astype(np.float32)
     held = np.repeat(frame[None], frames, axis=0)                           # (T, 576, 3)
-    return PoseClip(HOLISTIC_576, held, np.repeat(mask[None], frames, axis=0), PHOTO_FPS, width, height)
+    return rgb, PoseClip(HOLISTIC_576, held, np.repeat(mask[None], frames, axis=0), PHOTO_FPS, width, height)

@@ -3,7 +3,7 @@ streaming recognizer, a tiny real bundle): overlay, results, teach, search, erro
 
 import numpy as np
 import pytest
-from conftest import CAB_VIDEO, SHORT_VIDEO
+from conftest import CAB_VIDEO, SHORT_VIDEO, VIDEOS
 from PySide6.QtCore import Qt
 
 from signclip.app.frames import SourceSpec
@@ -128,4 +128,29 @@ def test_cab_video_recognizes_three_signs_and_teaches_from_them(qtbot, engine):
     assert capturing[:2] == [True, False]
     qtbot.waitUntil(lambda: "Learned 'letter' (2 examples)" in window.teach_status.text(), timeout=WAIT_MS)
     assert window.personal_signs == [("letter", "", 2)]
+    close(window)
+
+
+PHOTO = VIDEOS.parent / "photos" / "asl_letter_C_frame.jpg"   # a frame of the letter video C
+
+
+def test_open_a_photo_shows_it_with_its_skeleton_and_matches(qtbot, engine):
+    window = open_window(qtbot, engine, choose_photos=lambda: [str(PHOTO)])
+    window.photo_action.trigger()
+    qtbot.waitUntil(lambda: len(window.photos) == 1, timeout=WAIT_MS)
+    photo = window.photos[0]
+    assert photo.rgb.shape == (960, 540, 3) and photo.mask.any() and len(photo.matches) == window.k
+    assert window.view.frame is not None and window.view.frame.keypoints.shape == (576, 3)
+    assert window.results.item(0, 0).text() == photo.matches[0].label
+    assert window.history.item(0).text().startswith("photo asl_letter_C_frame.jpg")
+    close(window)
+
+
+def test_teach_from_photos_then_the_sign_is_listed(qtbot, engine):
+    window = open_window(qtbot, engine, choose_photos=lambda: [str(PHOTO), str(PHOTO)])
+    window.teach_label.setText("MY C")
+    qtbot.mouseClick(window.teach_photos_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Learned 'MY C' (2 examples)" in window.teach_status.text(), timeout=WAIT_MS)
+    assert window.teach_button.isEnabled()
+    assert any(label == "MY C" for label, _, _ in window.personal_signs)
     close(window)
