@@ -1,13 +1,14 @@
 """The data a bare GPU machine trains on, built here (`make gpu-data`) into one folder that travels:
 
-    lexicon/              the manifest's packed cache in float16 (each row keeps its split, language, signer)
+    lexicon/              the manifest's packed cache in float16 (lexicon clips and ASL-HG photos; each
+                          row keeps its split, language, signer)
     lexicon_text.npz      tokens and frozen MiniLM features of its prompts (text_features.py)
     synthetic_text.npz    the same for the prompts of bench/gpu_run.py's synthetic cache
     reference.json        the CPU model's held-out tables from this very data, by cache_eval.py
 
 The raw lexicon (149 MB of .pose files) and MiniLM (88 MB) stay here: the device takes 64 MiB.
 
-    python bench/gpu_data.py --manifest runs/gpu-data/lexicon.csv --reference runs/heldout/checkpoint
+    python bench/gpu_data.py --manifest runs/gpu-data/train.csv --reference runs/gpu-data/reference/checkpoint
 """
 
 from __future__ import annotations

@@ -20,6 +20,11 @@ PHOTO_FPS = 30.0  # a held photo is timed like a phone video
 HANDS_576 = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in HOLISTIC_576.points])  # (576,)
 
 
+def hold(frame: np.ndarray, mask: np.ndarray, frames: int) -> tuple:
+    """One frame [K, 3] + mask [K] held still: frames [T, K, 3] and mask [T, K], T = `frames`."""
+    return np.repeat(frame[None], frames, axis=0), np.repeat(mask[None], frames, axis=0)
+
+
 def hand_side(mediapipe_label: str) -> str:
     """The signer's hand (component name) for MediaPipe's handedness label of an unmirrored image."""
     return RIGHT_HAND if mediapipe_label == "Left" else LEFT_HAND
@@ -129,5 +134,4 @@ def read_photo(path, frames: int = 1) -> tuple:
         raise SignclipError(f"{path}: no hand found in the photo")
     height, width = rgb.shape[:2]
     frame = np.where(mask[:, None], frame, 0.0).astype(np.float32)
-    held = np.repeat(frame[None], frames, axis=0)                           # (T, 576, 3)
-    return rgb, PoseClip(HOLISTIC_576, held, np.repeat(mask[None], frames, axis=0), PHOTO_FPS, width, height)
+    return rgb, PoseClip(HOLISTIC_576, *hold(frame, mask, frames), PHOTO_FPS, width, height)

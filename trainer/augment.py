@@ -43,8 +43,9 @@ class AugmentConfig:
     shear_std: float = 0.2          # x-shear
     scale_std: float = 0.2          # y-scale = 1 + N(0, std)
     noise_std: float = 0.001        # in normalized units (shoulder widths)
-    hand_jitter_std: float = 0.0    # extra noise on hand points, in palm lengths (palm frames)
+    hand_jitter_std: float = 0.02   # extra noise on hand points, in palm lengths (palm frames)
     body_dropout_p: float = 0.0     # chance per clip that only the hands are kept (body, face masked)
+    transplant_p: float = 0.5       # chance per photo that its hand is put into a signer's video clip
     flip_p: float = 0.2
     hand_dropout_p: float = 0.2     # chance per clip that one hand goes missing for a run of frames
     point_dropout: float = 0.01     # chance per point and frame to be missing
@@ -270,6 +271,26 @@ def augment_normalized_(out: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
     stds = np.where(IS_HAND, np.hypot(cfg.noise_std, cfg.hand_jitter_std), cfg.noise_std)   # (K,)
     _geometry(out, mask, lengths, mats, stds.astype(np.float32), bank.values,
               bank.offsets(out.shape[0], rng))
+
+
+RIGHT_HAND_POINTS = HANDS[1]
+
+
+def transplant_hand(host, hand):
+    """A video clip (ModelInput) of one signer with its right hand, wherever it shows one, replaced by
+    the right hand of `hand` (a held photo of another signer; frame t takes photo frame t mod its
+    length). Both are canonical (dominant hand = right) and in palm frames, so the swap is exact:
+    the result is that body signing with this new hand, which teaches the model to read the hand
+    over the body it memorized."""
+    from signclip.runtime.normalize import ModelInput
+
+    shown = host.mask[:, RIGHT_HAND_POINTS].any(axis=1)                      # (T,)
+    source = np.arange(len(host.frames)) % len(hand.frames)
+    frames, mask = host.frames.copy(), host.mask.copy()
+    rows = np.flatnonzero(shown)
+    frames[np.ix_(rows, RIGHT_HAND_POINTS)] = hand.frames[source[rows]][:, RIGHT_HAND_POINTS]
+    mask[np.ix_(rows, RIGHT_HAND_POINTS)] = hand.mask[source[rows]][:, RIGHT_HAND_POINTS]
+    return ModelInput(frames, mask, host.flipped)
 
 
 def drop_body(frames: np.ndarray, mask: np.ndarray) -> tuple:

@@ -8,6 +8,8 @@ A cache folder holds, for one generation `<tag>` (the first 16 hex digits of the
     index.json         key, format version, dtype, texts, rows, normalization: written last, so a
                        cache is complete exactly when index.json names its tag
 
+A photo (a manifest row with an `item`) is stored as its one frame; the loader holds it for the
+normalization's `photo_frames`, as the runtime holds a photo it looks up.
 Frames are stored un-normalized so that the loader can augment first (speed change, dropped hands
 change the shoulder statistics) and then normalize with the runtime's own functions, exactly as
 serving does. Clips longer than the model's max_frames are stored whole; the loader resamples them.
@@ -197,6 +199,8 @@ class PackedCache:
         self.origins = arrays["origins"]
         self.scales = arrays["scales"]
         self.weights = arrays["weights"]                # draws per epoch
+        photos = [r.get("item") is not None for r in self.rows] or [False] * len(self.lengths)
+        self.photos = np.array(photos, bool)            # one stored frame each, held when loaded
         self.built = False                             # True when this call built it
         self._itemsize = np.dtype(self.dtype).itemsize
         self._fds = None
@@ -341,7 +345,7 @@ def build_cache(manifest_rows, out_dir, normalization: NormalizationConfig = Nor
     with _writing(out_dir, key, dtype) as writer:
         for row, text_id in zip(tqdm(rows, desc="packing poses", unit="clip", disable=not progress),
                                 text_ids):
-            clip = read_clip(row, normalization.photo_frames).to_layout(MODEL_203)  # once, raw
+            clip = read_clip(row, 1).to_layout(MODEL_203)     # read once, model layout, raw
             where = row.pose if row.item is None else f"{row.pose} row {row.item}"
             _check_clip(clip.frames, clip.mask, where, normalization)
             writer.add(clip.frames, clip.mask, fps=clip.fps, text_id=text_id, weight=row.weight)

@@ -20,7 +20,7 @@ import numpy as np
 
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.photo import PHOTO_FPS, place_hands
+from signclip.runtime.photo import PHOTO_FPS, hold, place_hands
 from signclip.runtime.pose import PoseClip
 
 from .data import ManifestRow
@@ -83,8 +83,8 @@ def photo_clip(path, item: int, frames: int) -> PoseClip:
     if z["hands_found"][item] > 1:
         hands.append((str(z["second_handedness"][item]), z["second_image"][item] * size))
     frame, mask = place_hands(MODEL_203, hands)
-    return PoseClip(MODEL_203, np.repeat(frame[None], frames, axis=0), np.repeat(mask[None], frames, axis=0),
-                    PHOTO_FPS, int(z["width"][item]), int(z["height"][item]))
+    return PoseClip(MODEL_203, *hold(frame, mask, frames), PHOTO_FPS, int(z["width"][item]),
+                    int(z["height"][item]))
 
 
 def handshape_rows(name: str, *, sign_language: str | None = None, hold_out_signers=(),

@@ -50,6 +50,12 @@ def lexicon_rows(root=None, hold_out=()) -> list:
     return rows
 
 
+# The default model's recipe (README, "New signers"): the lexicon beside ASL-HG's photos, each lexicon
+# clip drawn 12 times an epoch so that it fills about two thirds of every batch.
+DEFAULT_HANDSHAPES = ("asl-hg",)
+DEFAULT_LEXICON_WEIGHT = 12
+
+
 def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_out_signers=(),
                    lexicon_weight: int = 1) -> list:
     """Write the manifest (CSV or JSONL by suffix, absolute paths): the lexicon's clips, each drawn

@@ -24,8 +24,10 @@ from torch.utils.data import DataLoader, Dataset
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import ModelInput, NormalizationConfig, to_model_input
+from signclip.runtime.photo import hold
 
 from .augment import (
+    RIGHT_HAND_POINTS,
     AugmentConfig,
     NoiseBank,
     augment_normalized_,
@@ -33,6 +35,7 @@ from .augment import (
     cap_length,
     drop_body,
     speed_lengths,
+    transplant_hand,
 )
 from .cache import PackedCache
 from .sampler import BucketBatchSampler
@@ -80,6 +83,8 @@ def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
     """Clip i read raw, augmented in time (to `length` frames when given) and by dropout/flip,
     then normalized by the runtime (and its body dropped, now and then)."""
     raw_frames, raw_mask = cache.read(i)
+    if cache.photos[i]:  # a photo: held still, as the runtime holds one
+        raw_frames, raw_mask = hold(raw_frames[0], raw_mask[0], normalization.photo_frames)
     if augment is None:
         frames, mask = cap_length(raw_frames, raw_mask, max_frames)
     else:
@@ -96,6 +101,17 @@ def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
     return clip
 
 
+def transplant_hosts(records: list) -> dict:
+    """For each photo of the cache (a row with an `item`), the video clips of its sign language."""
+    videos: dict = {}
+    for j, r in enumerate(records):
+        if r.get("item") is None:
+            videos.setdefault(r["sign_language"], []).append(j)
+    pools = {lang: np.array(v, np.int64) for lang, v in videos.items()}
+    return {j: pools[r["sign_language"]] for j, r in enumerate(records)
+            if r.get("item") is not None and r["sign_language"] in pools}
+
+
 class _Source:
     """What both datasets share: the cache, settings, and the noise bank."""
 
@@ -107,17 +123,33 @@ class _Source:
         self.max_frames = max_frames
         self.normalization = normalization or cache.normalization
         self.bank = NoiseBank(seed) if self.augment is not None else None
+        self.hosts = transplant_hosts(cache.rows)
+
+    def maybe_transplant(self, i: int, clip: ModelInput, rng: np.random.Generator) -> ModelInput:
+        """Photo i's hand put into a video clip of its sign language, with the augmentation's chance."""
+        pool = self.hosts.get(int(i))
+        if self.augment is None or pool is None or not self.augment.transplant_p > 0:
+            return clip
+        if rng.random() >= self.augment.transplant_p:
+            return clip
+        host = self.clip(int(rng.choice(pool)), rng)
+        return transplant_hand(host, clip) if clip.mask[:, RIGHT_HAND_POINTS].any() else clip
 
     def clip(self, i: int, rng: np.random.Generator, length: int | None = None) -> ModelInput:
         return load_clip(self.cache, int(i), normalization=self.normalization, augment=self.augment,
                          rng=rng, max_frames=self.max_frames, length=length)
 
+    @property
+    def lengths(self) -> np.ndarray:
+        """Every clip's length as loaded (photos held)."""
+        return np.where(self.cache.photos, self.normalization.photo_frames, self.cache.lengths)
+
     def epoch_lengths(self, epoch: int) -> np.ndarray:
         """Every clip's length in this epoch: after the speed change drawn for (seed, epoch)."""
         if self.augment is None:
-            return np.minimum(self.cache.lengths, self.max_frames)
+            return np.minimum(self.lengths, self.max_frames)
         rng = np.random.default_rng((self.seed, epoch, 0x5EED))
-        return speed_lengths(self.cache.lengths, rng, self.augment, self.max_frames)
+        return speed_lengths(self.lengths, rng, self.augment, self.max_frames)
 
 
 class ClipDataset(_Source, Dataset):
@@ -168,7 +200,7 @@ class BatchDataset(_Source, Dataset):
         epoch, step, indices, *rest = key
         targets = rest[0] if rest else [None] * len(indices)
         rng = np.random.default_rng((self.seed, epoch, self.rank, step))
-        clips = [self.clip(i, rng, n) for i, n in zip(indices, targets)]
+        clips = [self.maybe_transplant(i, self.clip(i, rng, n), rng) for i, n in zip(indices, targets)]
         lengths = np.array([len(c.frames) for c in clips], np.int64)
         b, t = len(clips), int(lengths.max())
         poses = _batch_buffer((b, t, MODEL_203.size, 3))                       # (B, T, 203, 3)
@@ -226,7 +258,7 @@ def make_loader(cache: PackedCache, batch_size: int, *, seed: int, augment, rank
         raise SignclipError(f"num_workers {num_workers} must be 0 or more")
     dataset = BatchDataset(cache, rank=rank, augment=augment, seed=seed, max_frames=max_frames,
                            normalization=normalization)
-    sampler = BucketBatchSampler(np.minimum(cache.lengths, max_frames), batch_size, seed=seed,
+    sampler = BucketBatchSampler(np.minimum(dataset.lengths, max_frames), batch_size, seed=seed,
                                  epoch=epoch, rank=rank, world_size=world_size,
                                  pool_batches=pool_batches, lengths_for_epoch=dataset.epoch_lengths,
                                  repeats=cache.weights)

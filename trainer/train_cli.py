@@ -1,6 +1,7 @@
 """Train a SignCLIP model from a config on a manifest (CPU, one GPU, or many under torchrun).
 
-One CPU (the 600-clip fingerspelling lexicon when --data is left out):
+One CPU (the default model's data when --data is left out: the 600-clip fingerspelling lexicon and
+ASL-HG's handshape photos):
 
     signclip train edge-small --out runs/edge-small
     signclip train edge-small --data lexicon.csv --out runs/edge-small --steps 500
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="a named config (edge-small, paper-base) or a .yaml file")
     parser.add_argument("--data", default=None,
                         help="manifest (.csv/.jsonl), packed cache folder, or synthetic[:N] "
-                             "(default: the fingerspelling lexicon of spoken-to-signed)")
+                             "(default: the fingerspelling lexicon of spoken-to-signed and ASL-HG's photos)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: runs/CONFIG)")
     parser.add_argument("--steps", type=int, default=None,
                         help="stop at this global step (default: the config's train.steps; the lr "
@@ -64,12 +65,13 @@ def run(args) -> int:
     if args.steps is not None and args.steps < 1:
         raise SignclipError(f"--steps {args.steps}: must be at least 1")
     data = args.data
-    if data is None:
-        data = out / "lexicon.csv"
+    if data is None:  # the default model's data: the lexicon and ASL-HG's photos
+        data = out / "train.csv"
         if env_ranks()[0] == 0 and not data.exists():
-            from .lexicon import import_lexicon
+            from .lexicon import DEFAULT_HANDSHAPES, DEFAULT_LEXICON_WEIGHT, import_lexicon
 
-            import_lexicon(data)  # under torchrun the others wait for rank 0 in open_source
+            # under torchrun the others wait for rank 0 in open_source
+            import_lexicon(data, handshapes=DEFAULT_HANDSHAPES, lexicon_weight=DEFAULT_LEXICON_WEIGHT)
     data = _split_manifest(data, args.split, out)
     features = None
     if args.text_features is not None:

@@ -23,7 +23,7 @@ from signclip.trainer.handshapes import (
     photo_clip,
 )
 from signclip.trainer.lexicon import lexicon_rows
-from signclip.trainer.loader import make_loader, set_epoch, transplant_hosts
+from signclip.trainer.loader import load_clip, make_loader, set_epoch, transplant_hosts
 from signclip.trainer.sampler import BucketBatchSampler
 
 LEXICON = Path(__file__).parents[1] / "data" / "lexicon"
@@ -92,14 +92,20 @@ def mixed_cache(tmp_path):
     return rows, build_cache(rows, tmp_path / "cache", CONFIG, progress=False)
 
 
-def test_cache_keeps_photos_as_raw_frames_equal_to_the_runtime(mixed_cache):
+def test_cache_stores_a_photo_as_one_frame_and_the_loader_holds_it(mixed_cache):
     rows, cache = mixed_cache
     assert list(cache.weights) == [2] * 4 + [1] * (len(rows) - 4)
+    assert cache.photos.tolist() == [r.item is not None for r in rows]
+    rng = np.random.default_rng(0)
     for i, row in enumerate(rows):
         frames, mask = cache.read(i)
-        assert len(frames) == (4 if row.item is not None else len(frames))
-        clip = read_clip(row, CONFIG.photo_frames)
-        np.testing.assert_array_equal(mask, clip.to_layout(MODEL_203).mask)
+        clip = read_clip(row, CONFIG.photo_frames).to_layout(MODEL_203)
+        assert len(frames) == (1 if row.item is not None else clip.num_frames)
+        np.testing.assert_array_equal(mask, clip.mask[:len(frames)])
+        loaded = load_clip(cache, i, normalization=CONFIG, augment=None, rng=rng, max_frames=256)
+        expected = preprocess(clip, CONFIG)                  # what the runtime makes of the same clip
+        np.testing.assert_array_equal(loaded.mask, expected.mask)
+        np.testing.assert_allclose(loaded.frames, expected.frames, atol=1e-5)
 
 
 def test_photos_need_a_config_that_takes_hands_alone(tmp_path):
