@@ -236,6 +236,10 @@ class LockedEngine:
         with self.lock:
             return self.engine.personal.signs()
 
+    def personal_warning(self) -> str | None:
+        with self.lock:
+            return self.engine.personal_warning()
+
 
 def open_capture(spec: SourceSpec) -> tuple:
     """(cv2.VideoCapture, SourceInfo) for a camera or video, else a SignclipError."""

@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import HOLISTIC_576
+from signclip.runtime.personal import LABEL_MAX, clean_label
 
 from .overlay import COLORS, skeleton, visible_segments
 from .pipeline import (
@@ -131,6 +133,9 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect_service()
         self.signs_requested.emit()
+        warning = engine.personal_warning()  # an unreadable vocabulary: recognition goes on without it
+        if warning:
+            self.teach_status.setText(warning)
         if spec is not None:
             self.open_source(spec)
 
@@ -210,7 +215,7 @@ class MainWindow(QMainWindow):
         return tab
 
     def _teach_tab(self) -> QWidget:
-        self.teach_label = QLineEdit(placeholderText="label, e.g. hello")
+        self.teach_label = QLineEdit(placeholderText="label, e.g. hello", maxLength=LABEL_MAX)
         self.teach_count = QSpinBox(minimum=1, maximum=20, value=3)
         self.teach_mode = QComboBox()
         self.teach_mode.addItems(["one recognized sign", "fixed length"])
@@ -257,6 +262,7 @@ class MainWindow(QMainWindow):
         self.teach_requested.connect(service.teach)
         self.forget_requested.connect(service.forget)
         self.signs_requested.connect(service.list_signs)
+        self.tabs.currentChanged.connect(lambda _: self.signs_requested.emit())  # taught elsewhere too
         service.searched.connect(self._searched)
         service.taught.connect(self._taught)
         service.signs.connect(self._signs)
@@ -366,9 +372,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start_teaching(self) -> None:
-        label = self.teach_label.text().strip()
-        if not label:
+        if not self.teach_label.text().strip():
             self.teach_status.setText("Type a label first.")
+            return
+        try:  # refused before recording, not after
+            label = clean_label(self.teach_label.text())
+        except SignclipError as e:
+            self.teach_status.setText(str(e))
             return
         seconds = self.teach_seconds.value() if self.teach_mode.currentIndex() == 1 else None
         self._pending_request = TeachRequest(label, self.teach_count.value(), self.pipeline.language, seconds)

@@ -31,13 +31,23 @@ def add_arguments(parser) -> None:
                              "own (one JSON object per segment with --json)")
 
 
+LABEL_COLUMN = 24  # a table cuts longer labels (JSON keeps them whole)
+TEXT_COLUMN = 60
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` characters, an ellipsis marking what was cut."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def format_table(name: str, matches: list) -> str:
     lines = [name]
-    width = max([5, *(len(m.label) for m in matches)])
+    labels = [cut(m.label, LABEL_COLUMN) for m in matches]
+    width = max([5, *(len(label) for label in labels)])
     lines.append(f"  {'#':>2}  {'label':<{width}}  {'lang':<5} {'score':>7}  source    text")
-    for i, m in enumerate(matches, 1):
-        lines.append(f"  {i:>2}  {m.label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
-                     f"{m.source:<8}  {m.text}")
+    for i, (m, label) in enumerate(zip(matches, labels, strict=True), 1):
+        lines.append(f"  {i:>2}  {label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
+                     f"{m.source:<8}  {cut(m.text, TEXT_COLUMN)}")
     return "\n".join(lines)
 
 

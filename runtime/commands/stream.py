@@ -17,6 +17,7 @@ import time
 
 from ..errors import SignclipError
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
+from .lookup import LABEL_COLUMN, cut
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +53,7 @@ def lookup_callables(engine, k: int, language: str | None) -> tuple:
 def format_results(matches) -> str:
     if not matches:
         return "(no shoulders seen: not recognized)"
-    return "  ".join(f"{m.label} {m.score:.3f}" for m in matches)
+    return "  ".join(f"{cut(m.label, LABEL_COLUMN)} {m.score:.3f}" for m in matches)
 
 
 def run_segments(args, engine) -> int:
