@@ -129,3 +129,22 @@ def test_cab_video_recognizes_three_signs_and_teaches_from_them(qtbot, engine):
     qtbot.waitUntil(lambda: "Learned 'letter' (2 examples)" in window.teach_status.text(), timeout=WAIT_MS)
     assert window.personal_signs == [("letter", "", 2)]
     close(window)
+
+
+def test_bad_label_is_refused_before_recording_and_an_unreadable_vocabulary_is_named(qtbot, tiny_bundle,
+                                                                                    signclip_home):
+    from signclip.app.pipeline import LockedEngine
+    from signclip.runtime.engine import Engine
+
+    e = Engine(tiny_bundle)
+    path = vocabulary_path(e.dim, e.bundle.model_hash)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an archive")
+    window = open_window(qtbot, LockedEngine(Engine(tiny_bundle)), countdown_s=0)
+    assert str(path) in window.teach_status.text() and "unreadable" in window.teach_status.text()
+    window.teach_label.setText("tab\there")
+    qtbot.mouseClick(window.teach_button, Qt.MouseButton.LeftButton)
+    assert "control character (U+0009" in window.teach_status.text()
+    assert window.teach_button.isEnabled() and window._pending_request is None
+    assert window.teach_label.maxLength() == 64
+    close(window)
