@@ -117,6 +117,10 @@ def parse_pose(data: bytes, path="input"):
         formats = ", ".join(sorted({repr(c.format) for c in header.components}))
         raise _refuse(path, f"the header's point format ({formats}) has {max(dims, 0)} coordinates; "
                             f"x and y at least are needed")
+    if version == 0.0 and len({len(c.format) for c in header.components}) > 1:
+        formats = ", ".join(sorted({repr(c.format) for c in header.components}))
+        raise _refuse(path, f"its components' point formats ({formats}) differ in length, which a "
+                            f"v0.0 body cannot hold")
     _check_body_size(data, reader.read_offset, version, points, dims, path)
     start = reader.read_offset
     try:

@@ -51,6 +51,11 @@ def format_table(name: str, matches: list) -> str:
     return "\n".join(lines)
 
 
+def input_error(name: str, error) -> str:
+    """The line for an input that was refused, naming it once."""
+    return f"{name}: error: {str(error).removeprefix(f'{name}: ')}"
+
+
 def emit(name: str, matches, error: str | None, as_json: bool) -> None:
     if as_json:
         record = {"input": name, "results": [m.to_json() for m in matches or []]}
@@ -58,7 +63,7 @@ def emit(name: str, matches, error: str | None, as_json: bool) -> None:
             record["error"] = error
         print(json.dumps(record, ensure_ascii=False), flush=True)
     elif error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        print(input_error(name, error), file=sys.stderr)
     else:
         print(format_table(name, matches), flush=True)
 

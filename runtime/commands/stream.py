@@ -17,7 +17,7 @@ import time
 
 from ..errors import SignclipError
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
-from .lookup import LABEL_COLUMN, cut
+from .lookup import LABEL_COLUMN, cut, input_error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +68,7 @@ def run_segments(args, engine) -> int:
             clip = read_clip(path)
         except SignclipError as e:
             failed += 1
-            print(json.dumps({"input": path, "error": str(e)}) if args.json else f"{path}: error: {e}",
+            print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),
                   file=sys.stdout if args.json else sys.stderr, flush=True)
             continue
         segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)
