@@ -197,43 +197,67 @@ def bench_loader(args) -> bool:
 # ---------------------------------------------------------------- model (training step)
 
 
+class _TrainingSteps:
+    """Training steps (forward, backward, AdamW) of a config on the packed lexicon cache, one at a
+    time: `step()` -> (clips, seconds fetching the batch, seconds training)."""
+
+    def __init__(self, config: str, cache_dir: str, batch: int | None = None):
+        import contextlib
+        import dataclasses
+
+        import signclip.trainer  # noqa: F401  (before torch: it sets the wait policy when none is given)
+
+        # isort: split
+        import torch
+
+        from signclip.trainer.cache import PackedCache
+        from signclip.trainer.config import load_config
+        from signclip.trainer.loss import ClipLoss
+        from signclip.trainer.model import SignCLIP
+        from signclip.trainer.sources import PackedSource
+        from signclip.trainer.train import build_text_inputs, make_optimizer, train_step
+
+        cfg = load_config(config)
+        if batch is not None:
+            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=batch))
+        torch.manual_seed(0)
+        self.cfg, self.model = cfg, SignCLIP(cfg.model)
+        self.source = PackedSource(PackedCache.open(cache_dir), augment=True,
+                                   max_frames=cfg.model.pose.max_frames)
+        self.text = build_text_inputs(self.model, self.source.texts, "cpu")
+        self.optimizer, self.loss_fn = make_optimizer(self.model, cfg), ClipLoss()
+        self.train_step, self.no_autocast = train_step, contextlib.nullcontext()
+        self.model.train()
+        self.batches, self.epoch = iter(()), -1
+
+    def step(self) -> tuple:
+        t0 = time.perf_counter()
+        b = next(self.batches, None)
+        while b is None:  # the next epoch
+            self.epoch += 1
+            self.batches = iter(self.source.loader(epoch=self.epoch, batch_size=self.cfg.train.batch_size,
+                                                   seed=0))
+            b = next(self.batches, None)
+        t1 = time.perf_counter()
+        self.train_step(self.model, self.optimizer, self.loss_fn, (b.poses, b.mask, b.text_ids), self.text,
+                        lr=1e-4, grad_clip=1.0, autocast=self.no_autocast)
+        return len(b.indices), t1 - t0, time.perf_counter() - t1
+
+
 def _model_child(config: str, cache_dir: str, batch: int, steps: int) -> dict:
     """Training clips/s and peak RSS of one config on the packed lexicon cache, in a fresh process."""
-    import contextlib
-    import dataclasses
     import resource
 
     import torch
 
-    from signclip.trainer.cache import PackedCache
-    from signclip.trainer.config import load_config
-    from signclip.trainer.loss import ClipLoss
-    from signclip.trainer.model import SignCLIP
-    from signclip.trainer.sources import PackedSource
-    from signclip.trainer.train import build_text_inputs, make_optimizer, train_step
-
-    cfg = load_config(config)
-    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=batch))
-    torch.manual_seed(0)
-    model = SignCLIP(cfg.model)
-    source = PackedSource(PackedCache.open(cache_dir), augment=True, max_frames=cfg.model.pose.max_frames)
-    text = build_text_inputs(model, source.texts, "cpu")
-    optimizer, loss_fn = make_optimizer(model, cfg), ClipLoss()
-    model.train()
-    clips, seconds, epoch, done = 0, 0.0, 0, 0
-    while done < steps:
-        for b in source.loader(epoch=epoch, batch_size=batch, seed=0):
-            t0 = time.perf_counter()
-            train_step(model, optimizer, loss_fn, (b.poses, b.mask, b.text_ids), text, lr=1e-4,
-                       grad_clip=1.0, autocast=contextlib.nullcontext())
-            if done > 0:  # the first step allocates and warms up
-                clips, seconds = clips + len(b.indices), seconds + time.perf_counter() - t0
-            done += 1
-            if done == steps:
-                break
-        epoch += 1
-    params = sum(p.numel() for p in model.parameters())
-    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    run = _TrainingSteps(config, cache_dir, batch)
+    run.step()  # the first step allocates and warms up
+    clips = seconds = 0
+    for _ in range(steps - 1):
+        n, _, train_s = run.step()
+        clips, seconds = clips + n, seconds + train_s
+    params = sum(p.numel() for p in run.model.parameters())
+    trained = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
     return {"clips_s": clips / seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "params": params, "trained": trained, "threads": torch.get_num_threads()}
 
@@ -283,62 +307,33 @@ POLICIES = (
 def _contention_child(threads: int, steps: int, cache_dir: str) -> dict:
     """Seconds per training step (batch fetch + forward, backward, AdamW) of edge-small, quiet and
     while a busy-looping process runs, alternately; in a fresh process with the policy's env."""
-    import contextlib
     import signal
     import subprocess
 
-    import signclip.trainer  # noqa: F401  (before torch: it sets the wait policy when none is given)
+    run = _TrainingSteps("edge-small", cache_dir)
 
-    # isort: split
     import torch
 
-    from signclip.trainer.cache import PackedCache
-    from signclip.trainer.config import load_config
-    from signclip.trainer.loss import ClipLoss
-    from signclip.trainer.model import SignCLIP
-    from signclip.trainer.sources import PackedSource
-    from signclip.trainer.train import build_text_inputs, make_optimizer, train_step
-
     torch.set_num_threads(threads)
-    cfg = load_config("edge-small")
-    torch.manual_seed(0)
-    model = SignCLIP(cfg.model)
-    source = PackedSource(PackedCache.open(cache_dir), augment=True, max_frames=cfg.model.pose.max_frames)
-    text = build_text_inputs(model, source.texts, "cpu")
-    optimizer, loss_fn = make_optimizer(model, cfg), ClipLoss()
-    model.train()
-    batches = iter(())
-    epoch = 0
 
-    def step_times(n: int) -> list:
-        nonlocal batches, epoch
-        times = []
-        while len(times) < n:
-            t0 = time.perf_counter()
-            b = next(batches, None)
-            if b is None:
-                epoch += 1
-                batches = iter(source.loader(epoch=epoch, batch_size=cfg.train.batch_size, seed=0))
-                continue
-            train_step(model, optimizer, loss_fn, (b.poses, b.mask, b.text_ids), text, lr=1e-4,
-                       grad_clip=1.0, autocast=contextlib.nullcontext())
-            times.append(time.perf_counter() - t0)
-        return times
+    def seconds() -> float:
+        _, fetch_s, train_s = run.step()
+        return fetch_s + train_s
 
-    step_times(2)  # warm-up: allocation, Numba cache
+    seconds(), seconds()  # warm-up: allocation, Numba cache
     # One busy process, stopped and continued around alternate steps (SIGSTOP/SIGCONT), so that
-    # quiet and contended steps are measured side by side while the rest of the machine drifts.
-    # its own session, as another program's: with Linux's autogroup scheduling a child in this
-    # session would share this process's CPU share instead of competing as a program does
+    # quiet and contended steps are measured side by side while the rest of the machine drifts. It
+    # gets its own session, as another program's: with Linux's autogroup scheduling a child in this
+    # session would share this process's CPU share instead of competing as a program does.
     hog = subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
     quiet, busy = [], []
     try:
         for _ in range(steps):
             os.kill(hog.pid, signal.SIGSTOP)
-            quiet += step_times(1)
+            quiet.append(seconds())
             os.kill(hog.pid, signal.SIGCONT)
             time.sleep(0.05)  # the scheduler has it running before the step starts
-            busy += step_times(1)
+            busy.append(seconds())
     finally:
         hog.kill()
         hog.wait()
