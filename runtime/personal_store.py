@@ -54,6 +54,8 @@ def _signature(path: Path) -> tuple | None:
         st = path.stat()
     except FileNotFoundError:
         return None
+    except OSError:  # e.g. a folder without permission: read (and fail) once, not at every lookup
+        return "not accessible"
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
@@ -114,14 +116,20 @@ class PersonalStore:
     def _locked(self):
         from filelock import Timeout
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
         except Timeout as e:
             raise SignclipError(f"{self.path}: another signclip process has been changing it for "
                                 f"{self.timeout:g} s; try again when it is done") from e
+        except OSError as e:
+            raise SignclipError(f"{self.path}: cannot lock the personal vocabulary for a change "
+                                f"({e.strerror or e})") from e
         try:
             yield
+        except OSError as e:  # disk full, read-only folder: the atomic writes left the old files
+            raise SignclipError(f"{self.path}: cannot save the personal vocabulary ({e.strerror or e}); "
+                                f"it is unchanged") from e
         finally:
             self._lock.release()
 

@@ -175,6 +175,26 @@ def test_a_held_lock_is_waited_for_then_named(tmp_path):
     teach(store, "SOUP")  # released: goes through
 
 
+def test_a_full_disk_is_one_line_and_leaves_the_vocabulary_as_it_was(store, monkeypatch):
+    import errno
+
+    from signclip.runtime import personal_store
+
+    teach(store, "SOUP")
+    before = store.path.read_bytes()
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(personal_store, "atomic_write_bytes", full)
+    with pytest.raises(SignclipError, match="cannot save the personal vocabulary \\(No space left on "
+                                            "device\\); it is unchanged"):
+        teach(store, "TREE")
+    assert store.path.read_bytes() == before
+    monkeypatch.undo()
+    teach(store, "TREE")  # the lock was released
+
+
 # ---------------------------------------------------------------- many processes
 
 
