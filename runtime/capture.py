@@ -218,8 +218,7 @@ def video_frames(capture) -> Iterator[np.ndarray]:
     import cv2
 
     while True:
-        with quiet_native_stderr():  # ffmpeg reports damaged packets; the frames it decodes are kept
-            ok, bgr = capture.read()
+        ok, bgr = capture.read()
         if not ok:
             return
         yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -232,10 +231,13 @@ def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool 
     capture, info = open_video(path)
     total = int(capture.get(7)) or None  # cv2.CAP_PROP_FRAME_COUNT; containers may overstate it
     frames, confidences = [], []
+    # ffmpeg's decoder threads report a damaged file's packets on fd 2 at any moment: fd 2 stays
+    # captured while the video is read, and the progress bar goes to the terminal through its own fd
     try:
-        with HolisticCapture(config) as holistic:
+        with os.fdopen(os.dup(2), "w") as terminal, captured_native_stderr(), \
+                HolisticCapture(config) as holistic:
             for rgb in tqdm(video_frames(capture), total=total, unit="frame", disable=not progress,
-                            desc=Path(path).name, leave=False):
+                            desc=Path(path).name, leave=False, file=terminal):
                 frame, confidence = holistic.process(rgb)
                 frames.append(frame)
                 confidences.append(confidence)
