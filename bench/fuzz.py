@@ -51,8 +51,8 @@ def terminal_to(file):
 
 def reason(message: str, path: Path) -> str:
     """A refusal with the file name and numbers taken out, to count refusals by kind."""
-    text = message.replace(str(path), "FILE").replace("FILE: not a readable .pose file: ", "")
-    return re.sub(r"\d[\d,.]*(e[+-]?\d+)?", "N", text.split(" (")[0])[:90]
+    text = message.replace(f"{path}: ", "").replace("not a readable .pose file: ", "")
+    return re.sub(r"(?<![\w-])-?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?", "N", text.split(" (")[0])[:90]
 
 
 COUNTS = ("cases", "read", "refused", "looked_up", "lookup_refused", "tracebacks", "broken", "multiline",

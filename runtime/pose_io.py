@@ -171,9 +171,9 @@ def check_usable(layout: Layout, path="input") -> None:
     plan = conversion_plan(layout, MODEL_203)
     found = {MODEL_203.points[i][0] for i in np.flatnonzero(plan >= 0)}
     if not found & set(USABLE):
+        names = [c if c.isprintable() else ascii(c) for c in layout.components()]  # names from the file
         raise UnsupportedLayout(f"{path}: unsupported layout: found components "
-                                f"{', '.join(layout.components()) or 'none'}; need at least one "
-                                f"of {', '.join(USABLE)}")
+                                f"{', '.join(names) or 'none'}; need at least one of {', '.join(USABLE)}")
 
 
 def _header(clip: PoseClip):

@@ -36,7 +36,9 @@ TEXT_COLUMN = 60
 
 
 def cut(text: str, width: int) -> str:
-    """`text` in at most `width` characters, an ellipsis marking what was cut."""
+    """`text` on one line in at most `width` characters, an ellipsis marking what was cut (labels
+    taught before they were checked may hold anything)."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= width else text[:width - 1] + "…"
 
 

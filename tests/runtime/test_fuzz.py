@@ -13,6 +13,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -88,6 +89,25 @@ def test_lookup_answers_with_finite_scores_or_refuses_in_one_line(default_engine
         except SignclipError as e:
             check_refusal(e)
     assert capfd.readouterr() == ("", "")
+
+
+def test_a_name_with_control_characters_stays_on_one_line(tmp_path):
+    from pose_fuzz import body_bytes, header_bytes
+
+    path = tmp_path / "odd.pose"
+    data = np.zeros((2, 1, 3, 3), np.float32)
+    path.write_bytes(header_bytes(0.2, (1, 1, 0), [("\x10\r\nX", "XYZC", ["a", "b", "c"], [], [])])
+                     + body_bytes(0.2, 25.0, 2, data, np.ones((2, 1, 3), np.float32)))
+    with pytest.raises(SignclipError, match=re.escape("found components '\\x10\\r\\nX'; need at least one")):
+        read_or_refuse_strict(path)
+
+
+def read_or_refuse_strict(path):
+    try:
+        return read_pose(path)
+    except SignclipError as e:
+        check_refusal(e, path)
+        raise
 
 
 @pytest.mark.parametrize("cut,message", [
