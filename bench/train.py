@@ -3,6 +3,11 @@
     python bench/train.py                              every section
     python bench/train.py --section loader             the data loader only
     python bench/train.py --section loader --scale 500000 --scale-dtype float16
+    python bench/train.py --section contention        # quiet vs one core busy, per thread policy
+
+contention: training steps/s of edge-small quiet and while another process keeps one core busy,
+for libgomp's default (idle threads spin), one thread, and idle threads that sleep (signclip's
+default since `import signclip.trainer`); the ratio column is contended / quiet step time.
 
 loader: clips/s from the packed cache of the fingerspelling lexicon with augmentation on, against
 re-parsing each .pose file for every clip (the baseline, same augmentation and normalization);
@@ -192,43 +197,67 @@ def bench_loader(args) -> bool:
 # ---------------------------------------------------------------- model (training step)
 
 
+class _TrainingSteps:
+    """Training steps (forward, backward, AdamW) of a config on the packed lexicon cache, one at a
+    time: `step()` -> (clips, seconds fetching the batch, seconds training)."""
+
+    def __init__(self, config: str, cache_dir: str, batch: int | None = None):
+        import contextlib
+        import dataclasses
+
+        import signclip.trainer  # noqa: F401  (before torch: it sets the wait policy when none is given)
+
+        # isort: split
+        import torch
+
+        from signclip.trainer.cache import PackedCache
+        from signclip.trainer.config import load_config
+        from signclip.trainer.loss import ClipLoss
+        from signclip.trainer.model import SignCLIP
+        from signclip.trainer.sources import PackedSource
+        from signclip.trainer.train import build_text_inputs, make_optimizer, train_step
+
+        cfg = load_config(config)
+        if batch is not None:
+            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=batch))
+        torch.manual_seed(0)
+        self.cfg, self.model = cfg, SignCLIP(cfg.model)
+        self.source = PackedSource(PackedCache.open(cache_dir), augment=True,
+                                   max_frames=cfg.model.pose.max_frames)
+        self.text = build_text_inputs(self.model, self.source.texts, "cpu")
+        self.optimizer, self.loss_fn = make_optimizer(self.model, cfg), ClipLoss()
+        self.train_step, self.no_autocast = train_step, contextlib.nullcontext()
+        self.model.train()
+        self.batches, self.epoch = iter(()), -1
+
+    def step(self) -> tuple:
+        t0 = time.perf_counter()
+        b = next(self.batches, None)
+        while b is None:  # the next epoch
+            self.epoch += 1
+            self.batches = iter(self.source.loader(epoch=self.epoch, batch_size=self.cfg.train.batch_size,
+                                                   seed=0))
+            b = next(self.batches, None)
+        t1 = time.perf_counter()
+        self.train_step(self.model, self.optimizer, self.loss_fn, (b.poses, b.mask, b.text_ids), self.text,
+                        lr=1e-4, grad_clip=1.0, autocast=self.no_autocast)
+        return len(b.indices), t1 - t0, time.perf_counter() - t1
+
+
 def _model_child(config: str, cache_dir: str, batch: int, steps: int) -> dict:
     """Training clips/s and peak RSS of one config on the packed lexicon cache, in a fresh process."""
-    import contextlib
-    import dataclasses
     import resource
 
     import torch
 
-    from signclip.trainer.cache import PackedCache
-    from signclip.trainer.config import load_config
-    from signclip.trainer.loss import ClipLoss
-    from signclip.trainer.model import SignCLIP
-    from signclip.trainer.sources import PackedSource
-    from signclip.trainer.train import build_text_inputs, make_optimizer, train_step
-
-    cfg = load_config(config)
-    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=batch))
-    torch.manual_seed(0)
-    model = SignCLIP(cfg.model)
-    source = PackedSource(PackedCache.open(cache_dir), augment=True, max_frames=cfg.model.pose.max_frames)
-    text = build_text_inputs(model, source.texts, "cpu")
-    optimizer, loss_fn = make_optimizer(model, cfg), ClipLoss()
-    model.train()
-    clips, seconds, epoch, done = 0, 0.0, 0, 0
-    while done < steps:
-        for b in source.loader(epoch=epoch, batch_size=batch, seed=0):
-            t0 = time.perf_counter()
-            train_step(model, optimizer, loss_fn, (b.poses, b.mask, b.text_ids), text, lr=1e-4,
-                       grad_clip=1.0, autocast=contextlib.nullcontext())
-            if done > 0:  # the first step allocates and warms up
-                clips, seconds = clips + len(b.indices), seconds + time.perf_counter() - t0
-            done += 1
-            if done == steps:
-                break
-        epoch += 1
-    params = sum(p.numel() for p in model.parameters())
-    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    run = _TrainingSteps(config, cache_dir, batch)
+    run.step()  # the first step allocates and warms up
+    clips = seconds = 0
+    for _ in range(steps - 1):
+        n, _, train_s = run.step()
+        clips, seconds = clips + n, seconds + train_s
+    params = sum(p.numel() for p in run.model.parameters())
+    trained = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
     return {"clips_s": clips / seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "params": params, "trained": trained, "threads": torch.get_num_threads()}
 
@@ -262,7 +291,102 @@ def bench_model(args) -> bool:
         shutil.rmtree(work, ignore_errors=True)
 
 
-SECTIONS = {"loader": bench_loader, "model": bench_model}
+# ---------------------------------------------------------------- training under contention
+
+HOG = "while True: pass"  # another process keeping one core busy
+CONTENTION_TARGET = 2.0   # contended / quiet step time, with signclip's default
+# (name, torch threads, environment); OMP_WAIT_POLICY and GOMP_SPINCOUNT are cleared first, so that
+# libgomp's own default is measured too. The last is what `import signclip.trainer` sets.
+POLICIES = (
+    ("2 threads, idle OpenMP threads spin ~3 ms (libgomp's default)", 2, {"GOMP_SPINCOUNT": "300000"}),
+    ("1 thread", 1, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    ("2 threads, idle OpenMP threads sleep (signclip's default)", 2, {}),
+)
+
+
+def _contention_child(threads: int, steps: int, cache_dir: str) -> dict:
+    """Seconds per training step (batch fetch + forward, backward, AdamW) of edge-small, quiet and
+    while a busy-looping process runs, alternately; in a fresh process with the policy's env."""
+    import signal
+    import subprocess
+
+    run = _TrainingSteps("edge-small", cache_dir)
+
+    import torch
+
+    torch.set_num_threads(threads)
+
+    def seconds() -> float:
+        _, fetch_s, train_s = run.step()
+        return fetch_s + train_s
+
+    seconds(), seconds()  # warm-up: allocation, Numba cache
+    # One busy process, stopped and continued around alternate steps (SIGSTOP/SIGCONT), so that
+    # quiet and contended steps are measured side by side while the rest of the machine drifts. It
+    # gets its own session, as another program's: with Linux's autogroup scheduling a child in this
+    # session would share this process's CPU share instead of competing as a program does.
+    hog = subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
+    quiet, busy = [], []
+    try:
+        for _ in range(steps):
+            os.kill(hog.pid, signal.SIGSTOP)
+            quiet.append(seconds())
+            os.kill(hog.pid, signal.SIGCONT)
+            time.sleep(0.05)  # the scheduler has it running before the step starts
+            busy.append(seconds())
+    finally:
+        hog.kill()
+        hog.wait()
+    return {"quiet": quiet, "busy": busy}
+
+
+def bench_contention(args) -> bool:
+    """Training steps/s quiet and with one core kept busy, per thread policy, interleaved in rounds
+    so that every policy sees the same phases of a shared machine. True when signclip's default
+    stays within CONTENTION_TARGET."""
+    import json
+    import statistics
+    import subprocess
+
+    from signclip.trainer.cache import build_cache
+
+    rows, source = _lexicon_rows()
+    load = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="bench-contention-", dir=args.tmp))
+    try:
+        cache = build_cache(rows, work / "lexicon", progress=False)
+        times = {name: {"quiet": [], "busy": []} for name, _, _ in POLICIES}
+        for _ in range(args.contention_rounds):
+            for name, threads, extra in POLICIES:
+                env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+                env.update(extra)
+                child = json.dumps([threads, args.contention_steps, str(cache.root)])
+                out = subprocess.run([sys.executable, __file__, "--contention-child", child], env=env,
+                                     capture_output=True, text=True, check=True).stdout
+                measured = json.loads(out.strip().splitlines()[-1])
+                for key in ("quiet", "busy"):
+                    times[name][key] += measured[key]
+        base_busy = statistics.median(times[POLICIES[0][0]]["busy"])
+        table, ratios = [], {}
+        for name, _, _ in POLICIES:
+            quiet, busy = statistics.median(times[name]["quiet"]), statistics.median(times[name]["busy"])
+            ratios[name] = busy / quiet
+            table.append((name, f"{1 / quiet:.2f}", f"{1 / busy:.2f}", f"{busy / quiet:.2f}",
+                          f"{base_busy / busy:.1f}x"))
+        n = args.contention_rounds * args.contention_steps
+        print_table(f"Training under contention: edge-small, batch 64, {source}, augment on; contended = "
+                    f"another process busy-looping on one of {os.cpu_count()} cores, stopped and "
+                    f"continued around alternate steps; medians of {n} steps each in "
+                    f"{args.contention_rounds} rounds over the policies; load average {load:.1f} "
+                    f"before (shared machine)",
+                    ("threads, OpenMP wait", "quiet steps/s", "contended steps/s",
+                     "ratio (contended / quiet step time)", "contended vs libgomp default"), table)
+        return ratios[POLICIES[-1][0]] <= CONTENTION_TARGET
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+SECTIONS = {"loader": bench_loader, "model": bench_model, "contention": bench_contention}
 
 
 def main(argv=None) -> int:
@@ -277,7 +401,16 @@ def main(argv=None) -> int:
     parser.add_argument("--progress", action="store_true", help="progress bars while building")
     parser.add_argument("--model-batch", type=int, default=32, help="batch of the model section")
     parser.add_argument("--model-steps", type=int, default=4, help="steps per config (first excluded)")
+    parser.add_argument("--contention-steps", type=int, default=6,
+                        help="quiet and contended steps per policy in each round (Linux: SIGSTOP)")
+    parser.add_argument("--contention-rounds", type=int, default=2)
+    parser.add_argument("--contention-child", help=argparse.SUPPRESS)  # [threads, steps, cache]: one run
     args = parser.parse_args(argv)
+    if args.contention_child:
+        import json
+
+        print(json.dumps(_contention_child(*json.loads(args.contention_child))))
+        return 0
     print(f"CPU cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (shared machine)")
     ok = True
     for name, section in SECTIONS.items():

@@ -88,6 +88,10 @@ class LockedEngine:
         with self.lock:
             return self.engine.personal.signs()
 
+    def personal_warning(self) -> str | None:
+        with self.lock:
+            return self.engine.personal_warning()
+
     def read_photo(self, path) -> tuple:
         """(RGB pixels, clip) of a photo: MediaPipe runs outside the lock, the model is not needed."""
         from signclip.runtime.photo import read_photo

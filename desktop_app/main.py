@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 from dataclasses import dataclass
@@ -42,13 +43,16 @@ def build_window(options: AppOptions, **window_kwargs):
     """The engine and a window on `options.source` (a QApplication must exist)."""
     from signclip.runtime.encoders import EncoderOptions
     from signclip.runtime.engine import Engine
+    from signclip.runtime.personal_store import RESTORE_COMMAND
 
     from .engine_service import LockedEngine
     from .frames import SourceSpec
     from .window import ALL_LANGUAGES, MainWindow
 
     check_options(options)
-    engine = Engine(options.bundle, EncoderOptions(provider=options.provider, threads=options.threads))
+    restore = RESTORE_COMMAND + (f" --bundle {shlex.quote(options.bundle)}" if options.bundle else "")
+    engine = Engine(options.bundle, EncoderOptions(provider=options.provider, threads=options.threads),
+                    restore_command=restore)
     if options.language is not None and options.language not in engine.languages():
         raise SignclipError(f"--language {options.language!r} is not in the vocabulary; known: "
                             f"{', '.join(engine.languages()) or 'none'}")

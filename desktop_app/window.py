@@ -37,7 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import HOLISTIC_576
+from signclip.runtime.personal import LABEL_MAX, clean_label
 from signclip.runtime.spelling import Letter, WordEnd
 
 from .engine_service import LockedEngine, PhotoLookup, PhotoTeach, TeachExamples, TeachRequest
@@ -133,6 +135,9 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect_service()
         self.signs_requested.emit()
+        warning = engine.personal_warning()  # an unreadable vocabulary: recognition goes on without it
+        if warning:
+            self.teach_status.setText(warning)
         if spec is not None:
             self.open_source(spec)
 
@@ -216,7 +221,7 @@ class MainWindow(QMainWindow):
         return tab
 
     def _teach_tab(self) -> QWidget:
-        self.teach_label = QLineEdit(placeholderText="label, e.g. hello")
+        self.teach_label = QLineEdit(placeholderText="label, e.g. hello", maxLength=LABEL_MAX)
         self.teach_count = QSpinBox(minimum=1, maximum=20, value=3)
         self.teach_mode = QComboBox()
         self.teach_mode.addItems(["one recognized sign", "fixed length"])
@@ -290,6 +295,7 @@ class MainWindow(QMainWindow):
         self.teach_requested.connect(service.teach)
         self.forget_requested.connect(service.forget)
         self.signs_requested.connect(service.list_signs)
+        self.tabs.currentChanged.connect(lambda _: self.signs_requested.emit())  # taught elsewhere too
         service.searched.connect(self._searched)
         service.taught.connect(self._taught)
         service.signs.connect(self._signs)
@@ -450,11 +456,21 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ teach
 
+    def _label(self) -> str | None:
+        """The label typed, checked before anything is recorded or read; None (said why) if refused."""
+        if not self.teach_label.text().strip():
+            self.teach_status.setText("Type a label first.")
+            return None
+        try:
+            return clean_label(self.teach_label.text())
+        except SignclipError as e:
+            self.teach_status.setText(str(e))
+            return None
+
     @Slot()
     def start_teaching(self) -> None:
-        label = self.teach_label.text().strip()
-        if not label:
-            self.teach_status.setText("Type a label first.")
+        label = self._label()
+        if label is None:
             return
         seconds = self.teach_seconds.value() if self.teach_mode.currentIndex() == 1 else None
         self._pending_request = TeachRequest(label, self.teach_count.value(), self.pipeline.language, seconds)
@@ -479,9 +495,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def teach_from_photos(self) -> None:
-        label = self.teach_label.text().strip()
-        if not label:
-            self.teach_status.setText("Type a label first.")
+        label = self._label()
+        if label is None:
             return
         paths = self.choose_photos()
         if paths:

@@ -10,6 +10,7 @@ import contextlib
 import enum
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,15 +63,8 @@ QUIET_AFTER_HAND_FRAMES = 5  # ... or until this many frames after the first han
 def quiet_native_stderr():
     """Silence what MediaPipe's C++ side prints to fd 2 while its graph starts (TFLite delegate and
     absl warnings on every run); Python exceptions still propagate."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with open(os.devnull, "wb") as devnull, native_stderr_to(devnull):
+        yield
 
 
 class HolisticCapture:
@@ -146,8 +140,58 @@ def _landmarks(component, num: int, width: int, height: int, visibility: bool = 
     return xyz, conf
 
 
+@contextlib.contextmanager
+def native_stderr_to(target):
+    """File descriptor 2, where C libraries print, goes to `target` (an open file) meanwhile."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(target.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def captured_native_stderr():
+    """Keep what native code prints to fd 2 meanwhile off the terminal; the yielded list receives
+    its lines at the end, for a message of our own."""
+    lines: list = []
+    with tempfile.TemporaryFile() as log:
+        try:
+            with native_stderr_to(log):
+                yield lines
+        finally:
+            log.seek(0)
+            lines.extend(log.read().decode("utf-8", "replace").splitlines())
+
+
+# What ffmpeg (inside OpenCV) says when it cannot open a file, and what that means to a user.
+FFMPEG_MEANINGS = (
+    ("moov atom not found", "the video's index (its 'moov' atom) is missing: the recording was cut off "
+                            "before it was finished, or this is not an MP4/MOV file"),
+    ("EBML header parsing failed", "not a Matroska/WebM video (its header is not there)"),
+    ("Invalid data found when processing input", "not a video: its bytes are in no format ffmpeg knows"),
+)
+
+
+def video_problem(lines: list) -> str:
+    """Why a video could not be opened, from what ffmpeg printed (its lines), in our words."""
+    said = " ".join(lines)
+    for needle, meaning in FFMPEG_MEANINGS:
+        if needle in said:
+            return meaning
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    last = last.split("] ", 1)[-1].strip()  # drop "[mov,mp4,... @ 0x...]"
+    return "cannot be opened as a video" + (f" (ffmpeg: {last[:100]})" if last else
+                                            ": no decoder recognizes its contents")
+
+
 def open_video(path) -> tuple:
-    """(cv2.VideoCapture, VideoInfo) for a readable video file, else a SignclipError."""
+    """(cv2.VideoCapture, VideoInfo) for a readable video file, else a SignclipError in one line
+    (what ffmpeg prints on the way is kept off the terminal)."""
     import cv2
 
     path = Path(path)
@@ -155,9 +199,13 @@ def open_video(path) -> tuple:
         raise SignclipError(f"{path}: no such file")
     if path.is_dir():
         raise SignclipError(f"{path}: is a folder, not a video")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise SignclipError(f"{path}: cannot be opened as a video")
+    if path.stat().st_size == 0:
+        raise SignclipError(f"{path}: empty file, not a video")
+    with captured_native_stderr() as said:
+        capture = cv2.VideoCapture(str(path))
+        opened = capture.isOpened()
+    if not opened:
+        raise SignclipError(f"{path}: {video_problem(said)}")
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
     info = VideoInfo(fps=float(fps) if fps > 0 else 30.0,
                      width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -183,10 +231,13 @@ def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool 
     capture, info = open_video(path)
     total = int(capture.get(7)) or None  # cv2.CAP_PROP_FRAME_COUNT; containers may overstate it
     frames, confidences = [], []
+    # ffmpeg's decoder threads report a damaged file's packets on fd 2 at any moment: fd 2 stays
+    # captured while the video is read, and the progress bar goes to the terminal through its own fd
     try:
-        with HolisticCapture(config) as holistic:
+        with os.fdopen(os.dup(2), "w") as terminal, captured_native_stderr(), \
+                HolisticCapture(config) as holistic:
             for rgb in tqdm(video_frames(capture), total=total, unit="frame", disable=not progress,
-                            desc=Path(path).name, leave=False):
+                            desc=Path(path).name, leave=False, file=terminal):
                 frame, confidence = holistic.process(rgb)
                 frames.append(frame)
                 confidences.append(confidence)

@@ -17,7 +17,8 @@ from .encoders import EncoderOptions, PoseEncoder, TextEncoder
 from .errors import SignclipError
 from .index import IndexKind, VectorIndex
 from .normalize import ModelInput, preprocess
-from .personal import ANY_LANGUAGE, PersonalVocabulary, read_personal, vocabulary_path, write_personal
+from .personal import ANY_LANGUAGE, PersonalVocabulary, clean_label, clean_language, vocabulary_path
+from .personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
 from .pose import PoseClip
 from .pose_io import is_pose_file, read_pose
 
@@ -125,7 +126,8 @@ class Engine:
     """Loads a bundle (and the personal vocabulary) once; embeds and looks up many inputs."""
 
     def __init__(self, bundle: Bundle | str | Path | None = None, options: EncoderOptions = EncoderOptions(),
-                 *, personal: bool = True, index_kind: IndexKind = IndexKind.EXACT):
+                 *, personal: bool = True, index_kind: IndexKind = IndexKind.EXACT,
+                 restore_command: str = RESTORE_COMMAND):
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.options = options
         self.vocabulary = self.bundle.vocabulary()
@@ -136,9 +138,11 @@ class Engine:
                            if v.has_clips else None)
         self.spoken = spoken_languages(self.bundle.prompt_template, v.texts, v.languages)
         self.personal_path = vocabulary_path(self.dim, self.bundle.model_hash) if personal else None
-        self.personal = (read_personal(self.personal_path, self.dim, self.bundle.model_hash)
-                         if personal else PersonalVocabulary.empty(self.dim, self.bundle.model_hash))
-        self._personal_index = None
+        self.store = (PersonalStore(self.personal_path, self.dim, self.bundle.model_hash)
+                      if personal else None)
+        self.restore_command = restore_command  # named in warnings: the CLI adds its --bundle
+        self._no_personal = PersonalVocabulary.empty(self.dim, self.bundle.model_hash)
+        self._personal_index = self._indexed = None
         self._pose = self._text = self._rows = self._reference = None
 
     # ------------------------------------------------------------ encoders
@@ -213,9 +217,31 @@ class Engine:
     # ------------------------------------------------------------ search
 
     @property
+    def personal(self) -> PersonalVocabulary:
+        """The taught signs as their file holds them now: another process's teaching shows up at the
+        next lookup; empty while the file is unreadable (`personal_problem`)."""
+        return self.store.current() if self.store is not None else self._no_personal
+
+    @property
+    def personal_problem(self) -> Unreadable | None:
+        """Why taught signs are left out of lookups, or None."""
+        if self.store is None:
+            return None
+        self.store.current()
+        return self.store.problem
+
+    def personal_warning(self) -> str | None:
+        """One line for the user when taught signs are left out, else None."""
+        problem = self.personal_problem
+        return problem and problem.message("the bundle answers alone", self.restore_command)
+
+    @property
     def personal_index(self) -> VectorIndex:
-        if self._personal_index is None:
-            self._personal_index = VectorIndex(self.personal.prototypes, self.personal.languages)
+        return self._index_of(self.personal)
+
+    def _index_of(self, vocab: PersonalVocabulary) -> VectorIndex:
+        if self._indexed is not vocab:  # rebuilt when the file changed
+            self._personal_index, self._indexed = VectorIndex(vocab.prototypes, vocab.languages), vocab
         return self._personal_index
 
     def languages(self, text_query: bool = False) -> list:
@@ -234,13 +260,13 @@ class Engine:
 
     def _personal_matches(self, query: np.ndarray, k: int, language: str | None,
                           against_texts: bool = True) -> list:
-        p = self.personal
+        p = self.personal  # one snapshot: the file may change between two reads
         if not len(p):  # no taught signs: skip the calibration's two scans too
             return []
         scale = self._calibration(query) if against_texts else None
         out = []
         for lang in ([None] if language is None else [language, ANY_LANGUAGE]):
-            hits = self.personal_index.search(query, k, lang)
+            hits = self._index_of(p).search(query, k, lang)
             out += [Match(str(p.labels[i]), str(p.languages[i]), str(p.labels[i]),
                           float(scale(s) if scale else s), "personal")
                     for i, s in zip(hits.ids, hits.scores, strict=True)]
@@ -334,20 +360,22 @@ class Engine:
 
     # ------------------------------------------------------------ teach
 
-    def teach(self, label: str, clips, sources, language: str | None = None) -> PersonalVocabulary:
-        """Add clips as examples of `label`; saved atomically; later lookups include it."""
-        if self.personal_path is None:
+    def _store(self) -> PersonalStore:
+        if self.store is None:
             raise SignclipError("this engine was opened without a personal vocabulary")
+        return self.store
+
+    def teach(self, label: str, clips, sources, language: str | None = None) -> PersonalVocabulary:
+        """Add clips as examples of `label`; saved under the store's lock; later lookups include it."""
+        store = self._store()
+        label, language = clean_label(label), clean_language(language)  # before the encoder runs
         embeddings = self.embed_clips(clips)
-        self.personal = self.personal.with_examples(label, embeddings, sources, language or ANY_LANGUAGE)
-        write_personal(self.personal, self.personal_path)
-        self._personal_index = None
-        return self.personal
+        return store.change(lambda v: v.with_examples(label, embeddings, sources, language),
+                            self.restore_command)
 
     def forget(self, label: str, language: str | None = None) -> PersonalVocabulary:
-        if self.personal_path is None:
-            raise SignclipError("this engine was opened without a personal vocabulary")
-        self.personal = self.personal.without(label, language)
-        write_personal(self.personal, self.personal_path)
-        self._personal_index = None
-        return self.personal
+        return self._store().change(lambda v: v.without(label, language), self.restore_command)
+
+    def restore_personal(self) -> tuple:
+        """Bring back the last good copy of the personal vocabulary: (vocabulary, damaged file kept)."""
+        return self._store().restore()

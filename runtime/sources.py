@@ -140,7 +140,10 @@ class VideoSource(FrameSource):
     def _read(self):
         import cv2
 
-        ok, bgr = self._capture.read()
+        from .capture import quiet_native_stderr
+
+        with quiet_native_stderr():  # ffmpeg reports a damaged file's packets; decodable frames go on
+            ok, bgr = self._capture.read()
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
 
     def _reader(self) -> None:

@@ -79,7 +79,8 @@ def providers() -> dict:
 
 def bundle(path) -> dict:
     from ..bundle import default_bundle_path, load_bundle
-    from ..personal import read_personal, vocabulary_path
+    from ..personal import vocabulary_path
+    from ..personal_store import PersonalStore
 
     where = str(path or default_bundle_path())
     try:
@@ -92,12 +93,10 @@ def bundle(path) -> dict:
             "vocabulary": len(v), "languages": sorted(set(v.languages.tolist())),
             "clips": 0 if v.clip_embeddings is None else len(v.clip_embeddings),
             "encoders": b.meta["encoders"], "tools": b.meta.get("tools", {}), "parity": b.parity}
-    personal = vocabulary_path(b.embedding_dim, b.model_hash)
-    try:
-        info["personal"] = {"path": str(personal),
-                            "signs": len(read_personal(personal, b.embedding_dim, b.model_hash))}
-    except SignclipError as e:
-        info["personal"] = {"path": str(personal), "error": str(e)}
+    store = PersonalStore(vocabulary_path(b.embedding_dim, b.model_hash), b.embedding_dim, b.model_hash)
+    info["personal"] = {"path": str(store.path), "signs": len(store.current())}
+    if store.problem is not None:
+        info["personal"]["error"] = store.problem.message("lookups leave taught signs out")
     return info
 
 
@@ -134,7 +133,8 @@ def print_report(r: dict) -> None:
                       f"{p['cosine_mean']:.5f}, worst {p['cosine_min']:.5f}, top-1 "
                       f"{p['top1_agreement']:.1%} over {p['inputs']} inputs, {verdict}")
         p = b["personal"]
-        print(f"  personal    {p['signs']} taught signs in {p['path']}")
+        print(f"  personal    {p['signs']} taught signs in {p['path']}" if "error" not in p
+              else f"  personal    {p['error']}")
 
 
 def run(args) -> int:

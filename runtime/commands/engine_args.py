@@ -33,7 +33,24 @@ def encoder_options(args):
     return EncoderOptions(provider=args.provider, threads=args.threads)
 
 
-def open_engine(args, personal: bool = True):
+def restore_command(args) -> str:
+    """The command that restores this bundle's personal vocabulary, as the user would type it."""
+    import shlex
+
+    from ..personal_store import RESTORE_COMMAND
+
+    return RESTORE_COMMAND + (f" --bundle {shlex.quote(str(args.bundle))}" if args.bundle else "")
+
+
+def open_engine(args, personal: bool = True, warn: bool = True):
+    """The engine of --bundle/--provider/--threads. With `warn`, a personal vocabulary that cannot
+    be used is one warning line on stderr; lookups then go on with the bundle alone."""
+    import sys
+
     from ..engine import Engine
 
-    return Engine(args.bundle, encoder_options(args), personal=personal)
+    engine = Engine(args.bundle, encoder_options(args), personal=personal,
+                    restore_command=restore_command(args))
+    if warn and (message := engine.personal_warning()):
+        print(f"signclip {args.command}: warning: {message}", file=sys.stderr)
+    return engine

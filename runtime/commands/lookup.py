@@ -31,14 +31,31 @@ def add_arguments(parser) -> None:
                              "own (one JSON object per segment with --json)")
 
 
+LABEL_COLUMN = 24  # a table cuts longer labels (JSON keeps them whole)
+TEXT_COLUMN = 60
+
+
+def cut(text: str, width: int) -> str:
+    """`text` on one line in at most `width` characters, an ellipsis marking what was cut (labels
+    taught before they were checked may hold anything)."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def format_table(name: str, matches: list) -> str:
     lines = [name]
-    width = max([5, *(len(m.label) for m in matches)])
+    labels = [cut(m.label, LABEL_COLUMN) for m in matches]
+    width = max([5, *(len(label) for label in labels)])
     lines.append(f"  {'#':>2}  {'label':<{width}}  {'lang':<5} {'score':>7}  source    text")
-    for i, m in enumerate(matches, 1):
-        lines.append(f"  {i:>2}  {m.label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
-                     f"{m.source:<8}  {m.text}")
+    for i, (m, label) in enumerate(zip(matches, labels, strict=True), 1):
+        lines.append(f"  {i:>2}  {label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
+                     f"{m.source:<8}  {cut(m.text, TEXT_COLUMN)}")
     return "\n".join(lines)
+
+
+def input_error(name: str, error) -> str:
+    """The line for an input that was refused, naming it once."""
+    return f"{name}: error: {str(error).removeprefix(f'{name}: ')}"
 
 
 def emit(name: str, matches, error: str | None, as_json: bool) -> None:
@@ -48,7 +65,7 @@ def emit(name: str, matches, error: str | None, as_json: bool) -> None:
             record["error"] = error
         print(json.dumps(record, ensure_ascii=False), flush=True)
     elif error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        print(input_error(name, error), file=sys.stderr)
     else:
         print(format_table(name, matches), flush=True)
 

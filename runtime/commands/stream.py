@@ -18,6 +18,7 @@ import time
 
 from ..errors import SignclipError
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
+from .lookup import LABEL_COLUMN, cut, input_error
 from .spell import add_spell_arguments, reader_options
 
 
@@ -58,7 +59,7 @@ def lookup_callables(engine, k: int, language: str | None) -> tuple:
 def format_results(matches) -> str:
     if not matches:
         return "(no shoulders seen: not recognized)"
-    return "  ".join(f"{m.label} {m.score:.3f}" for m in matches)
+    return "  ".join(f"{cut(m.label, LABEL_COLUMN)} {m.score:.3f}" for m in matches)
 
 
 def run_segments(args, engine) -> int:
@@ -72,7 +73,7 @@ def run_segments(args, engine) -> int:
             clip = engine.read(path)
         except SignclipError as e:
             failed += 1
-            print(json.dumps({"input": path, "error": str(e)}) if args.json else f"{path}: error: {e}",
+            print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),
                   file=sys.stdout if args.json else sys.stderr, flush=True)
             continue
         segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)

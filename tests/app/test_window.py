@@ -154,3 +154,22 @@ def test_teach_from_photos_then_the_sign_is_listed(qtbot, engine):
     assert window.teach_button.isEnabled()
     assert any(label == "MY C" for label, _, _ in window.personal_signs)
     close(window)
+
+
+def test_bad_label_is_refused_before_recording_and_an_unreadable_vocabulary_is_named(qtbot, tiny_bundle,
+                                                                                    signclip_home):
+    from signclip.app.engine_service import LockedEngine
+    from signclip.runtime.engine import Engine
+
+    e = Engine(tiny_bundle)
+    path = vocabulary_path(e.dim, e.bundle.model_hash)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an archive")
+    window = open_window(qtbot, LockedEngine(Engine(tiny_bundle)), countdown_s=0)
+    assert str(path) in window.teach_status.text() and "unreadable" in window.teach_status.text()
+    window.teach_label.setText("tab\there")
+    qtbot.mouseClick(window.teach_button, Qt.MouseButton.LeftButton)
+    assert "control character (U+0009" in window.teach_status.text()
+    assert window.teach_button.isEnabled() and window._pending_request is None
+    assert window.teach_label.maxLength() == 64
+    close(window)

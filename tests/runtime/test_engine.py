@@ -131,8 +131,13 @@ def test_personal_vocabulary_of_another_size(tiny_bundle, signclip_home):
     x = np.eye(8, dtype=np.float32)[:1]
     write_personal(PersonalVocabulary.empty(8, b.model_hash).with_examples("X", x, ["a"]),
                    vocabulary_path(16, b.model_hash))
-    with pytest.raises(SignclipError, match="holds 8-dim embeddings"):
-        Engine(b)
+    engine = Engine(b)  # lookups go on with the bundle alone, and say why
+    assert len(engine.personal) == 0
+    assert "holds 8-dim embeddings" in engine.personal_warning()
+    clip = read_pose(POSES / "holistic576_97f.pose")
+    assert engine.lookup_clips([clip])[0][0].source == "bundle"
+    with pytest.raises(SignclipError, match="holds 8-dim embeddings.*nothing was changed"):
+        engine.teach("Y", [clip], ["y"])  # the other model's signs are not overwritten
 
 
 def test_long_clip_is_handled(tiny_bundle, signclip_home):

@@ -1,52 +1,32 @@
-"""Fuzz the .pose reader and the bundle loader with mutated real files: only SignclipError comes out."""
+"""Property-based fuzzing (hypothesis) of the .pose reader, lookup and the bundle loader: a clip that
+keeps read_pose's promises, finite scores, or one line that says what is wrong; nothing else printed.
+
+A fast profile runs in `make test`; `python bench/fuzz.py` runs the same strategies (pose_fuzz.py)
+for thousands of cases and prints a table.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pose_fuzz import KINDS, SEED_BYTES, check_clip, check_matches, check_refusal, crafted, fields, mutated
 
 from signclip.runtime import bundle as B
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.pose_io import read_pose
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-SEEDS = [DATA / "poses" / "holistic586_5f.pose", DATA / "poses" / "openpose137_93f.pose",
-         DATA / "poses" / "right_hand21_170f.pose", next((DATA / "lexicon" / "gss").glob("*.pose"))]
-SEED_BYTES = [p.read_bytes() for p in SEEDS]
-
 
 def fast(n: int):
     return settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                     database=None, max_examples=n)
-
-
-@st.composite
-def mutated(draw, seeds: list, header_bias: int = 2048):
-    """A seed file with byte flips (mostly in the header, where the parser decides), a truncation,
-    or inserted/removed runs."""
-    data = bytearray(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "set"]))
-        limit = min(len(data), header_bias) if draw(st.booleans()) else len(data)
-        if not data:
-            break
-        i = draw(st.integers(0, max(0, limit - 1)))
-        if op == "flip":
-            data[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set":
-            data[i] = draw(st.sampled_from([0, 0xFF, 0x7F, 0x80]))
-        elif op == "truncate":
-            del data[i:]
-        elif op == "insert":
-            data[i:i] = draw(st.binary(min_size=1, max_size=16))
-        else:
-            del data[i:i + draw(st.integers(1, 64))]
-    return bytes(data)
 
 
 def only_signclip_errors(fn) -> None:
@@ -56,12 +36,92 @@ def only_signclip_errors(fn) -> None:
         pass
 
 
-@fast(1200)
-@given(data=mutated(SEED_BYTES))
-def test_read_pose_raises_only_signclip_error(tmp_path_factory, data):
-    path = tmp_path_factory.getbasetemp() / "fuzz.pose"
+def read_or_refuse(path: Path, capfd):
+    """read_pose's clip (checked), or None after a one-line refusal; nothing else may be printed."""
+    capfd.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a library warning on the terminal is noise too
+        try:
+            clip = read_pose(path)
+        except SignclipError as e:
+            check_refusal(e, path)
+            clip = None
+    assert capfd.readouterr() == ("", ""), "a library printed while reading"
+    if clip is not None:
+        check_clip(clip)
+    return clip
+
+
+@pytest.mark.parametrize("kind,examples", [("crafted", 300), ("truncated", 200), ("fields", 200),
+                                           ("mutated", 800)])
+def test_read_pose_reads_or_refuses_in_one_line(tmp_path_factory, capfd, kind, examples):
+    path = tmp_path_factory.getbasetemp() / f"fuzz-{kind}.pose"
+
+    @fast(examples)
+    @given(data=KINDS[kind])
+    def one(data):
+        path.write_bytes(data)
+        read_or_refuse(path, capfd)
+
+    one()
+
+
+@pytest.fixture(scope="module")
+def default_engine():
+    from signclip.runtime.engine import Engine
+
+    return Engine(personal=False)  # the shipped bundle: pose-only, no torch needed
+
+
+@fast(150)
+@given(data=st.one_of(crafted(), fields()))
+def test_lookup_answers_with_finite_scores_or_refuses_in_one_line(default_engine, tmp_path_factory, capfd,
+                                                                    data):
+    path = tmp_path_factory.getbasetemp() / "fuzz-lookup.pose"
     path.write_bytes(data)
-    only_signclip_errors(lambda: read_pose(path))
+    clip = read_or_refuse(path, capfd)
+    if clip is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            check_matches(default_engine.lookup_clips([clip], k=3))
+        except SignclipError as e:
+            check_refusal(e)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_name_with_control_characters_stays_on_one_line(tmp_path):
+    from pose_fuzz import body_bytes, header_bytes
+
+    path = tmp_path / "odd.pose"
+    data = np.zeros((2, 1, 3, 3), np.float32)
+    path.write_bytes(header_bytes(0.2, (1, 1, 0), [("\x10\r\nX", "XYZC", ["a", "b", "c"], [], [])])
+                     + body_bytes(0.2, 25.0, 2, data, np.ones((2, 1, 3), np.float32)))
+    with pytest.raises(SignclipError, match=re.escape("found components '\\x10\\r\\nX'; need at least one")):
+        read_or_refuse_strict(path)
+
+
+def read_or_refuse_strict(path):
+    try:
+        return read_pose(path)
+    except SignclipError as e:
+        check_refusal(e, path)
+        raise
+
+
+@pytest.mark.parametrize("cut,message", [
+    (0, "empty file"),
+    (3, "header cut at byte 3: the file is shorter than its 4-byte version number"),
+    (100, "header cut at byte 100: the header goes on past the end of the file"),
+    (14887, "body cut at byte 14887: the file ends right after its 14887-byte header"),
+    (20000, "body shorter than the header says: 5 frames x 1 person x 586 points need 46,880 bytes "
+            "after byte 14897, the file has 5,103")])
+def test_refusals_say_what_is_wrong_and_where(tmp_path, cut, message):
+    path = tmp_path / "cut.pose"
+    path.write_bytes(SEED_BYTES[0][:cut])
+    with pytest.raises(SignclipError, match=re.escape(message)):
+        read_pose(path)
 
 
 def json_mutations():

@@ -93,3 +93,55 @@ def test_doctor(env, capsys):
     assert r["bundle"]["ok"] and r["bundle"]["embedding_dim"] == 16
     assert "CPUExecutionProvider" in r["providers"]["chosen"]
     assert r["tensorrt"]["available"] in (True, False)
+
+
+def test_corrupt_personal_vocabulary_warns_once_and_restore_brings_it_back(env, capsys):
+    assert main(["teach", "SOUP", POSE]) == 0
+    assert main(["teach", "TREE", POSE2]) == 0
+    path = Path(capsys.readouterr().out.split("-> ")[-1].strip())
+    good = path.read_bytes()
+    path.write_bytes(good[:100])                               # cut short by something else
+    assert main(["lookup", POSE, "--json", "-k", "3"]) == 0      # the bundle answers
+    captured = capsys.readouterr()
+    results = json_lines(captured.out)[0]["results"]
+    assert len(results) == 3 and {r["source"] for r in results} == {"bundle"}
+    warning = captured.err.strip()
+    assert len(captured.err.splitlines()) == 1 and warning.startswith("signclip lookup: warning: ")
+    assert str(path) in warning and "signclip teach --restore" in warning and "(2 signs)" in warning
+    assert main(["teach", "HOUSE", POSE]) == 2                 # a damaged file is not overwritten
+    assert "nothing was changed" in capsys.readouterr().err
+    assert main(["teach", "--restore"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"restored 2 taught signs -> {path}; the damaged file is kept as ")
+    assert path.read_bytes() == good
+    assert main(["lookup", POSE, "--json", "-k", "1"]) == 0
+    captured = capsys.readouterr()
+    assert json_lines(captured.out)[0]["results"][0]["label"] == "SOUP" and not captured.err
+    assert main(["teach", "--restore"]) == 2
+    assert "nothing to restore" in capsys.readouterr().err
+
+
+def test_restore_command_names_the_bundle_given(env, capsys):
+    assert main(["teach", "SOUP", POSE, "--bundle", str(env)]) == 0
+    path = Path(capsys.readouterr().out.split("-> ")[-1].strip())
+    path.write_bytes(b"")
+    assert main(["lookup", POSE, "--bundle", str(env), "-k", "1"]) == 0
+    assert f"with: signclip teach --restore --bundle {env}" in capsys.readouterr().err
+
+
+def test_labels_are_checked_when_taught_and_cut_in_tables(env, capsys):
+    assert main(["teach", "x" * 5000, POSE]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is 5000 characters long; at most 64 are allowed" in err
+    assert main(["teach", "bad\nlabel", POSE]) == 2
+    assert "control character (U+000A at position 4)" in capsys.readouterr().err
+    long = "L" * 64
+    assert main(["teach", long, POSE]) == 0
+    capsys.readouterr()
+    assert main(["lookup", POSE, "-k", "3"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in table) < 120 and "L" * 23 + "…" in table[2]
+    assert main(["lookup", POSE, "-k", "1", "--json"]) == 0
+    assert json_lines(capsys.readouterr().out)[0]["results"][0]["label"] == long  # JSON keeps it whole
+    assert main(["teach", "--list"]) == 0
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()[1:]) < 60

@@ -1,13 +1,6 @@
-"""Personal vocabulary: prototypes, --remove, other models, and atomic writes under SIGKILL."""
+"""Personal vocabulary: prototypes, --remove, other models (the file on disk: test_personal_store.py)."""
 
 from __future__ import annotations
-
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -65,36 +58,3 @@ def test_other_embedding_size_is_a_clear_error(tmp_path):
     path.write_bytes(b"garbage")
     with pytest.raises(SignclipError, match="unreadable"):
         read_personal(path, 8, "h")
-
-
-WRITER = textwrap.dedent("""
-    import sys, numpy as np
-    from signclip.runtime.personal import PersonalVocabulary, write_personal
-    path, dim = sys.argv[1], 384
-    rng = np.random.default_rng(1)
-    v = PersonalVocabulary.empty(dim, "h")
-    v = v.with_examples("BIG", rng.standard_normal((20000, dim)).astype(np.float32), ["x"] * 20000)
-    print("ready", flush=True)
-    while True:
-        write_personal(v, path)
-""")
-
-
-@pytest.mark.slow
-def test_sigkill_mid_write_leaves_old_file_intact(tmp_path):
-    path = tmp_path / "personal.npz"
-    old = PersonalVocabulary.empty(384, "h").with_examples("OLD", unit_rows(2, 384), ["a", "b"])
-    write_personal(old, path)
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        for delay in (0.05, 0.13, 0.29):   # different points of a ~30 MB write
-            time.sleep(delay)
-            r = read_personal(path, 384, "h")  # at every moment the file is complete: old or new
-            assert [s[0] for s in r.signs()] in (["OLD"], ["BIG"])
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    r = read_personal(path, 384, "h")
-    assert [s[0] for s in r.signs()] in (["OLD"], ["BIG"])
-    assert not any(p.suffix == ".npz" and p != path for p in tmp_path.iterdir())

@@ -87,5 +87,5 @@ def test_a_missing_source_is_a_clear_error(tmp_path):
     with pytest.raises(SignclipError, match="no such file, and not a camera index"):
         open_source(tmp_path / "nothing.mp4")
     (tmp_path / "bad.mp4").write_bytes(b"not a video")
-    with pytest.raises(SignclipError, match="cannot be opened as a video"):
+    with pytest.raises(SignclipError, match="bad.mp4: the video's index \\(its 'moov' atom\\) is missing"):
         open_source(tmp_path / "bad.mp4")
