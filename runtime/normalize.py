@@ -39,8 +39,6 @@ class NormalizationConfig:
     hide_legs: bool = True
     canonical_hand: bool = True  # mirror left-dominant clips so the dominant hand is the right one
     hand_3d: bool = False        # rotate and scale each hand into its own palm frame
-    hand_facing: bool = False    # the hand frame only rotates in the image plane: which way the palm
-                                 # faces stays visible (else palm and back read alike, as mirror images)
     hands_alone: bool = False    # a clip without shoulders keeps its hands (palm frames), the rest masked
     photo_frames: int = 1        # a still photo is held for this many identical frames
 
@@ -192,10 +190,8 @@ def _cross(ax, ay, az, bx, by, bz):
 
 
 @numba.njit(cache=True)
-def _hands_3d(frames, mask, starts, facing=False):
-    """Each hand in its palm frame: wrist at 0, wrist->middle MCP along +y, palm normal +z (with
-    `facing`: the camera's axis made square to y as +z instead, so the frame turns but never
-    mirrors, and a palm seen from the front stays the mirror image of one seen from the back).
+def _hands_3d(frames, mask, starts):
+    """Each hand in its palm frame: wrist at 0, wrist->middle MCP along +y, palm normal +z.
 
     The scale is the hand's median palm length over the clip: a hand is rigid, and one frame's
     length collapses when the palm points at the camera (z is not in pixel units). Scalar
@@ -225,11 +221,8 @@ def _hands_3d(frames, mask, starts, facing=False):
             yx = (frames[t, m, 0] - frames[t, w, 0]) / length
             yy = (frames[t, m, 1] - frames[t, w, 1]) / length
             yz = (frames[t, m, 2] - frames[t, w, 2]) / length
-            if facing:  # (0, 0, 1) minus its part along y
-                zx, zy, zz = -yz * yx, -yz * yy, 1.0 - yz * yz
-            else:
-                zx, zy, zz = _cross(frames[t, i, 0] - frames[t, p, 0], frames[t, i, 1] - frames[t, p, 1],
-                                    frames[t, i, 2] - frames[t, p, 2], yx, yy, yz)
+            zx, zy, zz = _cross(frames[t, i, 0] - frames[t, p, 0], frames[t, i, 1] - frames[t, p, 1],
+                                frames[t, i, 2] - frames[t, p, 2], yx, yy, yz)
             zn = np.sqrt(zx * zx + zy * zy + zz * zz)
             if zn == 0:
                 continue
@@ -302,9 +295,9 @@ def _mean_height(frames, mask, own, body):
     return total / max(frames.shape[0], 1)
 
 
-def hands_3d(frames: np.ndarray, mask: np.ndarray, layout: Layout, facing: bool = False) -> np.ndarray:
+def hands_3d(frames: np.ndarray, mask: np.ndarray, layout: Layout) -> np.ndarray:
     starts = np.array([layout.index[(h, "WRIST")] for h in (LEFT_HAND, RIGHT_HAND)], np.int64)
-    return _hands_3d(frames, mask, starts, facing)
+    return _hands_3d(frames, mask, starts)
 
 
 @lru_cache(maxsize=8)
@@ -322,7 +315,7 @@ def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig,
         frames, mask = flip(frames, mask, MODEL_203)
         flipped = True
     if config.hand_3d:
-        frames = hands_3d(frames, mask, MODEL_203, config.hand_facing)
+        frames = hands_3d(frames, mask, MODEL_203)
     return ModelInput(frames.astype(np.float32, copy=False), mask, flipped)
 
 
@@ -361,8 +354,7 @@ def hands_alone(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfi
     flipped = config.canonical_hand and dominant_hand_alone(frames, mask) == "left"
     if flipped:
         frames, mask = flip(frames, mask, MODEL_203)
-    hands = hands_3d(frames, mask, MODEL_203, config.hand_facing)
-    return ModelInput(hands.astype(np.float32, copy=False), mask, flipped)
+    return ModelInput(hands_3d(frames, mask, MODEL_203).astype(np.float32, copy=False), mask, flipped)
 
 
 def to_model_input(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:

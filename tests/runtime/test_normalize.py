@@ -186,23 +186,6 @@ def test_a_left_hand_alone_is_mirrored_into_the_right_one(data_dir):
     np.testing.assert_allclose(a.frames[..., :2], b.frames[..., :2], atol=1e-4)  # mirroring flips z only
 
 
-def test_hand_facing_keeps_the_palm_side_a_plain_palm_frame_forgets(data_dir):
-    """A hand and its mirror image (the same shape seen from the back) read alike in the plain palm
-    frame and differently with `hand_facing`; a left hand's mirror is still the same right hand."""
-    clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
-    frames = clip.frames.copy()
-    frames[..., 0] *= -1
-    back = PoseClip(clip.layout, frames, clip.mask, clip.fps)
-    left = PoseClip(layout_from_points([(LEFT_HAND, p) for _, p in clip.layout.points]), frames, clip.mask,
-                    clip.fps)
-    hand = slice(MODEL_203.index[(RIGHT_HAND, "WRIST")], MODEL_203.index[(RIGHT_HAND, "WRIST")] + 21)
-    for facing in (False, True):
-        config = replace(HANDS_ALONE, hand_facing=facing)
-        a, b, c = (preprocess(x, config).frames[:, hand, :2] for x in (clip, back, left))
-        assert (np.abs(a - b).max() > 0.5) == facing
-        np.testing.assert_allclose(a, c, atol=1e-4)
-
-
 def test_streaming_hands_alone_equals_clip(data_dir):
     clip = read_pose(data_dir / "poses/right_hand21_170f.pose")
     normalizer = StreamingNormalizer(clip.layout, HANDS_ALONE)

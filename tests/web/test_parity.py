@@ -25,11 +25,8 @@ from signclip.runtime.recognizer import Recognizer
 from signclip.runtime.segmentation import FrameCounts, SegmenterConfig
 from signclip.runtime.webpage import write_web_model
 
-# every combination of hide_legs, canonical_hand, hand_3d (plain or hand_facing) and hands_alone
-CONFIGS = [NormalizationConfig(hide_legs=legs, canonical_hand=canonical, hand_3d=frame != "none",
-                               hand_facing=frame == "facing", hands_alone=alone)
-           for legs, canonical, frame, alone in itertools.product((True, False), (True, False),
-                                                                  ("none", "palm", "facing"), (True, False))]
+# every combination of hide_legs, canonical_hand, hand_3d and hands_alone
+CONFIGS = [NormalizationConfig(*flags) for flags in itertools.product((True, False), repeat=4)]
 # Every fixture pose with MediaPipe's point names (the page's layout conversion knows those; OpenPose
 # files are read by the Python runtime only). right_hand21 has no body: hands alone, or refused.
 POSES = ("holistic576_97f", "holistic576_121f", "holistic586_5f", "reduced178_170f", "reduced178_278f",

@@ -10,7 +10,7 @@ import { BODY, LEFT_HAND, Layout, RIGHT_HAND, conversionPlan } from './layouts.j
 
 const f32 = Math.fround;
 const OPTIONS = { // NormalizationConfig (photo_frames concerns photos, which the page does not take)
-  hide_legs: true, canonical_hand: true, hand_3d: false, hand_facing: false, hands_alone: false, photo_frames: 1,
+  hide_legs: true, canonical_hand: true, hand_3d: false, hands_alone: false, photo_frames: 1,
 };
 export const HAND_LIMIT = 4.0;           // palm lengths: beyond this a hand point is a detection error
 export const UNSEEN_HAND_HEIGHT = 3.0;   // shoulder widths below the shoulders: an unseen hand rests
@@ -138,11 +138,10 @@ function median(values) {
 }
 
 /**
- * Each hand in its palm frame: wrist at 0, wrist->middle MCP along +y, palm normal +z (with `facing`:
- * the camera's axis made square to y, so the frame turns but never mirrors), scaled by the hand's
- * median palm length over the clip (one frame's collapses when the palm faces the camera).
+ * Each hand in its palm frame: wrist at 0, wrist->middle MCP along +y, palm normal +z, scaled by the
+ * hand's median palm length over the clip (one frame's collapses when the palm faces the camera).
  */
-function hands3d(frames, mask, points, starts, facing) {
+function hands3d(frames, mask, points, starts) {
   const out = frames.slice();
   const length = mask.length / points;
   const lengths = new Float64Array(length);
@@ -167,13 +166,8 @@ function hands3d(frames, mask, points, starts, facing) {
       const len = lengths[t];
       if (len <= 0) continue;
       const y = [0, 1, 2].map((d) => f32(p(t, m, d) - p(t, w, d)) / len);
-      let z;
-      if (facing) {
-        z = [-y[2] * y[0], -y[2] * y[1], 1 - y[2] * y[2]]; // (0, 0, 1) minus its part along y
-      } else {
-        const across = [0, 1, 2].map((d) => f32(p(t, i, d) - p(t, q, d)));
-        z = cross(across, y);
-      }
+      const across = [0, 1, 2].map((d) => f32(p(t, i, d) - p(t, q, d)));
+      let z = cross(across, y);
       const zn = Math.sqrt(z[0] * z[0] + z[1] * z[1] + z[2] * z[2]);
       if (zn === 0) continue;
       z = z.map((v) => v / zn);
@@ -202,7 +196,7 @@ function finish(frames, mask, model, config, legsHidden) {
     [frames, mask] = flip(frames, mask, n, model.flip);
     flipped = true;
   }
-  if (config.hand_3d) frames = hands3d(frames, mask, n, model.handStarts, config.hand_facing);
+  if (config.hand_3d) frames = hands3d(frames, mask, n, model.handStarts);
   return { frames, mask, length: mask.length / n, points: n, flipped };
 }
 
@@ -252,8 +246,7 @@ function handsAlone(frames, mask, model, config) {
     [out, outMask] = flip(out, outMask, n, model.flip);
     flipped = true;
   }
-  return { frames: hands3d(out, outMask, n, model.handStarts, config.hand_facing), mask: outMask,
-    length: outMask.length / n,
+  return { frames: hands3d(out, outMask, n, model.handStarts), mask: outMask, length: outMask.length / n,
     points: n, flipped };
 }
 
