@@ -29,8 +29,12 @@ demo: setup
 		echo "== sign to text: four letter videos of a new signer, American Sign Language"; \
 		$(BIN)/signclip lookup $(VIDEOS)/asl_letter_A.mp4 $(VIDEOS)/asl_letter_B.mp4 \
 			$(VIDEOS)/asl_letter_C.mp4 $(VIDEOS)/asl_letter_L.mp4 --language ase; \
+		echo "== a photo: a close-up of the hand signing C (no body in the picture)"; \
+		$(BIN)/signclip lookup tests/data/photos/asl_letter_C_hand.jpg --language ase; \
 		echo "== continuous signing: C-A-B, sign by sign"; \
 		$(BIN)/signclip lookup $(VIDEOS)/asl_letters_CAB.mp4 --segments --language ase; \
+		echo "== fingerspelling: the same video read letter by letter"; \
+		$(BIN)/signclip spell $(VIDEOS)/asl_letters_CAB.mp4 --language ase; \
 		echo "== text to sign: the letter B in every sign language of the vocabulary"; \
 		$(BIN)/signclip lookup --text B; \
 	fi
