@@ -89,28 +89,28 @@ lint: setup
 # bundle. TRAIN_DATA is the recipe (README, "New signers").
 TRAIN_DATA := --handshapes asl-hg --lexicon-weight 12
 default-model: setup
-	$(BIN)/signclip lexicon -o runs/edge-small/train.csv $(TRAIN_DATA)
-	$(BIN)/signclip train edge-small --data runs/edge-small/train.csv --out runs/edge-small
+	$(BIN)/signclip lexicon -o runs/edge-small/manifest.csv $(TRAIN_DATA)
+	$(BIN)/signclip train edge-small --data runs/edge-small/manifest.csv --out runs/edge-small
 	$(BIN)/python -m signclip.trainer.checkpoint runs/edge-small/checkpoint $(MODEL)
 	cp runs/edge-small/metrics.csv runs/edge-small/curve.png $(MODEL)/
 	$(BIN)/signclip export $(MODEL) --format onnx-int8 --no-text-encoder --clips 600 \
-		--data runs/edge-small/train.csv --out runtime/models/default
+		--data runs/edge-small/manifest.csv --out runtime/models/default
 
 # The README's tables: (a) a model trained without three sign languages, (b)-(d) the shipped model,
 # (e) five models each trained without two of ASL-HG's signers (runs/new-signers, reused when there).
 eval: setup
-	$(BIN)/signclip lexicon -o runs/leave-languages-out/train.csv --hold-out $(HELD_OUT) $(TRAIN_DATA)
+	$(BIN)/signclip lexicon -o runs/leave-languages-out/manifest.csv --hold-out $(HELD_OUT) $(TRAIN_DATA)
 	test -f runs/leave-languages-out/checkpoint/checkpoint.json || $(BIN)/signclip train edge-small \
-		--data runs/leave-languages-out/train.csv --out runs/leave-languages-out
+		--data runs/leave-languages-out/manifest.csv --out runs/leave-languages-out
 	$(BIN)/signclip evaluate runs/leave-languages-out/checkpoint --protocol held-out \
-		--data runs/leave-languages-out/train.csv
+		--data runs/leave-languages-out/manifest.csv
 	$(BIN)/signclip lexicon -o runs/lexicon.csv
 	$(BIN)/signclip evaluate $(MODEL) --data runs/lexicon.csv --plot docs/embeddings.png
 	$(BIN)/signclip evaluate $(MODEL) --protocol robustness --data runs/lexicon.csv
 	$(BIN)/signclip evaluate $(MODEL) --protocol new-signer --data runs/lexicon.csv --videos $(VIDEOS)
 	$(BIN)/signclip evaluate $(MODEL) --protocol augmented --data runs/lexicon.csv
-	$(BIN)/signclip lexicon -o runs/train.csv $(TRAIN_DATA)
-	$(BIN)/signclip evaluate $(MODEL) --protocol new-signers --data runs/train.csv --runs runs/new-signers
+	$(BIN)/signclip lexicon -o runs/manifest.csv $(TRAIN_DATA)
+	$(BIN)/signclip evaluate $(MODEL) --protocol new-signers --data runs/manifest.csv --runs runs/new-signers
 
 clean:
 	rm -rf $(VENV) $(VENV310) build *.egg-info web/node_modules
@@ -121,7 +121,7 @@ clean:
 # into .gpu/data. gpu-image: a stand-in for its python3 here. gpu-check: the offline run on this CPU.
 GPU_DIR := .gpu
 GPU_IMAGE := .venv-gpu-image
-GPU_MANIFEST := runs/gpu-data/train.csv
+GPU_MANIFEST := runs/gpu-data/manifest.csv
 GPU_REFERENCE ?= runs/gpu-data/reference/checkpoint
 GPU_PLATFORMS := $(foreach n,28 27 17,--platform manylinux_2_$(n)_x86_64) --platform manylinux2014_x86_64
 

@@ -85,10 +85,12 @@ def fp32(tower: str) -> Candidate:
     return Candidate(tower, "fp32", "fp32", ".onnx", None)
 
 
-def dynamic_int8(tower: str, per_channel: bool) -> Candidate:
+def dynamic_int8(tower: str, per_channel: bool, input_layer_fp32: bool = False) -> Candidate:
     kind = "per-channel" if per_channel else "per-tensor"
-    return Candidate(tower, "int8", f"dynamic {kind}", f".int8{'-pc' if per_channel else ''}.onnx",
-                     lambda s, d: q.quantize_dynamic_int8(s, d, per_channel=per_channel))
+    suffix = f".int8{'-pc' if per_channel else ''}{'-in32' if input_layer_fp32 else ''}.onnx"
+    return Candidate(tower, "int8", f"dynamic {kind}{', input fp32' if input_layer_fp32 else ''}", suffix,
+                     lambda s, d: q.quantize_dynamic_int8(s, d, per_channel=per_channel,
+                                                          input_layer_fp32=input_layer_fp32))
 
 
 def blockwise_int8(tower: str) -> Candidate:
@@ -115,6 +117,8 @@ def int8_candidates(work: Work, tower: str) -> list:
         chosen = [dynamic_int8(tower, True), blockwise_int8(tower)]
     else:
         chosen = [dynamic_int8(tower, False), dynamic_int8(tower, True), blockwise_int8(tower)]
+    if tower == "pose":  # the keypoints' own layer in FP32, the rest INT8: before giving up on INT8
+        chosen.append(dynamic_int8(tower, True, input_layer_fp32=True))
     return chosen + [fp32(tower)]
 
 

@@ -49,12 +49,26 @@ def _quiet():
         logging.disable(previous)
 
 
-def quantize_dynamic_int8(src, dst, *, per_channel: bool = False) -> Path:
-    """Weights INT8, activations quantized at run time per tensor (no calibration data needed)."""
+def quantize_dynamic_int8(src, dst, *, per_channel: bool = False, input_layer_fp32: bool = False) -> Path:
+    """Weights INT8, activations quantized at run time per tensor (no calibration data needed).
+
+    `input_layer_fp32` keeps the products that read the graph's inputs in FP32: the pose tower's
+    first layer reads the keypoints themselves, which 8 bits per tensor round to about 0.03 palm
+    lengths, as much as two close handshapes differ by."""
+    model = onnx.load(str(src))
+    exclude = input_layer_nodes(model) if input_layer_fp32 else []
     with _quiet():
         quantize_dynamic(str(src), str(dst), per_channel=per_channel, weight_type=QuantType.QInt8,
-                         extra_options={"MatMulConstBOnly": True})
+                         nodes_to_exclude=exclude, extra_options={"MatMulConstBOnly": True})
     return Path(dst)
+
+
+def input_layer_nodes(model) -> list:
+    """Names of the MatMul/Gemm nodes whose activation is a graph input, or made from one by a
+    single node (the pose tower concatenates its coordinates with their mask first)."""
+    inputs = {i.name for i in model.graph.input}
+    near = {o for n in model.graph.node if set(n.input) & inputs for o in n.output} | inputs
+    return [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and n.input[0] in near]
 
 
 def quantize_blockwise_int8(src, dst, *, block_size: int = 128) -> Path:

@@ -46,6 +46,7 @@ class AugmentConfig:
     hand_jitter_std: float = 0.02   # extra noise on hand points, in palm lengths (palm frames)
     body_dropout_p: float = 0.0     # chance per clip that only the hands are kept (body, face masked)
     transplant_p: float = 0.5       # chance per photo that its hand is put into a signer's video clip
+    transplant_any_language: bool = False  # hosts from every sign language (else the photo's own)
     flip_p: float = 0.2
     hand_dropout_p: float = 0.2     # chance per clip that one hand goes missing for a run of frames
     point_dropout: float = 0.01     # chance per point and frame to be missing

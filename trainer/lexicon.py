@@ -3,7 +3,7 @@ with --handshapes the photos of many signers' hands that the trainer ships (`han
 
     signclip lexicon -o lexicon.csv                      every clip, split "train"
     signclip lexicon -o lexicon.csv --hold-out ase,gsg   leave-languages-out: those are "test"
-    signclip lexicon -o train.csv --handshapes asl-hg --lexicon-weight 6
+    signclip lexicon -o train.csv --handshapes asl-hg --lexicon-weight 12
     signclip lexicon -o train.csv --handshapes asl-hg --hold-out-signers P1,P2   # photos of P1, P2: "test"
 """
 

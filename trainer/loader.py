@@ -101,15 +101,16 @@ def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
     return clip
 
 
-def transplant_hosts(records: list) -> dict:
-    """For each photo of the cache (a row with an `item`), the video clips of its sign language."""
+def transplant_hosts(records: list, any_language: bool = False) -> dict:
+    """For each photo of the cache (a row with an `item`), the video clips its hand may be put into:
+    those of its sign language, or with `any_language` every video clip."""
     videos: dict = {}
     for j, r in enumerate(records):
         if r.get("item") is None:
-            videos.setdefault(r["sign_language"], []).append(j)
+            videos.setdefault("" if any_language else r["sign_language"], []).append(j)
     pools = {lang: np.array(v, np.int64) for lang, v in videos.items()}
-    return {j: pools[r["sign_language"]] for j, r in enumerate(records)
-            if r.get("item") is not None and r["sign_language"] in pools}
+    key = (lambda r: "") if any_language else (lambda r: r["sign_language"])
+    return {j: pools[key(r)] for j, r in enumerate(records) if r.get("item") is not None and key(r) in pools}
 
 
 class _Source:
@@ -123,7 +124,8 @@ class _Source:
         self.max_frames = max_frames
         self.normalization = normalization or cache.normalization
         self.bank = NoiseBank(seed) if self.augment is not None else None
-        self.hosts = transplant_hosts(cache.rows)
+        any_language = self.augment is not None and self.augment.transplant_any_language
+        self.hosts = transplant_hosts(cache.rows, any_language)
 
     def maybe_transplant(self, i: int, clip: ModelInput, rng: np.random.Generator) -> ModelInput:
         """Photo i's hand put into a video clip of its sign language, with the augmentation's chance."""

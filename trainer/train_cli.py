@@ -66,7 +66,7 @@ def run(args) -> int:
         raise SignclipError(f"--steps {args.steps}: must be at least 1")
     data = args.data
     if data is None:  # the default model's data: the lexicon and ASL-HG's photos
-        data = out / "train.csv"
+        data = out / "manifest.csv"
         if env_ranks()[0] == 0 and not data.exists():
             from .lexicon import DEFAULT_HANDSHAPES, DEFAULT_LEXICON_WEIGHT, import_lexicon
 
@@ -98,7 +98,7 @@ def _split_manifest(data, split: str, out: Path):
     chosen = select_split(rows, split)
     if len(chosen) == len(rows):
         return data
-    target = out / f"{split}{path.suffix.lower()}"
+    target = out / f"split-{split}{path.suffix.lower()}"   # never the manifest given, even in OUT
     from .distributed import env_ranks
 
     if env_ranks()[0] == 0:
