@@ -84,7 +84,6 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 
-# The shipped model: edge-small on all 600 lexicon clips, then its pose-only INT8 bundle.
 # The shipped model: edge-small on the lexicon and ASL-HG's photos of 10 signers, then its pose-only INT8
 # bundle. TRAIN_DATA is the recipe (README, "New signers").
 TRAIN_DATA := --handshapes asl-hg --lexicon-weight 12
