@@ -89,6 +89,9 @@ def pose_graphs(pose: PoseEncoder, folder: Path) -> dict:
     return {"ort fp32": fp32,
             "ort int8": q.quantize_dynamic_int8(fp32, folder / "pose.int8.onnx"),
             "ort int8 pc": q.quantize_dynamic_int8(fp32, folder / "pose.int8pc.onnx", per_channel=True),
+            # the shipped bundle's graph: per-channel, the layer that reads the keypoints in FP32
+            "ort int8 pc in32": q.quantize_dynamic_int8(fp32, folder / "pose.int8pcin32.onnx",
+                                                        per_channel=True, input_layer_fp32=True),
             "ort fp16": q.convert_fp16(fp32, folder / "pose.fp16.onnx")}
 
 

@@ -2,8 +2,8 @@
 
 Centre = shoulder midpoint and scale = 3-D shoulder distance, both averaged over the frames where
 both shoulders are observed (pose-format's `normalize(pose_normalization_info(header))`). Then the
-legs are hidden (hips kept), as SignCLIP does. A mask travels through every step: masked points
-come out as zeros and never enter the statistics.
+legs are hidden (hips kept), as SignCLIP does, and with `hide_face` the face mesh too. A mask
+travels through every step: masked points come out as zeros and never enter the statistics.
 
 A clip in which no frame shows both shoulders (a photo of a hand, a hand-only `.pose` file) has
 nothing to normalize the body by: with `hands_alone` its hands stand on their own, each in its
@@ -21,6 +21,7 @@ import numpy as np
 from .errors import SignclipError
 from .layouts import (
     BODY,
+    FACE,
     LEFT_HAND,
     LEG_POINTS,
     MODEL_203,
@@ -41,6 +42,7 @@ class NormalizationConfig:
     hand_3d: bool = False        # rotate and scale each hand into its own palm frame
     hands_alone: bool = False    # a clip without shoulders keeps its hands (palm frames), the rest masked
     photo_frames: int = 1        # a still photo is held for this many identical frames
+    hide_face: bool = False      # mask the 128 face-mesh points: they say who signs more than what
 
 
 @dataclass(frozen=True)
@@ -305,11 +307,24 @@ def leg_indices(layout: Layout) -> np.ndarray:
     return layout.indices([(BODY, p) for p in LEG_POINTS])
 
 
+@lru_cache(maxsize=8)
+def face_indices(layout: Layout) -> np.ndarray:
+    return np.array([i for i, (c, _) in enumerate(layout.points) if c == FACE], np.int64)
+
+
+def hidden_indices(config: NormalizationConfig) -> np.ndarray:
+    """The model-layout points the config masks in every frame (legs, face)."""
+    parts = [leg_indices(MODEL_203)] if config.hide_legs else []
+    parts += [face_indices(MODEL_203)] if config.hide_face else []
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
 def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig,
-           legs_hidden: bool = False) -> ModelInput:
-    """The steps after normalization, on model-layout frames: legs, dominant hand, hand frames."""
-    if config.hide_legs and not legs_hidden:
-        frames, mask = hide(frames, mask, leg_indices(MODEL_203))
+           hidden: bool = False) -> ModelInput:
+    """The steps after normalization, on model-layout frames: hidden points (legs, face), dominant
+    hand, hand frames. `hidden` says the first step is already done."""
+    if not hidden and (config.hide_legs or config.hide_face):
+        frames, mask = hide(frames, mask, hidden_indices(config))
     flipped = False
     if config.canonical_hand and dominant_hand(frames, mask, MODEL_203) == "left":
         frames, mask = flip(frames, mask, MODEL_203)
@@ -375,19 +390,19 @@ def preprocess(clip: PoseClip, config: NormalizationConfig = NormalizationConfig
     if a < 0:  # no shoulders, or under other names (OpenPose): convert first, then normalize
         frames, mask = _gather(clip.frames, clip.mask, plan)
         return to_model_input(frames, mask, config)
-    frames, mask, seen = _gather_normalize(clip.frames, clip.mask, plan, a, b, _kept(config.hide_legs))
+    keep = _kept(config.hide_legs, config.hide_face)
+    frames, mask, seen = _gather_normalize(clip.frames, clip.mask, plan, a, b, keep)
     if seen == 0:
         if config.hands_alone:
             return hands_alone(*_gather(clip.frames, clip.mask, plan), config)
         raise SignclipError(NO_SHOULDERS)
-    return finish(frames, mask, config, legs_hidden=True)
+    return finish(frames, mask, config, hidden=True)
 
 
-@lru_cache(maxsize=2)
-def _kept(hide_legs: bool) -> np.ndarray:
+@lru_cache(maxsize=4)
+def _kept(hide_legs: bool, hide_face: bool) -> np.ndarray:
     keep = np.ones(MODEL_203.size, np.bool_)
-    if hide_legs:
-        keep[leg_indices(MODEL_203)] = False
+    keep[hidden_indices(NormalizationConfig(hide_legs=hide_legs, hide_face=hide_face))] = False
     return keep
 
 

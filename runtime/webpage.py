@@ -27,7 +27,7 @@ from .atomic import replace_folder
 from .bundle import Bundle, sha256_file
 from .errors import SignclipError
 from .layouts import HOLISTIC_543, MODEL_203, flip_permutation
-from .normalize import leg_indices
+from .normalize import face_indices, leg_indices
 from .segmentation import SegmenterConfig
 
 CREDITS_FILE = "CREDITS.md"  # a bundle's training-data credits (CC BY data): they ship with the model
@@ -92,6 +92,7 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
         "capture_layout": [list(p) for p in HOLISTIC_543.points],
         "flip_permutation": flip_permutation(MODEL_203).tolist(),  # needs pose-format's face table
         "leg_indices": leg_indices(MODEL_203).tolist(),
+        "face_indices": face_indices(MODEL_203).tolist(),
         "normalization": meta["normalization"],
         "segmenter": dataclasses.asdict(SegmenterConfig()),
         "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],

@@ -10,7 +10,15 @@ from pose_format.utils.generic import pose_normalization_info
 from pose_format.utils.holistic import mirror_horizontal
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY, LEFT_HAND, LEG_POINTS, MODEL_203, RIGHT_HAND, layout_from_points
+from signclip.runtime.layouts import (
+    BODY,
+    FACE,
+    LEFT_HAND,
+    LEG_POINTS,
+    MODEL_203,
+    RIGHT_HAND,
+    layout_from_points,
+)
 from signclip.runtime.normalize import (
     NormalizationConfig,
     StreamingNormalizer,
@@ -201,3 +209,14 @@ def test_no_hand_and_no_shoulders_is_refused(data_dir):
     empty = PoseClip(clip.layout, np.zeros_like(clip.frames), np.zeros_like(clip.mask), clip.fps)
     with pytest.raises(SignclipError, match="hand"):
         preprocess(empty, HANDS_ALONE)
+
+
+def test_hide_face_masks_the_face_mesh_only(data_dir):
+    clip = read_pose(data_dir / "poses/holistic576_97f.pose")
+    shown = preprocess(clip)
+    hidden = preprocess(clip, NormalizationConfig(hide_face=True))
+    face = np.array([c == FACE for c, _ in MODEL_203.points])
+    assert shown.mask[:, face].any()
+    assert not hidden.mask[:, face].any() and (hidden.frames[:, face] == 0).all()
+    np.testing.assert_array_equal(hidden.mask[:, ~face], shown.mask[:, ~face])
+    np.testing.assert_allclose(hidden.frames[:, ~face], shown.frames[:, ~face], atol=1e-6)

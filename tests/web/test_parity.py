@@ -25,8 +25,9 @@ from signclip.runtime.recognizer import Recognizer
 from signclip.runtime.segmentation import FrameCounts, SegmenterConfig
 from signclip.runtime.webpage import write_web_model
 
-# every combination of hide_legs, canonical_hand, hand_3d and hands_alone
-CONFIGS = [NormalizationConfig(*flags) for flags in itertools.product((True, False), repeat=4)]
+# every combination of hide_legs, canonical_hand, hand_3d, hands_alone and hide_face
+CONFIGS = [NormalizationConfig(*flags[:4], hide_face=flags[4])
+           for flags in itertools.product((True, False), repeat=5)]
 # Every fixture pose with MediaPipe's point names (the page's layout conversion knows those; OpenPose
 # files are read by the Python runtime only). right_hand21 has no body: hands alone, or refused.
 POSES = ("holistic576_97f", "holistic576_121f", "holistic586_5f", "reduced178_170f", "reduced178_278f",

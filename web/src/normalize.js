@@ -10,7 +10,7 @@ import { BODY, LEFT_HAND, Layout, RIGHT_HAND, conversionPlan } from './layouts.j
 
 const f32 = Math.fround;
 const OPTIONS = { // NormalizationConfig (photo_frames concerns photos, which the page does not take)
-  hide_legs: true, canonical_hand: true, hand_3d: false, hands_alone: false, photo_frames: 1,
+  hide_legs: true, hide_face: false, canonical_hand: true, hand_3d: false, hands_alone: false, photo_frames: 1,
 };
 export const HAND_LIMIT = 4.0;           // palm lengths: beyond this a hand point is a detection error
 export const UNSEEN_HAND_HEIGHT = 3.0;   // shoulder widths below the shoulders: an unseen hand rests
@@ -33,6 +33,7 @@ export function modelLayout(manifest) {
     points: layout.size,
     shoulders: [at(BODY, 'RIGHT_SHOULDER'), at(BODY, 'LEFT_SHOULDER')],
     legs: Int32Array.from(manifest.leg_indices), // knees, ankles, heels, feet: hidden; hips kept
+    face: Int32Array.from(manifest.face_indices ?? []), // the face mesh, hidden with hide_face
     flip: Int32Array.from(manifest.flip_permutation),
     wrists: { left: [at(LEFT_HAND, 'WRIST'), at(BODY, 'LEFT_WRIST')],
       right: [at(RIGHT_HAND, 'WRIST'), at(BODY, 'RIGHT_WRIST')] },
@@ -187,10 +188,17 @@ function hands3d(frames, mask, points, starts) {
 const cross = ([ax, ay, az], [bx, by, bz]) => [ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx];
 const clamp = (v) => Math.min(Math.max(v, -HAND_LIMIT), HAND_LIMIT);
 
-/** The steps after normalization, on model-layout frames: legs, dominant hand, hand frames. */
-function finish(frames, mask, model, config, legsHidden) {
+/** The points the config masks in every frame: legs, face. */
+function hiddenPoints(model, config) {
+  return [...(config.hide_legs ? model.legs : []), ...(config.hide_face ? model.face : [])];
+}
+
+/** The steps after normalization, on model-layout frames: hidden points, dominant hand, hand frames. */
+function finish(frames, mask, model, config, hidden) {
   const n = model.points;
-  if (config.hide_legs && !legsHidden) [frames, mask] = hide(frames, mask, n, model.legs);
+  if (!hidden && (config.hide_legs || config.hide_face)) {
+    [frames, mask] = hide(frames, mask, n, hiddenPoints(model, config));
+  }
   let flipped = false;
   if (config.canonical_hand && dominantHand(frames, mask, model) === 'left') {
     [frames, mask] = flip(frames, mask, n, model.flip);
@@ -272,9 +280,9 @@ export function preprocess(frames, mask, source, model, config) {
     throw noShoulders();
   }
   let keep = null;
-  if (config.hide_legs) {
+  if (config.hide_legs || config.hide_face) {
     keep = new Uint8Array(n).fill(1);
-    for (const i of model.legs) keep[i] = 0;
+    for (const i of hiddenPoints(model, config)) keep[i] = 0;
   }
   const [out, outMask] = apply(gathered, gatheredMask, length, n, sums, keep);
   return finish(out, outMask, model, config, true);
