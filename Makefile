@@ -86,7 +86,7 @@ lint: setup
 
 # The shipped model: edge-small on the lexicon and ASL-HG's photos of 10 signers, then its pose-only INT8
 # bundle. TRAIN_DATA is the recipe (README, "New signers").
-TRAIN_DATA := --handshapes asl-hg --lexicon-weight 12
+TRAIN_DATA := --handshapes asl-hg,digits --lexicon-weight 12
 default-model: setup
 	$(BIN)/signclip lexicon -o runs/edge-small/manifest.csv $(TRAIN_DATA)
 	$(BIN)/signclip train edge-small --data runs/edge-small/manifest.csv --out runs/edge-small

@@ -104,6 +104,14 @@ def read_vocabulary_file(path) -> list:
             for r in rows]
 
 
+def looked_up(entries: list) -> list:
+    """The entries of sign languages a user looks up in: photos that only taught hand shapes, under
+    ISO 639's "sign languages, unspecified" (`sgn`), are neither vocabulary nor shipped clips."""
+    from signclip.trainer.handshapes import UNSPECIFIED
+
+    return [e for e in entries if e.sign_language != UNSPECIFIED]
+
+
 def vocabulary_texts(entries, template: str) -> VocabularyTexts:
     """Unique (text, spoken, signed) rows in first-seen order, each with its prompt."""
     seen, texts, labels, languages = set(), [], [], []

@@ -34,7 +34,7 @@ class HandshapeSet:
     title: str
     license: str
     credit: str
-    sign_language: str | None   # None: the set does not say which sign language it shows
+    sign_language: str   # ISO 639-3; UNSPECIFIED where the set does not say which it shows
 
 
 ASL_HG_CREDIT = (
@@ -44,13 +44,17 @@ ASL_HG_CREDIT = (
     "Sign Language hand gestures\", Data in Brief, 2026, doi:10.1016/j.dib.2026.112492. "
     "License: CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)")
 
+# ISO 639's collective code, "sign languages": a set that names no sign language teaches hand shapes
+# under prompts of their own (`<en> <sgn> 7`), which no vocabulary a user looks up in contains.
+UNSPECIFIED = "sgn"
+
 SETS = {
     "asl-hg": HandshapeSet("asl_hg_subset.npz", "ASL-HG (ASL letters and digits, 10 signers)",
                            "CC-BY-4.0", ASL_HG_CREDIT, "ase"),
     "digits": HandshapeSet("sign_language_digits.npz", "Sign Language Digits Dataset (218 students)",
                            "Apache-2.0", "Sign Language Digits Dataset, Turkey Ankara Ayrancı Anadolu "
                            "High School students (github.com/ardamavi/Sign-Language-Digits-Dataset), "
-                           "Apache-2.0", None),
+                           "Apache-2.0", UNSPECIFIED),
 }
 ASL_HG_SIGNERS = tuple(f"P{i}" for i in range(1, 11))
 STATIC_LETTERS = tuple("ABCDEFGHIKLMNOPQRSTUVWXY")   # A-Y without J: Z and J move
@@ -91,15 +95,13 @@ def handshape_rows(name: str, *, sign_language: str | None = None, hold_out_sign
                    labels=None, weight: int = 1) -> list:
     """Manifest rows for a set's photos; rows of `hold_out_signers` get split 'test'.
 
-    `sign_language` overrides the set's own (needed for a set that names none)."""
+    `sign_language` overrides the set's own. A set without named signers has none to hold out."""
     path = asset_path(name)
     z = load_set(str(path))
     language = sign_language or SETS[name].sign_language
-    if language is None:
-        raise SignclipError(f"handshape set {name!r} does not say its sign language: give one")
-    signers = sorted(set(z["signer"].tolist()) - {""})
+    signers = set_signers(name)
     unknown = sorted(set(hold_out_signers) - set(signers))
-    if unknown:
+    if unknown and signers:
         raise SignclipError(f"--hold-out-signers: {', '.join(unknown)} not in {name} "
                             f"(its signers: {', '.join(signers) or 'not named'})")
     rows = []
@@ -109,6 +111,11 @@ def handshape_rows(name: str, *, sign_language: str | None = None, hold_out_sign
         split = "test" if signer in hold_out_signers else "train"
         rows.append(ManifestRow(path, label, "en", language, signer or None, split, item=i, weight=weight))
     return rows
+
+
+def set_signers(name: str) -> list:
+    """The named signers of a set (none for a set of anonymous photos)."""
+    return sorted(set(load_set(str(asset_path(name)))["signer"].tolist()) - {""})
 
 
 def credits(records) -> list:

@@ -3,7 +3,7 @@ with --handshapes the photos of many signers' hands that the trainer ships (`han
 
     signclip lexicon -o lexicon.csv                      every clip, split "train"
     signclip lexicon -o lexicon.csv --hold-out ase,gsg   leave-languages-out: those are "test"
-    signclip lexicon -o train.csv --handshapes asl-hg --lexicon-weight 12
+    signclip lexicon -o train.csv --handshapes asl-hg,digits --lexicon-weight 12   # the default model's
     signclip lexicon -o train.csv --handshapes asl-hg --hold-out-signers P1,P2   # photos of P1, P2: "test"
 """
 
@@ -52,7 +52,7 @@ def lexicon_rows(root=None, hold_out=()) -> list:
 
 # The default model's recipe (README, "New signers"): the lexicon beside ASL-HG's photos, each lexicon
 # clip drawn 12 times an epoch so that it fills about two thirds of every batch.
-DEFAULT_HANDSHAPES = ("asl-hg",)
+DEFAULT_HANDSHAPES = ("asl-hg", "digits")
 DEFAULT_LEXICON_WEIGHT = 12
 
 
@@ -60,8 +60,13 @@ def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_
                    lexicon_weight: int = 1) -> list:
     """Write the manifest (CSV or JSONL by suffix, absolute paths): the lexicon's clips, each drawn
     `lexicon_weight` times an epoch, then the photos of the `handshapes` sets; returns its rows."""
-    from .handshapes import handshape_rows
+    from .handshapes import handshape_rows, set_signers
 
+    named = {s for name in handshapes for s in set_signers(name)}
+    unknown = sorted(set(hold_out_signers) - named)
+    if unknown:
+        raise SignclipError(f"--hold-out-signers: {', '.join(unknown)} not in {', '.join(handshapes)} "
+                            f"(its signers: {', '.join(sorted(named)) or 'not named'})")
     rows = [replace(r, weight=lexicon_weight) for r in lexicon_rows(root, tuple(hold_out))]
     for name in handshapes:
         rows += handshape_rows(name, hold_out_signers=hold_out_signers)
@@ -79,7 +84,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--hold-out", type=_languages, default=(), metavar="LANG,...",
                         help="sign languages (ISO 639-3, e.g. ase,gsg) to mark as split 'test'")
     parser.add_argument("--handshapes", type=_languages, default=(), metavar="SET,...",
-                        help="add the photos of these handshape sets (asl-hg)")
+                        help="add the photos of these handshape sets (asl-hg, digits)")
     parser.add_argument("--hold-out-signers", type=_languages, default=(), metavar="P1,...",
                         help="photos of these signers get split 'test'")
     parser.add_argument("--lexicon-weight", type=int, default=1, metavar="N",

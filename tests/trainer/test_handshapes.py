@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from signclip.export.data import looked_up
+from signclip.export.data import read_manifest as read_entries
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND
 from signclip.runtime.normalize import NormalizationConfig, preprocess
@@ -16,13 +18,14 @@ from signclip.trainer.data import read_clip, read_manifest, write_manifest
 from signclip.trainer.handshapes import (
     ASL_HG_SIGNERS,
     STATIC_LETTERS,
+    UNSPECIFIED,
     asset_path,
     credits,
     handshape_rows,
     load_set,
     photo_clip,
 )
-from signclip.trainer.lexicon import lexicon_rows
+from signclip.trainer.lexicon import import_lexicon, lexicon_rows
 from signclip.trainer.loader import load_clip, make_loader, set_epoch, transplant_hosts
 from signclip.trainer.sampler import BucketBatchSampler
 
@@ -60,9 +63,22 @@ def test_rows_hold_out_signers_and_refuse_unknown_ones():
     assert {r.signer for r in rows if r.split == "test"} == {"P1", "P2"}
     with pytest.raises(SignclipError, match="P11"):
         handshape_rows("asl-hg", hold_out_signers=("P11",))
-    with pytest.raises(SignclipError, match="sign language"):
-        handshape_rows("digits")
-    assert {r.sign_language for r in handshape_rows("digits", sign_language="sgn")} == {"sgn"}
+    digits = handshape_rows("digits", hold_out_signers=("P1",))  # anonymous: nobody to hold out
+    assert {r.sign_language for r in digits} == {UNSPECIFIED} and {r.split for r in digits} == {"train"}
+
+
+def test_a_manifest_of_both_sets_holds_out_named_signers_only(tmp_path):
+    rows = import_lexicon(tmp_path / "m.csv", root=LEXICON, handshapes=("asl-hg", "digits"),
+                          hold_out_signers=("P3",), lexicon_weight=12)
+    test = [r for r in rows if r.split == "test"]
+    assert test and {r.signer for r in test} == {"P3"}
+    assert sum(r.sign_language == UNSPECIFIED for r in rows) == 1823
+    with pytest.raises(SignclipError, match="P11"):
+        import_lexicon(tmp_path / "n.csv", root=LEXICON, handshapes=("digits",), hold_out_signers=("P11",))
+    # the digits taught hand shapes only: the export ships neither their prompts nor their photos
+    entries = read_entries(tmp_path / "m.csv")
+    kept = looked_up(entries)
+    assert len(kept) == len(entries) - 1823 and UNSPECIFIED not in {e.sign_language for e in kept}
 
 
 def test_credit_follows_the_rows_that_need_it():
