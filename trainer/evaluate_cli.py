@@ -5,10 +5,13 @@
     signclip evaluate HELDOUT/checkpoint --protocol held-out --data lexicon.csv [--languages asq,bzs,mfs]
     signclip evaluate RUN/checkpoint --protocol new-signer --data lexicon.csv --videos tests/data/videos
     signclip evaluate RUN/checkpoint --protocol new-signers --data train.csv --runs runs/new-signers
+    signclip evaluate HELDOUT/checkpoint --protocol new-body --data train.csv
 
 new-signers trains one model per fold of ASL-HG signers (the checkpoint's config on the manifest
 without the fold's photos; models already trained in --runs are reused) and tests each on the
-photos of the signers it never saw.
+photos of the signers it never saw. new-body needs a model trained without three sign languages and
+two signers (`signclip lexicon --hold-out asq,bzs,mfs --handshapes asl-hg --hold-out-signers P1,P2`):
+the signers' hands are put into the languages' clips, a new hand in a new body.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from signclip.runtime.errors import SignclipError
 
-PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented", "new-signers")
+PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented", "new-signers", "new-body")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.protocol == "new-signers":
         result = protocols.new_signers_protocol(run_cfg, rows, args.runs)
         text = _folds_table(result)
+    elif args.protocol == "new-body":
+        result = protocols.new_body(model, rows)
+        text = _table(result, "(f) a new hand in a new body: held-out signers' photographed hands in "
+                              "held-out languages' clips, among the ASL classes")
     elif args.protocol == "augmented":
         result = {"fresh augmentation": protocols.augmented(model, rows)}
         text = _table(result, "(d) training clips under fresh augmentation (sanity check only)")

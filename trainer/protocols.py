@@ -232,16 +232,40 @@ def new_signers(model, test_rows: list, language: str = "ase") -> dict:
     "static letters": photos of the 24 letters that do not move, among those 24 prompts;
     "all classes": every photo among every class of the photo set (36: letters and digits).
     """
-    from .handshapes import STATIC_LETTERS
-
-    classes = sorted({r.text for r in test_rows})
-    template = model.cfg.prompt_template
-    texts = [prompt(ManifestRow(Path(), c, "en", language), template) for c in classes]
-    text_emb = embed_texts(model, texts)                                         # (C, D)
     frames = model.cfg.normalization.photo_frames
     inputs = [preprocess(read_clip(r, frames), model.cfg.normalization) for r in test_rows]
-    scores = embed_clips(model, inputs) @ text_emb.T                             # (N, C)
-    right = np.array([classes.index(r.text) for r in test_rows])
+    return _handshape_lookup(model, test_rows, inputs, language)
+
+
+def new_body(model, rows: list, language: str = "ase", seed: int = 0) -> dict:
+    """A new hand in a new body: each held-out photo's hand put into a video clip of a held-out sign
+    language (a body the model never saw), then looked up as `new_signers` does. The nearest this
+    data comes to a new person on video; rows of split "test" give both, the model saw neither."""
+    from .augment import transplant_hand
+
+    photos = [r for r in rows if r.split == "test" and r.item is not None and r.sign_language == language]
+    hosts = [r for r in rows if r.split == "test" and r.item is None]
+    if not photos or not hosts:
+        raise SignclipError("the new-body protocol needs held-out photos and held-out sign languages: "
+                            "signclip lexicon --hold-out asq,bzs,mfs --handshapes asl-hg "
+                            "--hold-out-signers P1,P2")
+    norm = model.cfg.normalization
+    rng = np.random.default_rng(seed)
+    bodies = [preprocess(read_clip(r, 1), norm) for r in hosts]
+    inputs = [transplant_hand(bodies[rng.integers(len(bodies))],
+                              preprocess(read_clip(r, norm.photo_frames), norm)) for r in photos]
+    return _handshape_lookup(model, photos, inputs, language)
+
+
+def _handshape_lookup(model, photos: list, inputs: list, language: str) -> dict:
+    """Rank summaries of the photos' model inputs among the language's prompts of the photo classes."""
+    from .handshapes import STATIC_LETTERS
+
+    classes = sorted({r.text for r in photos})
+    template = model.cfg.prompt_template
+    texts = [prompt(ManifestRow(Path(), c, "en", language), template) for c in classes]
+    scores = embed_clips(model, inputs) @ embed_texts(model, texts).T              # (N, C)
+    right = np.array([classes.index(r.text) for r in photos])
     static = np.array([classes.index(c) for c in STATIC_LETTERS if c in classes])
     rows = np.flatnonzero(np.isin(right, static))
     static_right = np.searchsorted(static, right[rows])   # static is sorted like classes

@@ -1,0 +1,63 @@
+"""The signer-held-out protocols on a tiny random model: who is tested, against what, and chance."""
+
+import dataclasses
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from signclip.runtime.errors import SignclipError
+from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg, load_config
+from signclip.trainer.handshapes import UNSPECIFIED, handshape_rows
+from signclip.trainer.lexicon import lexicon_rows
+from signclip.trainer.model import SignCLIP
+from signclip.trainer.protocols import fold_rows, new_body, new_signers
+
+LEXICON = Path(__file__).parents[1] / "data" / "lexicon"   # ase A, gss Α and Β, ise vv
+TINY = dataclasses.replace(
+    ModelCfg(), embed_dim=16, normalization=load_config("edge-small").model.normalization,
+    pose=PoseTowerCfg(width=16, layers=1, heads=2, mlp_ratio=2.0, dropout=0.0, max_frames=64),
+    text=TextTowerCfg(pretrained=None, hidden=16, layers=1, heads=2, intermediate=32, frozen=False))
+LABELS = set("ABCLJ17")  # static letters, a moving one (J) and digits
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return SignCLIP(TINY).eval()
+
+
+def photos(hold_out=("P1",)) -> list:
+    return handshape_rows("asl-hg", hold_out_signers=hold_out, labels=LABELS)
+
+
+def test_a_fold_tests_its_signers_photos_and_trains_on_everything_else():
+    rows = lexicon_rows(LEXICON) + photos(()) + handshape_rows("digits", labels={"3"})
+    train, test = fold_rows(rows, ("P1", "P2"))
+    assert test and {r.signer for r in test} == {"P1", "P2"} and all(r.item is not None for r in test)
+    assert len(train) + len(test) == len(rows) and {r.split for r in train} == {"train"}
+    assert not {r.signer for r in train} & {"P1", "P2"}
+    assert sum(r.sign_language == UNSPECIFIED for r in train) == len(handshape_rows("digits", labels={"3"}))
+
+
+def test_new_signers_ranks_each_photo_among_the_classes_with_chance_beside(model):
+    test = [r for r in photos() if r.split == "test"]
+    result = new_signers(model, test)
+    static = [r for r in test if r.text in "ABCL"]
+    assert result["static letters"]["clips"] == len(static)
+    assert result["static letters"]["chance R@1"] == pytest.approx(1 / 4)   # A B C L among themselves
+    assert result["all classes"]["clips"] == len(test)
+    assert result["all classes"]["chance R@1"] == pytest.approx(1 / len(LABELS))
+    assert result["all classes"]["chance R@5"] == pytest.approx(5 / len(LABELS))
+    assert 0 <= result["all classes"]["R@1"] <= result["all classes"]["R@5"] <= 1
+
+
+def test_new_body_puts_held_out_hands_into_held_out_languages(model):
+    lexicon = [replace(r, split="test") if r.sign_language == "ise" else r for r in lexicon_rows(LEXICON)]
+    test = [r for r in photos() if r.split == "test"]
+    result = new_body(model, lexicon + photos())
+    assert result["all classes"]["clips"] == len(test)
+    assert result == new_body(model, lexicon + photos())   # seeded: the same bodies each time
+    with pytest.raises(SignclipError, match="held-out sign languages"):
+        new_body(model, lexicon_rows(LEXICON) + photos())    # no held-out language: no new body
