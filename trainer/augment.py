@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from signclip.runtime.layouts import FACE, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
+from signclip.runtime.layouts import BODY, FACE, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
 from signclip.runtime.normalize import flip, shoulder_indices
 
 
@@ -44,6 +44,7 @@ class AugmentConfig:
     scale_std: float = 0.2          # y-scale = 1 + N(0, std)
     noise_std: float = 0.001        # in normalized units (shoulder widths)
     hand_jitter_std: float = 0.02   # extra noise on hand points, in palm lengths (palm frames)
+    body_shape_std: float = 0.1     # per clip, a constant offset on each body point (shoulder widths)
     body_dropout_p: float = 0.0     # chance per clip that only the hands are kept (body, face masked)
     transplant_p: float = 0.5       # chance per photo that its hand is put into a signer's video clip
     transplant_any_language: bool = False  # hosts from every sign language (else the photo's own)
@@ -58,6 +59,7 @@ class AugmentConfig:
 HANDS = tuple(np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == hand], np.int64)
               for hand in (LEFT_HAND, RIGHT_HAND))
 IS_HAND = np.isin(np.arange(MODEL_203.size), np.concatenate(HANDS))   # (203,) bool
+BODY_POINTS = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == BODY], np.int64)
 FACE_POINTS = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == FACE], np.int64)
 SHOULDERS = np.array(shoulder_indices(MODEL_203), np.int64)
 
@@ -272,6 +274,16 @@ def augment_normalized_(out: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
     stds = np.where(IS_HAND, np.hypot(cfg.noise_std, cfg.hand_jitter_std), cfg.noise_std)   # (K,)
     _geometry(out, mask, lengths, mats, stds.astype(np.float32), bank.values,
               bank.offsets(out.shape[0], rng))
+    if cfg.body_shape_std > 0:
+        reshape_body(out, mask, rng, cfg.body_shape_std)
+
+
+def reshape_body(out: np.ndarray, mask: np.ndarray, rng: np.random.Generator, std: float) -> None:
+    """In place, per clip of [B, T, K, 3], one constant offset on each body point: other proportions
+    and another pose estimator's bias, so that a signer is not recognised by the shape of the body."""
+    offsets = rng.normal(0.0, std, (out.shape[0], 1, BODY_POINTS.size, 3)).astype(np.float32)
+    seen = mask[:, :, BODY_POINTS, None]
+    out[:, :, BODY_POINTS] = np.where(seen, out[:, :, BODY_POINTS] + offsets, 0.0)
 
 
 RIGHT_HAND_POINTS = HANDS[1]

@@ -9,6 +9,7 @@ from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import flip, normalize_frames
 from signclip.runtime.pose_io import read_pose
 from signclip.trainer.augment import (
+    BODY_POINTS,
     HANDS,
     SHOULDERS,
     AugmentConfig,
@@ -22,6 +23,7 @@ from signclip.trainer.augment import (
     cap_length,
     draw_raw,
     resample,
+    reshape_body,
     speed_length,
 )
 
@@ -141,3 +143,19 @@ def test_hand_jitter_moves_hand_points_only(clip):
     diff = out - norm
     assert not diff[:, ~hand].any()
     assert 0.015 < diff[:, hand][mask[:, hand]].std() < 0.025
+
+
+def test_body_shape_moves_each_body_point_by_one_offset_for_the_whole_clip(clip):
+    frames, mask = clip
+    norm = normalize_frames(frames, mask, MODEL_203)[None]
+    out = norm.copy()
+    reshape_body(out, mask[None], np.random.default_rng(3), 0.05)
+    body = np.zeros(MODEL_203.size, bool)
+    body[BODY_POINTS] = True
+    moved = (out - norm)[0]
+    assert not moved[:, ~body].any() and not out[0][~mask].any()
+    offsets = np.array([moved[mask[:, k], k][0] for k in BODY_POINTS if mask[:, k].sum() > 1])
+    assert len(offsets) > 20 and 0.03 < offsets.std() < 0.07
+    for k in BODY_POINTS:
+        np.testing.assert_allclose(moved[mask[:, k], k], moved[mask[:, k], k][:1].repeat(mask[:, k].sum(), 0),
+                                   atol=1e-5)
