@@ -111,14 +111,15 @@ def fp16(tower: str) -> Candidate:
 def int8_candidates(work: Work, tower: str) -> list:
     """The INT8 variants to try, in order of speed, then FP32 if none keeps the gate."""
     opts = work.options
+    # the pose tower's first layer reads the keypoints: in FP32 it costs little and keeps near ties
+    keypoints_fp32 = [dynamic_int8(tower, True, input_layer_fp32=True)] if tower == "pose" else []
     if tower == "pose" and opts.static:
-        chosen = [static_int8(work)]
+        chosen = [static_int8(work)] + keypoints_fp32
     elif opts.per_channel:
-        chosen = [dynamic_int8(tower, True), blockwise_int8(tower)]
+        chosen = [dynamic_int8(tower, True)] + keypoints_fp32 + [blockwise_int8(tower)]
     else:
-        chosen = [dynamic_int8(tower, False), dynamic_int8(tower, True), blockwise_int8(tower)]
-    if tower == "pose":  # the keypoints' own layer in FP32, the rest INT8: before giving up on INT8
-        chosen.append(dynamic_int8(tower, True, input_layer_fp32=True))
+        chosen = [dynamic_int8(tower, False), dynamic_int8(tower, True)] + keypoints_fp32 + \
+            [blockwise_int8(tower)]
     return chosen + [fp32(tower)]
 
 
