@@ -78,11 +78,22 @@ def load_checkpoint(folder, map_location: str = "cpu", text_pooled_dim: int | No
 
 
 
+MODEL_CARD = "README.md"
+
+
 def ship_checkpoint(src, dst) -> Path:
-    """A copy of a checkpoint with weights and config only (no optimizer state): what a release holds."""
+    """A copy of a checkpoint with weights and config only (no optimizer state): what a release holds.
+    The release's model card (README.md), written by hand, is kept."""
+    from signclip.runtime.atomic import atomic_write_bytes
+
     model, cfg, state, _ = load_checkpoint(src)
     keep = {k: state[k] for k in ("step", "data_credits") if k in state}
-    return save_checkpoint(dst, model, cfg, keep)
+    card = Path(dst) / MODEL_CARD
+    text = card.read_bytes() if card.is_file() else None
+    out = save_checkpoint(dst, model, cfg, keep)
+    if text is not None:
+        atomic_write_bytes(out / MODEL_CARD, text)
+    return out
 
 
 if __name__ == "__main__":  # python -m signclip.trainer.checkpoint SRC DST

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from signclip.runtime.errors import SignclipError
-from signclip.trainer.checkpoint import load_checkpoint
+from signclip.trainer.checkpoint import load_checkpoint, save_checkpoint, ship_checkpoint
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, RunCfg, TextTowerCfg, TrainCfg
 from signclip.trainer.data import write_manifest
 from signclip.trainer.lexicon import lexicon_rows
@@ -156,3 +156,17 @@ def test_signclip_train_command_on_a_yaml_config_and_synthetic_data(tmp_path, ca
     assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
     assert main(["train", "no-such-config"]) == 2
     assert "unknown config 'no-such-config'" in capsys.readouterr().err
+
+
+def test_shipping_a_checkpoint_drops_optimizer_state_and_keeps_the_model_card(tmp_path):
+    cfg = tiny_config(RANDOM_TEXT, steps=1)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "run", SignCLIP(cfg.model), cfg, {"step": 1, "data_credits": ["x"], "rng": 5},
+                    tensors={"moment": torch.zeros(3)})
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "README.md").write_text("# the model card\n")
+    ship_checkpoint(tmp_path / "run", release)
+    _, _, state, extra = load_checkpoint(release)
+    assert state == {"step": 1, "data_credits": ["x"]} and not extra
+    assert (release / "README.md").read_text() == "# the model card\n"
