@@ -87,9 +87,11 @@ class WordEnd:
 
 
 def alphabet(labels, languages, language: str | None) -> frozenset:
-    """The letters of one sign language (or of all): vocabulary labels short enough to be letters."""
+    """The letters of one sign language (or of all): vocabulary labels short enough to be letters.
+    Digits are not letters: a number is signed, not spelled, and ASL's 0 and O, V and 2 look alike."""
     return frozenset(str(label) for label, lang in zip(labels, languages, strict=True)
-                     if (language is None or lang == language) and 0 < len(str(label)) <= MAX_LETTER_CHARS)
+                     if (language is None or lang == language) and 0 < len(str(label)) <= MAX_LETTER_CHARS
+                     and not str(label).isdigit())
 
 
 @dataclass

@@ -170,6 +170,7 @@ def test_the_letters_are_the_chosen_languages(engine, letters):
     v = engine.vocabulary
     ase = alphabet(v.labels, v.languages, "ase")
     assert set("ABCXYZ") <= ase and "ẞ" not in ase
+    assert "7" in v.labels and not set("0123456789") & ase  # ASL's digits are signs, not letters
     assert "SCH" in alphabet(v.labels, v.languages, None)
 
 
