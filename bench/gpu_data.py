@@ -8,7 +8,8 @@
 
 The raw lexicon (149 MB of .pose files) and MiniLM (88 MB) stay here: the device takes 64 MiB.
 
-    python bench/gpu_data.py --manifest runs/gpu-data/manifest.csv --reference runs/gpu-data/reference/checkpoint
+    python bench/gpu_data.py --manifest runs/gpu-data/manifest.csv \
+        --reference runs/gpu-data/reference/checkpoint
 """
 
 from __future__ import annotations
