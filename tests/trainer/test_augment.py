@@ -120,12 +120,12 @@ def test_augmentation_is_seeded(clip):
 def test_geometry_keeps_masked_points_zero_and_matches_affine(clip):
     frames, mask = clip
     norm = normalize_frames(frames, mask, MODEL_203)
-    cfg = AugmentConfig(noise_std=0.0, hand_jitter_std=0.0)
+    cfg = AugmentConfig(noise_std=0.0, hand_jitter_std=0.0, body_shape_std=0.0)
     out = augment_normalized(norm, mask, None, np.random.default_rng(5), cfg, NoiseBank(0))
     m = affine_matrices(1, np.random.default_rng(5), cfg)[0]
     np.testing.assert_allclose(out[..., :2], norm[..., :2] @ m.T, atol=1e-6)
     np.testing.assert_array_equal(out[..., 2], norm[..., 2])
-    still = dict(rotation_std=0, shear_std=0, scale_std=0)
+    still = dict(rotation_std=0, shear_std=0, scale_std=0, body_shape_std=0.0)
     noisy = augment_normalized(norm, mask, None, np.random.default_rng(5), AugmentConfig(
         **still, hand_jitter_std=0.0), NoiseBank(0))
     assert not noisy[~mask].any()
@@ -137,7 +137,8 @@ def test_hand_jitter_moves_hand_points_only(clip):
     frames, mask = clip
     norm = normalize_frames(frames, mask, MODEL_203)
     out = augment_normalized(norm, mask, None, np.random.default_rng(5), AugmentConfig(
-        rotation_std=0, shear_std=0, scale_std=0, noise_std=0.0, hand_jitter_std=0.02), NoiseBank(0))
+        rotation_std=0, shear_std=0, scale_std=0, noise_std=0.0, hand_jitter_std=0.02, body_shape_std=0.0),
+        NoiseBank(0))
     hand = np.zeros(mask.shape[1], bool)
     hand[np.concatenate(HANDS)] = True
     diff = out - norm
