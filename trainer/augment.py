@@ -12,8 +12,7 @@ Order (the loader applies it; each step says why it sits where it does):
    - flip (p = 0.2, left/right swapped): it commutes with shoulder normalization, and applying it
      first lets the runtime's canonical-hand step treat the mirrored clip as serving would (with
      `canonical_hand` on, a mirrored right-hander is mirrored back; only ties stay flipped).
-2. On NORMALIZED frames (after `to_model_input`): the body and face masked now and then (the clip
-   then reads like a photo of the hands alone), rotation ~ N(0, 0.2) rad, x-shear ~ N(0, 0.2),
+2. On NORMALIZED frames (after `to_model_input`): rotation ~ N(0, 0.2) rad, x-shear ~ N(0, 0.2),
    y-scale 1 + N(0, 0.2), then Gaussian noise std 0.001, and on hand points a per-frame jitter in
    palm lengths (a held photo's frames are identical; a video's tracking never is). They must come
    after normalization, which would otherwise undo most of a rescaling; their distributions are
@@ -28,8 +27,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from signclip.runtime.layouts import BODY, FACE, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
-from signclip.runtime.normalize import flip, shoulder_indices
+from signclip.runtime.layouts import BODY, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
+from signclip.runtime.normalize import ModelInput, face_indices, flip, hand_points, shoulder_indices
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,7 @@ class AugmentConfig:
     noise_std: float = 0.001        # in normalized units (shoulder widths)
     hand_jitter_std: float = 0.02   # extra noise on hand points, in palm lengths (palm frames)
     body_shape_std: float = 0.1     # per clip, a constant offset on each body point (shoulder widths)
-    body_dropout_p: float = 0.0     # chance per clip that only the hands are kept (body, face masked)
     transplant_p: float = 0.5       # chance per photo that its hand is put into a signer's video clip
-    transplant_any_language: bool = False  # hosts from every sign language (else the photo's own)
     flip_p: float = 0.2
     hand_dropout_p: float = 0.2     # chance per clip that one hand goes missing for a run of frames
     point_dropout: float = 0.01     # chance per point and frame to be missing
@@ -58,9 +55,9 @@ class AugmentConfig:
 
 HANDS = tuple(np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == hand], np.int64)
               for hand in (LEFT_HAND, RIGHT_HAND))
-IS_HAND = np.isin(np.arange(MODEL_203.size), np.concatenate(HANDS))   # (203,) bool
+IS_HAND = hand_points()   # (203,) bool
 BODY_POINTS = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == BODY], np.int64)
-FACE_POINTS = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == FACE], np.int64)
+FACE_POINTS = face_indices(MODEL_203)
 SHOULDERS = np.array(shoulder_indices(MODEL_203), np.int64)
 
 
@@ -295,8 +292,6 @@ def transplant_hand(host, hand):
     length). Both are canonical (dominant hand = right) and in palm frames, so the swap is exact:
     the result is that body signing with this new hand, which teaches the model to read the hand
     over the body it memorized."""
-    from signclip.runtime.normalize import ModelInput
-
     shown = host.mask[:, RIGHT_HAND_POINTS].any(axis=1)                      # (T,)
     source = np.arange(len(host.frames)) % len(hand.frames)
     frames, mask = host.frames.copy(), host.mask.copy()
@@ -305,7 +300,3 @@ def transplant_hand(host, hand):
     mask[np.ix_(rows, RIGHT_HAND_POINTS)] = hand.mask[source[rows]][:, RIGHT_HAND_POINTS]
     return ModelInput(frames, mask, host.flipped)
 
-
-def drop_body(frames: np.ndarray, mask: np.ndarray) -> tuple:
-    """Only the hands kept: what a photo of the same hands gives (palm frames need no body)."""
-    return np.where(IS_HAND[:, None], frames, 0.0).astype(np.float32), mask & IS_HAND

@@ -33,7 +33,6 @@ from .augment import (
     augment_normalized_,
     augment_raw,
     cap_length,
-    drop_body,
     speed_lengths,
     transplant_hand,
 )
@@ -81,7 +80,7 @@ def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
               augment: AugmentConfig | None, rng: np.random.Generator, max_frames: int,
               length: int | None = None) -> ModelInput:
     """Clip i read raw, augmented in time (to `length` frames when given) and by dropout/flip,
-    then normalized by the runtime (and its body dropped, now and then)."""
+    then normalized by the runtime."""
     raw_frames, raw_mask = cache.read(i)
     if cache.photos[i]:  # a photo: held still, as the runtime holds one
         raw_frames, raw_mask = hold(raw_frames[0], raw_mask[0], normalization.photo_frames)
@@ -90,27 +89,20 @@ def load_clip(cache: PackedCache, i: int, *, normalization: NormalizationConfig,
     else:
         frames, mask = augment_raw(raw_frames, raw_mask, rng, augment, max_frames, length)
     try:
-        clip = to_model_input(frames, mask, normalization)
+        return to_model_input(frames, mask, normalization)
     except SignclipError:  # augmentation lost every frame with both shoulders or hands: as is
-        frames, mask = cap_length(raw_frames, raw_mask, max_frames)
-        clip = to_model_input(frames, mask, normalization)
-    if augment is not None and augment.body_dropout_p > 0 and rng.random() < augment.body_dropout_p:
-        frames, mask = drop_body(clip.frames, clip.mask)
-        if mask.any():
-            clip = ModelInput(frames, mask, clip.flipped)
-    return clip
+        return to_model_input(*cap_length(raw_frames, raw_mask, max_frames), normalization)
 
 
-def transplant_hosts(records: list, any_language: bool = False) -> dict:
-    """For each photo of the cache (a row with an `item`), the video clips its hand may be put into:
-    those of its sign language, or with `any_language` every video clip."""
+def transplant_hosts(records: list) -> dict:
+    """For each photo of the cache (a row with an `item`), the video clips of its sign language."""
     videos: dict = {}
     for j, r in enumerate(records):
         if r.get("item") is None:
-            videos.setdefault("" if any_language else r["sign_language"], []).append(j)
+            videos.setdefault(r["sign_language"], []).append(j)
     pools = {lang: np.array(v, np.int64) for lang, v in videos.items()}
-    key = (lambda r: "") if any_language else (lambda r: r["sign_language"])
-    return {j: pools[key(r)] for j, r in enumerate(records) if r.get("item") is not None and key(r) in pools}
+    return {j: pools[r["sign_language"]] for j, r in enumerate(records)
+            if r.get("item") is not None and r["sign_language"] in pools}
 
 
 class _Source:
@@ -124,8 +116,7 @@ class _Source:
         self.max_frames = max_frames
         self.normalization = normalization or cache.normalization
         self.bank = NoiseBank(seed) if self.augment is not None else None
-        any_language = self.augment is not None and self.augment.transplant_any_language
-        self.hosts = transplant_hosts(cache.rows, any_language)
+        self.hosts = transplant_hosts(cache.rows)
 
     def maybe_transplant(self, i: int, clip: ModelInput, rng: np.random.Generator) -> ModelInput:
         """Photo i's hand put into a video clip of its sign language, with the augmentation's chance."""
