@@ -15,7 +15,7 @@ import numpy as np
 
 from .bundle import TOKENIZER_FILE, Bundle
 from .errors import SignclipError
-from .normalize import ModelInput
+from .normalize import ModelInput, hands_view
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 PRIORITY = (TENSORRT, CUDA, CPU)
@@ -108,6 +108,21 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(n, 1e-12)
 
 
+def mix_views(embed, inputs: list, weight: float) -> np.ndarray:
+    """Unit embeddings [B, D] of ModelInputs by `embed` (a list of inputs -> unit rows). With weight > 0
+    each clip that shows a body is embedded again by its hands alone, in the same call, and the two
+    are mixed: the hands-alone path learned from many people's photos, the whole clip from few signers."""
+    views = [hands_view(x) for x in inputs] if weight > 0 else []
+    mixed = [i for i, v in enumerate(views) if v is not None]
+    out = embed(list(inputs) + [views[i] for i in mixed])
+    if not mixed:
+        return out
+    both = (1.0 - weight) * out[mixed] + weight * out[len(inputs):]
+    out = out[:len(inputs)]
+    out[mixed] = unit(both)
+    return out
+
+
 @dataclass(frozen=True)
 class EncoderOptions:
     """How encoders run: `provider` None/"auto" or a name, `threads` 0 = ONNX Runtime's choice."""
@@ -124,6 +139,7 @@ class PoseEncoder:
         self.path = Path(path) if path else bundle.encoder_file("pose")
         self.max_frames = bundle.max_frames
         self.dim = bundle.embedding_dim
+        self.hand_view = bundle.normalization.hand_view
         self.options = options
         self.providers = choose_providers(available_providers(), options.provider)
         self.session = make_session(self.path, self.providers, resolve_threads(options.threads))
@@ -135,8 +151,11 @@ class PoseEncoder:
         return self.session.get_providers()[0]
 
     def embed(self, inputs) -> np.ndarray:
-        """Unit embeddings [B, D] of a list of ModelInputs, in batches padded with a frame mask."""
-        inputs = list(inputs)
+        """Unit embeddings [B, D] of a list of ModelInputs, with the bundle's hand view mixed in."""
+        return mix_views(self._embed, list(inputs), self.hand_view)
+
+    def _embed(self, inputs: list) -> np.ndarray:
+        """One unit embedding per input, in batches padded with a frame mask."""
         out = np.zeros((len(inputs), self.dim), np.float32)
         # similar lengths batch together, so little compute goes to padding
         order = np.argsort([len(x.frames) for x in inputs], kind="stable")
@@ -159,6 +178,7 @@ class TextEncoder:
 
         self.path = Path(path) if path else bundle.encoder_file("text")
         self.dim = bundle.embedding_dim
+        self.hand_view = bundle.normalization.hand_view
         self.options = options
         try:
             self.tokenizer = Tokenizer.from_file(str(bundle.file(TOKENIZER_FILE)))

@@ -43,6 +43,7 @@ class NormalizationConfig:
     hands_alone: bool = False    # a clip without shoulders keeps its hands (palm frames), the rest masked
     photo_frames: int = 1        # a still photo is held for this many identical frames
     hide_face: bool = False      # mask the 128 face-mesh points: they say who signs more than what
+    hand_view: float = 0.0       # also embed a clip by its hands alone, mixed in with this weight
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,16 @@ def hands_alone(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfi
     if flipped:
         frames, mask = flip(frames, mask, MODEL_203)
     return ModelInput(hands_3d(frames, mask, MODEL_203).astype(np.float32, copy=False), mask, flipped)
+
+
+def hands_view(x: ModelInput) -> ModelInput | None:
+    """The clip seen by its hands alone, as a photo is (`hand_view`); None where that adds nothing:
+    no hand seen, or nothing else seen. Its hands are already in palm frames, so masking is enough."""
+    hands = hand_points()
+    if not (x.mask & hands).any() or not (x.mask & ~hands).any():
+        return None
+    mask = x.mask & hands
+    return ModelInput(np.where(mask[..., None], x.frames, 0.0).astype(np.float32), mask, x.flipped)
 
 
 def to_model_input(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .atomic import atomic_write_bytes
 from .bundle import Bundle
-from .encoders import EncoderOptions, PoseEncoder, pad_batch, unit
+from .encoders import EncoderOptions, PoseEncoder, mix_views, pad_batch, unit
 from .errors import SignclipError
 
 NATIVE = "tensorrt-native"   # --provider value that selects this runner
@@ -173,6 +173,7 @@ class TensorRTPoseEncoder:
         if not status["available"]:
             raise SignclipError(f"native TensorRT unavailable: {status['reason']}")
         self.max_frames, self.dim = bundle.max_frames, bundle.embedding_dim
+        self.hand_view = bundle.normalization.hand_view
         self.batch_size = min(batch_size, profile.max_batch)
         profile = Profile(profile.max_batch, min(profile.max_frames, bundle.max_frames),
                           profile.opt_batch, profile.opt_frames)
@@ -197,7 +198,9 @@ class TensorRTPoseEncoder:
             self.runner, self.rebuilt = TensorRTRunner(engine), True
 
     def embed(self, inputs) -> np.ndarray:
-        inputs = list(inputs)
+        return mix_views(self._embed, list(inputs), self.hand_view)
+
+    def _embed(self, inputs: list) -> np.ndarray:
         out = np.zeros((len(inputs), self.dim), np.float32)
         for s in range(0, len(inputs), self.batch_size):
             poses, mask = pad_batch(inputs[s:s + self.batch_size], self.max_frames)

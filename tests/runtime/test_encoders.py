@@ -18,11 +18,13 @@ from signclip.runtime.encoders import (
     PoseEncoder,
     TextEncoder,
     choose_providers,
+    mix_views,
     pad_batch,
     resample_indices,
+    unit,
 )
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import ModelInput, preprocess
+from signclip.runtime.normalize import ModelInput, NormalizationConfig, hands_view, preprocess
 from signclip.runtime.pose_io import read_pose
 
 POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
@@ -85,6 +87,20 @@ def test_pose_parity_with_torch(pose_encoder):
     ref = torch_pose_embedding(x.features)
     assert np.linalg.norm(ours) == pytest.approx(1.0, abs=1e-5)
     np.testing.assert_allclose(ours, ref, atol=1e-4)
+
+
+def test_hand_view_mixes_a_clip_with_its_hands_alone(pose_encoder):
+    """One encoder call embeds both views; a hands-only input (a photo) is its own hand view."""
+    x = preprocess(read_pose(POSES / "holistic576_97f.pose"), NormalizationConfig(hand_3d=True))
+    hands = hands_view(x)
+    calls = []
+    full, alone = pose_encoder._embed([x, hands])
+    mixed = mix_views(lambda xs: calls.append(len(xs)) or pose_encoder._embed(xs), [x, hands], 0.25)
+    assert calls == [3]
+    np.testing.assert_allclose(mixed[0], unit(0.75 * full + 0.25 * alone), atol=1e-6)
+    np.testing.assert_allclose(mixed[1], alone, atol=1e-6)
+    np.testing.assert_allclose(mix_views(pose_encoder._embed, [x], 0.0)[0], full, atol=1e-6)
+    assert pose_encoder.hand_view == 0.0  # the tiny bundle's: its model never trained on photos
 
 
 def test_batch_does_not_change_an_embedding(pose_encoder):

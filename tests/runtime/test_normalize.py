@@ -20,11 +20,14 @@ from signclip.runtime.layouts import (
     layout_from_points,
 )
 from signclip.runtime.normalize import (
+    ModelInput,
     NormalizationConfig,
     StreamingNormalizer,
     dominant_hand,
     flip,
+    hand_points,
     hands_3d,
+    hands_view,
     normalize_frames,
     preprocess,
 )
@@ -170,18 +173,37 @@ def test_no_shoulders_is_a_clear_error_unless_hands_alone(data_dir):
     np.testing.assert_allclose(x.frames[seen, wrist], 0, atol=1e-6)  # palm frame: wrist at 0
 
 
+def hands_only(clip: PoseClip) -> PoseClip:
+    """The clip with everything but its hands unseen: what a photo of the hands gives."""
+    hands = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in clip.layout.points])
+    return PoseClip(clip.layout, np.where(hands[:, None], clip.frames, 0), clip.mask & hands,
+                    clip.fps, clip.width, clip.height)
+
+
 def test_hands_alone_equals_the_same_hands_filmed_with_a_body(data_dir):
     """Palm frames need no body: a clip's hands alone read exactly like the clip's hands (which hand
     leads is decided differently without a body, so compare unmirrored)."""
     clip = read_pose(data_dir / "poses/holistic576_97f.pose")
     config = replace(HANDS_ALONE, canonical_hand=False)
     full = preprocess(clip, config)
-    hands = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in clip.layout.points])
-    alone = preprocess(PoseClip(clip.layout, np.where(hands[:, None], clip.frames, 0), clip.mask & hands,
-                                clip.fps, clip.width, clip.height), config)
-    keep = np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in MODEL_203.points])
+    alone = preprocess(hands_only(clip), config)
+    keep = hand_points()
     np.testing.assert_array_equal(alone.mask, full.mask & keep)
     np.testing.assert_allclose(alone.frames[:, keep], full.frames[:, keep], atol=1e-4)
+
+
+def test_hands_view_is_what_the_hands_alone_give(data_dir):
+    """The second view `hand_view` embeds: a clip's input with its hands kept is the input its hands
+    alone give; an input of hands alone, or with no hand seen, has no second view."""
+    clip = read_pose(data_dir / "poses/holistic576_97f.pose")
+    config = replace(HANDS_ALONE, canonical_hand=False)
+    full, alone = preprocess(clip, config), preprocess(hands_only(clip), config)
+    view = hands_view(full)
+    np.testing.assert_array_equal(view.mask, alone.mask)
+    np.testing.assert_allclose(view.frames, alone.frames, atol=1e-4)
+    assert hands_view(alone) is None
+    body = full.mask & ~hand_points()
+    assert hands_view(ModelInput(np.where(body[..., None], full.frames, 0), body)) is None
 
 
 def test_a_left_hand_alone_is_mirrored_into_the_right_one(data_dir):
