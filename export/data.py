@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import NormalizationConfig, preprocess
+from signclip.runtime.normalize import ModelInput, NormalizationConfig, preprocess
 from signclip.runtime.pose_io import read_pose
 
 MANIFEST_COLUMNS = ("pose", "text", "spoken_language", "sign_language")
@@ -156,12 +156,23 @@ def entry_clip(entry: Entry, photo_frames: int):
     return photo_clip(entry.pose, entry.item, photo_frames)
 
 
+def clip_input(entry: Entry, config: NormalizationConfig, max_frames: int) -> ModelInput:
+    """A manifest entry as model input, T <= max_frames (evenly subsampled)."""
+    x = preprocess(entry_clip(entry, config.photo_frames), config)
+    if len(x.frames) > max_frames:  # the pose tower's position table ends at max_frames
+        keep = np.linspace(0, len(x.frames) - 1, max_frames).round().astype(int)
+        x = ModelInput(x.frames[keep], x.mask[keep], x.flipped)
+    return x
+
+
+def input_features(x: ModelInput) -> np.ndarray:
+    """Model input features [T, P*3] as the exported encoder takes them."""
+    return np.ascontiguousarray(x.features, dtype=np.float32)
+
+
 def clip_features(entry: Entry, config: NormalizationConfig, max_frames: int) -> np.ndarray:
-    """A manifest entry as model input features [T, P*3], T <= max_frames (evenly subsampled)."""
-    features = preprocess(entry_clip(entry, config.photo_frames), config).features
-    if len(features) > max_frames:  # the pose tower's position table ends at max_frames
-        features = features[np.linspace(0, len(features) - 1, max_frames).round().astype(int)]
-    return np.ascontiguousarray(features, dtype=np.float32)
+    """A manifest entry as model input features [T, P*3], T <= max_frames."""
+    return input_features(clip_input(entry, config, max_frames))
 
 
 def load_tokenizer(path, max_tokens: int):

@@ -83,16 +83,16 @@ def _publishable(folder: Path) -> None:
 
 
 def _clips(entries: list, count: int, model_cfg, log) -> tuple:
-    """(features [T, F] per clip, the entries they came from, median fps of the videos) of up to
-    `count` clips and a few photos per photo class."""
+    """(model inputs, the entries they came from, median fps of the videos) of up to `count` clips
+    and a few photos per photo class."""
     picked = data.pick_clips(entries, count)
-    features, fps = [], []
+    inputs, fps = [], []
     for e in picked:
         if e.item is None:
             fps.append(data.entry_clip(e, 1).fps)
-        features.append(data.clip_features(e, model_cfg.normalization, model_cfg.pose.max_frames))
-    log(f"read {len(features)} real clips for parity")
-    return features, picked, float(np.median(fps)) if fps else 0.0
+        inputs.append(data.clip_input(e, model_cfg.normalization, model_cfg.pose.max_frames))
+    log(f"read {len(inputs)} real clips for parity")
+    return inputs, picked, float(np.median(fps)) if fps else 0.0
 
 
 def export_bundle(options: ExportOptions, log=print) -> Path:
@@ -101,6 +101,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
     import torch
 
     from signclip.trainer.checkpoint import load_checkpoint
+    from signclip.trainer.embed import embed_clips
     from signclip.trainer.model import tokenizer_path
 
     from .builders import Work
@@ -115,12 +116,14 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
     entries = data.looked_up(data.read_manifest(options.data) if options.data else data.lexicon_entries())
     vocab_rows = data.read_vocabulary_file(options.vocab) if options.vocab else entries
     vocab = data.vocabulary_texts(vocab_rows, mcfg.prompt_template)
-    clips, clip_entries, fps = _clips(entries, options.clips, mcfg, log)
+    inputs, clip_entries, fps = _clips(entries, options.clips, mcfg, log)
+    clips = [data.input_features(x) for x in inputs]
     if not clips:
         raise SignclipError("no clips to measure parity on: --data needs pose files")
     calib_entries = data.read_manifest(options.calibration) if options.calibration else entries
     calibration = (_clips(calib_entries, options.calibration_clips, mcfg, log)[0]
                    if options.static or options.precision == "int8" else [])
+    calibration = [data.input_features(x) for x in calibration]
 
     tokenizer = data.load_tokenizer(tokenizer_path(mcfg.text), mcfg.text.max_tokens)
     ids, attention = data.tokenize(tokenizer, vocab.texts)
@@ -150,7 +153,8 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         shutil.copy(tokenizer_path(mcfg.text), tmp / TOKENIZER_FILE)
         if credits:  # CC BY data: its credit ships with every model trained on it
             write_credits(tmp, credits)
-        extra = {"clip_embeddings": pose_ref.astype(np.float32),
+        # the example clips embedded as the runtime embeds a query (its hand view mixed in)
+        extra = {"clip_embeddings": embed_clips(model, inputs).astype(np.float32),
                  "clip_labels": np.array([e.text for e in clip_entries], dtype=str),
                  "clip_languages": np.array([e.sign_language for e in clip_entries], dtype=str)}
         vocab_sha = write_vocabulary(tmp, vocab, text_ref, extra)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from signclip.runtime.encoders import pad_batch  # the runtime's padding: torch sees what ONNX sees
+from signclip.runtime.encoders import mix_views, pad_batch  # the runtime's: torch sees what ONNX sees
 
 from .model import SignCLIP, tokenizer_path
 
 
-@torch.no_grad()
 def embed_clips(model: SignCLIP, inputs: list, batch_size: int = 64) -> np.ndarray:
-    """Unit embeddings [N, D] of normalized clips, batched by similar length."""
+    """Unit embeddings [N, D] of normalized clips, with the model's hand view mixed in as the runtime does."""
+    weight = model.cfg.normalization.hand_view
+    return mix_views(lambda xs: _embed(model, xs, batch_size), list(inputs), weight)
+
+
+@torch.no_grad()
+def _embed(model: SignCLIP, inputs: list, batch_size: int) -> np.ndarray:
+    """One pose-tower embedding per input, batched by similar length."""
     model.eval()
     order = np.argsort([x.frames.shape[0] for x in inputs], kind="stable")
     out = np.zeros((len(inputs), model.cfg.embed_dim), np.float32)
