@@ -4,7 +4,7 @@
 // timings since the page started loading) for scripts that drive the page.
 
 import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
-import { loadWebModel } from './bundle.js';
+import { encoderOptions, loadWebModel } from './bundle.js';
 import { PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
 import { drawSkeleton } from './overlay.js';
@@ -119,10 +119,7 @@ async function loadModel() {
     return response.arrayBuffer();
   };
   const web = await loadWebModel(read);
-  const m = web.manifest;
-  web.poseEncoder = await PoseEncoder.load(ort, web.encoder, {
-    maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
-  });
+  web.poseEncoder = await PoseEncoder.load(ort, web.encoder, encoderOptions(web));
   return web;
 }
 

@@ -59,3 +59,10 @@ export async function loadWebModel(read) {
     encoder: new Uint8Array(encoder),
   };
 }
+
+/** What the pose encoder needs of a loaded bundle (loadWebModel), the hand view included. */
+export function encoderOptions(web) {
+  const m = web.manifest;
+  return { maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
+    handView: web.normalization.hand_view, isHand: web.model.isHand };
+}

@@ -2,6 +2,7 @@
 // as runtime/encoders.py's PoseEncoder does for one clip. `ort` is the onnxruntime-web module, passed
 // in so that the page and Node load it each their own way.
 
+import { handsView } from './normalize.js';
 import { roundHalfEven } from './numeric.js';
 
 /** Frame indices that keep a clip at most `maxFrames` long, spread uniformly (np.linspace + np.round). */
@@ -23,7 +24,7 @@ export function unit(x) {
 
 export class PoseEncoder {
   /** `model`: the ONNX file's bytes (ArrayBuffer or Uint8Array) or its URL. */
-  static async load(ort, model, { maxFrames, embeddingDim, features }) {
+  static async load(ort, model, options) {
     const session = await ort.InferenceSession.create(model, {
       executionProviders: ['wasm'], graphOptimizationLevel: 'all',
     });
@@ -32,33 +33,50 @@ export class PoseEncoder {
         throw new Error(`pose encoder inputs are ${session.inputNames}, expected poses and mask`);
       }
     }
-    return new PoseEncoder(ort, session, { maxFrames, embeddingDim, features });
+    return new PoseEncoder(ort, session, options);
   }
 
-  constructor(ort, session, { maxFrames, embeddingDim, features }) {
+  /** options: {maxFrames, embeddingDim, features (points * 3), handView (weight), isHand (per point)}. */
+  constructor(ort, session, { maxFrames, embeddingDim, features, handView = 0, isHand = null }) {
     this.ort = ort;
     this.session = session;
     this.maxFrames = maxFrames;
     this.dim = embeddingDim;
-    this.features = features; // points * 3
+    this.features = features;
+    this.handView = handView;
+    this.isHand = isHand;
   }
 
-  /** Unit embedding [D] of one model input ({frames: Float32Array [T * P * 3], length: T}). */
+  /**
+   * Unit embedding [D] of one model input ({frames: Float32Array [T * P * 3], mask, length: T}); with
+   * a hand view, its hands-alone view runs in the same batch and the two are mixed, as
+   * runtime/encoders.py mix_views does.
+   */
   async embed(input) {
+    const hands = this.handView > 0 ? handsView(input, this.isHand) : null;
+    const [full, alone] = await this.run(hands ? [input, hands] : [input]);
+    if (!alone) return full;
+    const w = this.handView;
+    return unit(full.map((v, i) => (1 - w) * v + w * alone[i]));
+  }
+
+  /** Unit embeddings of model inputs of one length, in one batch. */
+  async run(inputs) {
     const f = this.features;
-    const keep = resampleIndices(input.length, this.maxFrames);
+    const keep = resampleIndices(inputs[0].length, this.maxFrames);
     if (keep.length === 0) throw new Error('a clip has no frames: nothing to embed');
-    const poses = new Float32Array(keep.length * f); // (1, T, P*3), point-major per frame
-    keep.forEach((t, i) => poses.set(input.frames.subarray(t * f, (t + 1) * f), i * f));
+    const t = keep.length;
+    const poses = new Float32Array(inputs.length * t * f); // (B, T, P*3), point-major per frame
+    inputs.forEach((x, b) => keep.forEach((k, i) => poses.set(x.frames.subarray(k * f, (k + 1) * f), (b * t + i) * f)));
     const feeds = {
-      poses: new this.ort.Tensor('float32', poses, [1, keep.length, f]),
-      mask: new this.ort.Tensor('bool', new Uint8Array(keep.length).fill(1), [1, keep.length]),
+      poses: new this.ort.Tensor('float32', poses, [inputs.length, t, f]),
+      mask: new this.ort.Tensor('bool', new Uint8Array(inputs.length * t).fill(1), [inputs.length, t]),
     };
     const outputs = await this.session.run(feeds);
-    const embedding = outputs[this.session.outputNames[0]].data;
-    if (embedding.length !== this.dim) {
-      throw new Error(`pose encoder gave ${embedding.length} numbers, the bundle says ${this.dim}`);
+    const embeddings = outputs[this.session.outputNames[0]].data;
+    if (embeddings.length !== inputs.length * this.dim) {
+      throw new Error(`pose encoder gave ${embeddings.length} numbers, the bundle says ${inputs.length} x ${this.dim}`);
     }
-    return unit(embedding);
+    return inputs.map((_, b) => unit(embeddings.subarray(b * this.dim, (b + 1) * this.dim)));
   }
 }

@@ -11,6 +11,7 @@ import { BODY, LEFT_HAND, Layout, RIGHT_HAND, conversionPlan } from './layouts.j
 const f32 = Math.fround;
 const OPTIONS = { // NormalizationConfig (photo_frames concerns photos, which the page does not take)
   hide_legs: true, hide_face: false, canonical_hand: true, hand_3d: false, hands_alone: false, photo_frames: 1,
+  hand_view: 0, // the encoder's: the weight of a clip's hands-alone view in its embedding
 };
 export const HAND_LIMIT = 4.0;           // palm lengths: beyond this a hand point is a detection error
 export const UNSEEN_HAND_HEIGHT = 3.0;   // shoulder widths below the shoulders: an unseen hand rests
@@ -39,6 +40,7 @@ export function modelLayout(manifest) {
       right: [at(RIGHT_HAND, 'WRIST'), at(BODY, 'RIGHT_WRIST')] },
     handStarts: [at(LEFT_HAND, 'WRIST'), at(RIGHT_HAND, 'WRIST')],
     hands: { left: layout.span(LEFT_HAND), right: layout.span(RIGHT_HAND) }, // [first, count]
+    isHand: Uint8Array.from(layout.points, ([c]) => (c === LEFT_HAND || c === RIGHT_HAND ? 1 : 0)),
   };
 }
 
@@ -236,6 +238,24 @@ function dominantHandAlone(frames, mask, model) {
   }
   if (seen[0] !== seen[1]) return seen[0] > seen[1] ? 'left' : 'right';
   return height[0] < height[1] ? 'left' : 'right'; // image y grows downwards
+}
+
+/**
+ * A model input seen by its hands alone (runtime/normalize.py hands_view), or null where that adds
+ * nothing: no hand seen, or nothing else seen. Its hands are already in palm frames: masking is enough.
+ */
+export function handsView(input, isHand) {
+  const n = isHand.length;
+  let hand = false;
+  let other = false;
+  input.mask.forEach((m, i) => {
+    if (m && isHand[i % n]) hand = true;
+    else if (m) other = true;
+  });
+  if (!hand || !other) return null;
+  const mask = Uint8Array.from(input.mask, (m, i) => (m && isHand[i % n] ? 1 : 0));
+  const frames = Float32Array.from(input.frames, (v, i) => (mask[Math.floor(i / 3)] ? v : 0));
+  return { ...input, frames, mask };
 }
 
 /**

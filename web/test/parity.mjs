@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web/wasm';
-import { loadWebModel } from '../src/bundle.js';
+import { encoderOptions, loadWebModel } from '../src/bundle.js';
 import { resultsToFrame } from '../src/capture.js';
 import { PoseEncoder, resampleIndices } from '../src/encoder.js';
 import { Layout } from '../src/layouts.js';
@@ -79,10 +79,7 @@ async function main() {
   const spec = JSON.parse(readFileSync(join(casesDir, 'cases.json'), 'utf8'));
   ort.env.wasm.numThreads = 1;
   const web = await loadWebModel(read);
-  const m = web.manifest;
-  const encoder = await PoseEncoder.load(ort, web.encoder, {
-    maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
-  });
+  const encoder = await PoseEncoder.load(ort, web.encoder, encoderOptions(web));
   const cases = [];
   for (const c of spec.cases) await runCase(c, web, encoder, cases);
   const texts = spec.texts.map(([text, language]) => {
