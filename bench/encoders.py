@@ -4,7 +4,9 @@
     python bench/encoders.py --configs edge-small --repeats 50
 
 Batch 1, 2 threads, random pose weights (timing only), inputs are real lexicon clips cut or
-repeated to T frames. The text encoder is timed per query, tokenizer included.
+repeated to T frames. The text encoder is timed per query, tokenizer included. The row "int8 pc,
+2 views" is what one lookup costs with the shipped `hand_view`: the clip and its hands alone in
+one call of the shipped graph.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
 from signclip.runtime.commands.bench import timed
-from signclip.runtime.normalize import NormalizationConfig
+from signclip.runtime.normalize import NormalizationConfig, hand_points
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
 from signclip.trainer.model import PoseEncoder, tokenizer_path
@@ -31,6 +33,8 @@ from signclip.trainer.model import PoseEncoder, tokenizer_path
 SETTLE_S = 0.3  # longer than libgomp's and ORT's spin-waits
 MODEL = Path(__file__).parents[1] / "models" / "edge-small"
 CEILING = "int8 matmuls only"  # not a backend: the INT8 graph's products without the rest
+SHIPPED = "ort int8 pc"
+TWO_VIEWS = "int8 pc, 2 views"  # the shipped graph on a clip and its hands-alone view, one batch
 TARGETS = "paper-base INT8 >= 5x torch; edge-small <= 1.5 ms at T=98; text <= 1.5 ms/query"
 
 
@@ -88,8 +92,8 @@ def pose_graphs(pose: PoseEncoder, folder: Path) -> dict:
     export_pose_onnx(pose, fp32)
     return {"ort fp32": fp32,
             "ort int8": q.quantize_dynamic_int8(fp32, folder / "pose.int8.onnx"),
-            "ort int8 pc": q.quantize_dynamic_int8(fp32, folder / "pose.int8pc.onnx", per_channel=True),
-            # the shipped bundle's graph: per-channel, the layer that reads the keypoints in FP32
+            SHIPPED: q.quantize_dynamic_int8(fp32, folder / "pose.int8pc.onnx", per_channel=True),
+            # the export's next candidate: per-channel, the layer that reads the keypoints in FP32
             "ort int8 pc in32": q.quantize_dynamic_int8(fp32, folder / "pose.int8pcin32.onnx",
                                                         per_channel=True, input_layer_fp32=True),
             "ort fp16": q.convert_fp16(fp32, folder / "pose.fp16.onnx")}
@@ -109,6 +113,8 @@ def bench_pose(name: str, clip: np.ndarray, lengths, repeats: int, threads: int)
             mask = np.ones((1, t), bool)
             xt, mt = torch.from_numpy(x), torch.from_numpy(mask)
             feed = {"poses": x, "mask": mask}
+            hands = np.where(np.repeat(hand_points(), 3)[None, None], x, 0).astype(np.float32)
+            both = {"poses": np.concatenate([x, hands]), "mask": np.ones((2, t), bool)}
 
             def torch_clip(a=xt, b=mt):
                 with torch.no_grad():
@@ -116,6 +122,7 @@ def bench_pose(name: str, clip: np.ndarray, lengths, repeats: int, threads: int)
 
             fns = {"torch fp32": torch_clip,
                    **{label: (lambda s=sess, f=feed: s.run(None, f)[0]) for label, sess in sessions.items()},
+                   TWO_VIEWS: lambda s=sessions[SHIPPED], f=both: s.run(None, f)[0][:1],
                    CEILING: ceiling(t)}
             ms = in_turns_ms(fns, repeats)
             ref = torch_clip()
@@ -182,7 +189,8 @@ def verdicts(rows: list) -> list:
     """One line per target: the best in-gate backend's number against it."""
     def best(model, tower, t, reduced=False):
         got = [r for r in rows if (r["model"], r["tower"], r["T"]) == (model, tower, t) and r["in_gate"]
-               and not r["backend"].startswith("torch") and (not reduced or "fp32" not in r["backend"])]
+               and not r["backend"].startswith("torch") and r["backend"] != TWO_VIEWS
+               and (not reduced or "fp32" not in r["backend"])]
         return min(got, key=lambda r: r["ms"]) if got else None
 
     lines = []
@@ -198,6 +206,10 @@ def verdicts(rows: list) -> list:
         if r:
             lines.append(f"{model} {tower}{'' if t == '-' else f' T={t}'}: {r['backend']} {r['ms']:.2f} ms "
                          f"({'meets' if r['ms'] <= 1.5 else 'MISSES'} <= 1.5 ms within the gate)")
+    two = [r for r in rows if (r["model"], r["T"], r["backend"]) == ("edge-small", 98, TWO_VIEWS)]
+    if two:
+        lines.append(f"edge-small T=98 as shipped (hand_view: the clip and its hands, one call): "
+                     f"{two[0]['ms']:.2f} ms per lookup")
     return lines
 
 
