@@ -6,6 +6,7 @@
     signclip evaluate RUN/checkpoint --protocol new-signer --data lexicon.csv --videos tests/data/videos
     signclip evaluate RUN/checkpoint --protocol new-signers --data train.csv --runs runs/new-signers
     signclip evaluate HELDOUT/checkpoint --protocol new-body --data train.csv
+    signclip evaluate ... --hand-view 0          # whole clips only, without the hands-alone view
 
 new-signers trains one model per fold of ASL-HG signers (the checkpoint's config on the manifest
 without the fold's photos; models already trained in --runs are reused) and tests each on the
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/new-signers"),
                         help="where the new-signers protocol trains its fold models")
     parser.add_argument("--plot", type=Path, default=None, help="embedding-space PNG (metrics)")
+    parser.add_argument("--hand-view", type=float, default=None, metavar="W",
+                        help="weight of each clip's hands-alone view in its embedding, 0 to 1 "
+                             "(default: the checkpoint's hand_view; 0: whole clips only)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
 
@@ -65,6 +69,8 @@ def _folds_table(results: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     import torch
 
     from . import protocols
@@ -75,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(0)
     model, run_cfg, _, _ = load_checkpoint(args.checkpoint)
     model.to(args.device).eval()
+    if args.hand_view is not None:
+        if not 0.0 <= args.hand_view <= 1.0:
+            raise SignclipError(f"--hand-view {args.hand_view}: a weight from 0 to 1")
+        norm = replace(model.cfg.normalization, hand_view=args.hand_view)
+        model.cfg = replace(model.cfg, normalization=norm)
     rows = read_manifest(args.data)
     if args.split:
         rows = select_split(rows, args.split)

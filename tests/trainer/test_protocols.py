@@ -1,14 +1,20 @@
 """The signer-held-out protocols on a tiny random model: who is tested, against what, and chance."""
 
+import copy
 import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from signclip.runtime.encoders import unit
 from signclip.runtime.errors import SignclipError
+from signclip.runtime.normalize import hands_view, preprocess
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg, load_config
+from signclip.trainer.data import read_clip
+from signclip.trainer.embed import embed_clips
 from signclip.trainer.handshapes import UNSPECIFIED, handshape_rows
 from signclip.trainer.lexicon import lexicon_rows
 from signclip.trainer.model import SignCLIP
@@ -61,3 +67,21 @@ def test_new_body_puts_held_out_hands_into_held_out_languages(model):
     assert result == new_body(model, lexicon + photos())   # seeded: the same bodies each time
     with pytest.raises(SignclipError, match="held-out sign languages"):
         new_body(model, lexicon_rows(LEXICON) + photos())    # no held-out language: no new body
+
+
+def with_hand_view(model, weight: float):
+    other = copy.copy(model)
+    other.cfg = replace(model.cfg, normalization=replace(model.cfg.normalization, hand_view=weight))
+    return other
+
+
+def test_evaluation_embeds_as_the_runtime_does_with_the_hand_view(model):
+    """A clip with a body: whole and hands alone, mixed by the config's weight; a photo: once."""
+    norm = model.cfg.normalization
+    clip, photo = lexicon_rows(LEXICON)[0], photos()[0]
+    inputs = [preprocess(read_clip(r, norm.photo_frames), norm) for r in (clip, photo)]
+    whole = embed_clips(with_hand_view(model, 0.0), inputs + [hands_view(inputs[0])])
+    mixed = embed_clips(with_hand_view(model, 0.25), inputs)
+    np.testing.assert_allclose(mixed[0], unit(0.75 * whole[0] + 0.25 * whole[2]), atol=1e-6)
+    np.testing.assert_allclose(mixed[1], whole[1], atol=1e-6)
+    assert norm.hand_view == load_config("edge-small").model.normalization.hand_view > 0
