@@ -275,10 +275,24 @@ def augment_normalized_(out: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
         reshape_body(out, mask, rng, cfg.body_shape_std)
 
 
+def _rigid_hand_points() -> tuple:
+    """(positions in BODY_POINTS of the pose model's pinky, index and thumb points, of their wrists)."""
+    at = {int(k): j for j, k in enumerate(BODY_POINTS)}
+    pairs = [(at[MODEL_203.index[(BODY, f"{side}_{p}")]], at[MODEL_203.index[(BODY, f"{side}_WRIST")]])
+             for side in ("LEFT", "RIGHT") for p in ("PINKY", "INDEX", "THUMB")]
+    return tuple(np.array(x, np.int64) for x in zip(*pairs))
+
+
+HAND_ENDS, THEIR_WRISTS = _rigid_hand_points()
+
+
 def reshape_body(out: np.ndarray, mask: np.ndarray, rng: np.random.Generator, std: float) -> None:
     """In place, per clip of [B, T, K, 3], one constant offset on each body point: other proportions
-    and another pose estimator's bias, so that a signer is not recognised by the shape of the body."""
+    and another pose estimator's bias, so that a signer is not recognised by the shape of the body.
+    The pose model's points on a hand move with its wrist: they say how the hand is turned, which
+    the palm frames leave to them, and a hand's shape does not change with the body's."""
     offsets = rng.normal(0.0, std, (out.shape[0], 1, BODY_POINTS.size, 3)).astype(np.float32)
+    offsets[:, :, HAND_ENDS] = offsets[:, :, THEIR_WRISTS]
     seen = mask[:, :, BODY_POINTS, None]
     out[:, :, BODY_POINTS] = np.where(seen, out[:, :, BODY_POINTS] + offsets, 0.0)
 

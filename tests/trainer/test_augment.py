@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from signclip.runtime.layouts import MODEL_203
+from signclip.runtime.layouts import BODY, MODEL_203
 from signclip.runtime.normalize import flip, normalize_frames
 from signclip.runtime.pose_io import read_pose
 from signclip.trainer.augment import (
@@ -160,3 +160,12 @@ def test_body_shape_moves_each_body_point_by_one_offset_for_the_whole_clip(clip)
     for k in BODY_POINTS:
         np.testing.assert_allclose(moved[mask[:, k], k], moved[mask[:, k], k][:1].repeat(mask[:, k].sum(), 0),
                                    atol=1e-5)
+    checked = 0
+    for side in ("LEFT", "RIGHT"):  # the pose model's points on a hand move with its wrist: a rigid hand
+        wrist = MODEL_203.index[(BODY, f"{side}_WRIST")]
+        for point in ("PINKY", "INDEX", "THUMB"):
+            k = MODEL_203.index[(BODY, f"{side}_{point}")]
+            both = mask[:, k] & mask[:, wrist]
+            np.testing.assert_allclose(moved[both, k], moved[both, wrist], atol=1e-6)
+            checked += both.any()
+    assert checked >= 3  # the right hand's three at least (the left is missing from this clip)
