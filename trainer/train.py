@@ -288,8 +288,9 @@ def _resume_state(out_dir: Path, cfg: RunCfg, device: str, pooled_dim: int | Non
 
 def train(run_cfg: RunCfg, data_manifest, out_dir, *, steps: int | None = None, resume: bool = False,
           device: str | None = None, text_features=None) -> TrainResult:
-    """Train until global step `steps` (default `train.steps`); see the module docstring.
-    `text_features` (a TextFeatures) stands in for the text tower's tokenizer and frozen weights."""
+    """Train until global step `steps` (default `train.steps`) on every row of `data_manifest` (`signclip
+    train` selects one split first); see the module docstring. `text_features` (a TextFeatures)
+    stands in for the text tower's tokenizer and frozen weights."""
     info = init_distributed(device)
     try:
         return _train(run_cfg, data_manifest, Path(out_dir), steps, resume, info, text_features)
