@@ -344,6 +344,12 @@ def hand_points() -> np.ndarray:
     return np.array([c in (LEFT_HAND, RIGHT_HAND) for c, _ in MODEL_203.points])
 
 
+def keep_hands(frames: np.ndarray, mask: np.ndarray) -> tuple:
+    """(frames, mask) with every point that is not a hand's masked and zeroed."""
+    mask = mask & hand_points()
+    return np.where(mask[..., None], frames, 0.0).astype(np.float32), mask
+
+
 def dominant_hand_alone(frames: np.ndarray, mask: np.ndarray) -> str:
     """'right' or 'left' without a body: the hand seen in more frames; on a tie, the higher one."""
     seen, height = [], []
@@ -363,10 +369,9 @@ def hands_alone(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfi
     The palm frame needs no body: it is centred on the wrist and scaled by the palm, so a hand
     photographed alone reads like the same hand filmed with its signer.
     """
-    mask = mask & hand_points()
+    frames, mask = keep_hands(frames, mask)
     if not mask.any():
         raise SignclipError("no frame shows both shoulders or a hand: nothing to look up")
-    frames = np.where(mask[..., None], frames, 0.0).astype(np.float32)
     flipped = config.canonical_hand and dominant_hand_alone(frames, mask) == "left"
     if flipped:
         frames, mask = flip(frames, mask, MODEL_203)
@@ -379,8 +384,7 @@ def hands_view(x: ModelInput) -> ModelInput | None:
     hands = hand_points()
     if not (x.mask & hands).any() or not (x.mask & ~hands).any():
         return None
-    mask = x.mask & hands
-    return ModelInput(np.where(mask[..., None], x.frames, 0.0).astype(np.float32), mask, x.flipped)
+    return ModelInput(*keep_hands(x.frames, x.mask), x.flipped)
 
 
 def to_model_input(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:

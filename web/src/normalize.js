@@ -253,9 +253,15 @@ export function handsView(input, isHand) {
     else if (m) other = true;
   });
   if (!hand || !other) return null;
-  const mask = Uint8Array.from(input.mask, (m, i) => (m && isHand[i % n] ? 1 : 0));
-  const frames = Float32Array.from(input.frames, (v, i) => (mask[Math.floor(i / 3)] ? v : 0));
+  const [frames, mask] = keepHands(input.frames, input.mask, isHand);
   return { ...input, frames, mask };
+}
+
+/** [frames, mask] with every point that is not a hand's masked and zeroed (isHand: per point). */
+function keepHands(frames, mask, isHand) {
+  const n = isHand.length;
+  const outMask = Uint8Array.from(mask, (m, i) => (m && isHand[i % n] ? 1 : 0));
+  return [Float32Array.from(frames, (v, i) => (outMask[Math.floor(i / 3)] ? v : 0)), outMask];
 }
 
 /**
@@ -264,11 +270,8 @@ export function handsView(input, isHand) {
  */
 function handsAlone(frames, mask, model, config) {
   const n = model.points;
-  const keep = new Uint8Array(n);
-  for (const [first, count] of [model.hands.left, model.hands.right]) keep.fill(1, first, first + count);
-  let outMask = Uint8Array.from(mask, (m, i) => (m && keep[i % n] ? 1 : 0));
+  let [out, outMask] = keepHands(frames, mask, model.isHand);
   if (!outMask.some((m) => m)) throw new Error('no frame shows both shoulders or a hand: nothing to look up');
-  let out = Float32Array.from(frames, (v, i) => (outMask[Math.floor(i / 3)] ? v : 0));
   let flipped = false;
   if (config.canonical_hand && dominantHandAlone(out, outMask, model) === 'left') {
     [out, outMask] = flip(out, outMask, n, model.flip);
