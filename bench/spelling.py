@@ -1,6 +1,7 @@
 """Fingerspelling: words joined without rest from real letter clips, read letter by letter.
 
-    python bench/spelling.py [--words 50] [--language ase] [--bundle DIR] [--seed 0] [--no-videos]
+    python bench/spelling.py [--words 50] [--language ase] [--bundle DIR] [--hand-view W] [--seed 0]
+                             [--no-videos]
 
 Words of 3 to 8 letters, drawn (fixed seed) from the 20,000 most frequent words of the language's
 spoken language (wordfreq) that its lexicon can spell, are joined from the lexicon's letter clips
@@ -22,6 +23,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +182,8 @@ def main(argv=None) -> int:
     parser.add_argument("--words", type=int, default=50, help="lexicon words to join")
     parser.add_argument("--language", default="ase", help="sign language of the letters (ISO 639-3)")
     parser.add_argument("--bundle", default=None)
+    parser.add_argument("--hand-view", type=float, default=None,
+                        help="weight of the hands-alone view (default: the bundle's; 0: whole clips only)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-videos", dest="videos", action="store_false",
                         help="skip the words joined from the project's letter videos (MediaPipe)")
@@ -187,11 +191,16 @@ def main(argv=None) -> int:
 
     from spelling_data import join_word, lexicon_folder, lexicon_letters
 
+    from signclip.runtime.bundle import load_bundle
     from signclip.runtime.engine import Engine
     from signclip.runtime.spelling import MOVING_LETTERS, alphabet
     from signclip.runtime.word_prior import WordPrior
 
-    engine = Engine(args.bundle, personal=False)
+    bundle = load_bundle(args.bundle)
+    if args.hand_view is not None:  # a lookup choice: measure any weight without re-exporting
+        bundle = replace(bundle, meta={**bundle.meta, "normalization": {
+            **bundle.meta["normalization"], "hand_view": args.hand_view}})
+    engine = Engine(bundle, personal=False)
     v = engine.vocabulary
     letters = alphabet(v.labels, v.languages, args.language)
     moving = MOVING_LETTERS.get(args.language, frozenset())
