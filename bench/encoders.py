@@ -25,7 +25,7 @@ from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
 from signclip.runtime.commands.bench import timed
-from signclip.runtime.normalize import NormalizationConfig, hand_points
+from signclip.runtime.normalize import ModelInput, NormalizationConfig, hands_view
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
 from signclip.trainer.model import PoseEncoder, tokenizer_path
@@ -99,7 +99,7 @@ def pose_graphs(pose: PoseEncoder, folder: Path) -> dict:
             "ort fp16": q.convert_fp16(fp32, folder / "pose.fp16.onnx")}
 
 
-def bench_pose(name: str, clip: np.ndarray, lengths, repeats: int, threads: int) -> list:
+def bench_pose(name: str, clip: ModelInput, lengths, repeats: int, threads: int) -> list:
     cfg = load_config(name).model
     torch.manual_seed(0)
     pose = PoseEncoder(cfg.pose, cfg.embed_dim).eval()
@@ -109,11 +109,14 @@ def bench_pose(name: str, clip: np.ndarray, lengths, repeats: int, threads: int)
         sessions = {k: session(v, threads) for k, v in graphs.items()}
         ceiling = matmuls_only_int8(pose, Path(tmp))
         for t in lengths:
-            x = np.ascontiguousarray(np.concatenate([clip] * (-(-t // len(clip))))[:t])[None]
+            reps = -(-t // len(clip.frames))   # the clip repeated, cut to t frames
+            long = ModelInput(np.concatenate([clip.frames] * reps)[:t],
+                              np.concatenate([clip.mask] * reps)[:t])
+            x = np.ascontiguousarray(long.features, dtype=np.float32)[None]
             mask = np.ones((1, t), bool)
             xt, mt = torch.from_numpy(x), torch.from_numpy(mask)
             feed = {"poses": x, "mask": mask}
-            hands = np.where(np.repeat(hand_points(), 3)[None, None], x, 0).astype(np.float32)
+            hands = np.ascontiguousarray(hands_view(long).features, dtype=np.float32)[None]
             both = {"poses": np.concatenate([x, hands]), "mask": np.ones((2, t), bool)}
 
             def torch_clip(a=xt, b=mt):
@@ -222,7 +225,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-text", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    clip = data.clip_features(data.lexicon_entries()[0], NormalizationConfig(), 256)
+    clip = data.clip_input(data.lexicon_entries()[0], NormalizationConfig(), 256)
     rows = []
     for name in args.configs:
         rows += bench_pose(name, clip, args.lengths, args.repeats, args.threads)

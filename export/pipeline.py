@@ -153,8 +153,9 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         shutil.copy(tokenizer_path(mcfg.text), tmp / TOKENIZER_FILE)
         if credits:  # CC BY data: its credit ships with every model trained on it
             write_credits(tmp, credits)
-        # the example clips embedded as the runtime embeds a query (its hand view mixed in)
-        extra = {"clip_embeddings": embed_clips(model, inputs).astype(np.float32),
+        # the example clips embedded as the runtime embeds a query: the parity reference is their
+        # whole view, to which their hands-alone view is mixed in
+        extra = {"clip_embeddings": embed_clips(model, inputs, whole=pose_ref).astype(np.float32),
                  "clip_labels": np.array([e.text for e in clip_entries], dtype=str),
                  "clip_languages": np.array([e.sign_language for e in clip_entries], dtype=str)}
         vocab_sha = write_vocabulary(tmp, vocab, text_ref, extra)

@@ -108,18 +108,21 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(n, 1e-12)
 
 
-def mix_views(embed, inputs: list, weight: float) -> np.ndarray:
+def mix_views(embed, inputs: list, weight: float, whole: np.ndarray | None = None) -> np.ndarray:
     """Unit embeddings [B, D] of ModelInputs by `embed` (a list of inputs -> unit rows). With weight > 0
     each clip that shows a body is embedded again by its hands alone, in the same call, and the two
-    are mixed: the hands-alone path learned from many people's photos, the whole clip from few signers."""
+    are mixed: the hands-alone path learned from many people's photos, the whole clip from few signers.
+    `whole`: the inputs' own embeddings where the caller already has them (only the hands are embedded)."""
     views = [hands_view(x) for x in inputs] if weight > 0 else []
     mixed = [i for i, v in enumerate(views) if v is not None]
-    out = embed(list(inputs) + [views[i] for i in mixed])
-    if not mixed:
-        return out
-    both = (1.0 - weight) * out[mixed] + weight * out[len(inputs):]
-    out = out[:len(inputs)]
-    out[mixed] = unit(both)
+    hands = [views[i] for i in mixed]
+    if whole is None:
+        out = embed(list(inputs) + hands)
+        out, alone = out[:len(inputs)], out[len(inputs):]
+    else:
+        out, alone = np.array(whole, np.float32), (embed(hands) if hands else None)
+    if mixed:
+        out[mixed] = unit((1.0 - weight) * out[mixed] + weight * alone)
     return out
 
 
@@ -178,7 +181,6 @@ class TextEncoder:
 
         self.path = Path(path) if path else bundle.encoder_file("text")
         self.dim = bundle.embedding_dim
-        self.hand_view = bundle.normalization.hand_view
         self.options = options
         try:
             self.tokenizer = Tokenizer.from_file(str(bundle.file(TOKENIZER_FILE)))

@@ -10,10 +10,11 @@ from signclip.runtime.encoders import mix_views, pad_batch  # the runtime's: tor
 from .model import SignCLIP, tokenizer_path
 
 
-def embed_clips(model: SignCLIP, inputs: list, batch_size: int = 64) -> np.ndarray:
-    """Unit embeddings [N, D] of normalized clips, with the model's hand view mixed in as the runtime does."""
+def embed_clips(model: SignCLIP, inputs: list, batch_size: int = 64, whole=None) -> np.ndarray:
+    """Unit embeddings [N, D] of normalized clips, with the model's hand view mixed in as the runtime
+    does; `whole`: the clips' own embeddings where already computed."""
     weight = model.cfg.normalization.hand_view
-    return mix_views(lambda xs: _embed(model, xs, batch_size), list(inputs), weight)
+    return mix_views(lambda xs: _embed(model, xs, batch_size), list(inputs), weight, whole)
 
 
 @torch.no_grad()
