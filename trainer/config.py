@@ -62,6 +62,7 @@ class TrainCfg:
     compile: bool = False
     num_workers: int = 0
     augment: bool = True
+    vocabulary_loss: float = 0.0  # weight of each clip scored against its whole language (loss.py)
 
 
 @dataclass(frozen=True)

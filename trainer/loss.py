@@ -18,6 +18,11 @@ with DDP's gradient averaging, both flags tested against one process on the whol
   embeddings by world_size before the gather (not the logit scale's: every rank sees all of it).
 Local batches may differ in size (a bucketing sampler's last batch): with `pad_to` set to the
 largest local batch, rows are padded to it with text id -1 for the gather and dropped after it.
+
+`vocabulary_loss` is a second pose -> text term (`train.vocabulary_loss` weighs it): each clip
+against every prompt of its sign language, as the lookup scores it. It needs every prompt's text
+embedding per step, cheap only with a frozen language tower (its pooled features are cached), and
+it stays per rank: DDP's gradient mean is then the global mean.
 """
 
 from __future__ import annotations
@@ -84,6 +89,17 @@ def multi_positive_clip_loss(pose: torch.Tensor, text: torch.Tensor, text_ids: t
     targets = positives / positives.sum(1, keepdim=True)
     text_to_pose = F.cross_entropy(logits.T, targets)                           # soft targets
     return (pose_to_text + text_to_pose) / 2
+
+
+def vocabulary_loss(pose: torch.Tensor, vocabulary: torch.Tensor, text_ids: torch.Tensor,
+                    groups: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of unit pose [B, D] over every prompt [N, D] of its own group (sign language).
+
+    The lookup's own task: each step meets all of its alphabet's look-alikes (A against G, I, S),
+    not only those its batch happens to hold."""
+    logits = logit_scale * pose @ vocabulary.T                                  # (B, N)
+    other = groups[text_ids][:, None] != groups[None, :]
+    return F.cross_entropy(logits.masked_fill(other, float("-inf")), text_ids)
 
 
 class ClipLoss(nn.Module):

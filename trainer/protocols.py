@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
+from .config import to_dict
 from .data import ManifestRow, prompt, read_clip
 from .embed import embed_clips, embed_texts
 from .evaluate import embed_rows, summarize_ranks, within_language
@@ -298,8 +300,14 @@ def new_signers_protocol(run_cfg, rows: list, runs_dir, folds=NEW_SIGNER_FOLDS, 
         if not test_rows:
             raise SignclipError(f"no photos of {', '.join(fold)} in the manifest: the new-signers "
                                 f"protocol needs the ASL-HG rows (signclip lexicon --handshapes asl-hg)")
-        done = out / "checkpoint" / "checkpoint.json"
-        if not done.is_file() or _steps_done(out) < run_cfg.train.steps:
+        saved = _saved_run(out)
+        if saved is not None and saved[0] != to_dict(run_cfg):
+            progress(f"new signers: {out} holds a model of another config; training it anew")
+            shutil.rmtree(out / "checkpoint")
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+            (out / "metrics.csv").unlink(missing_ok=True)
+            saved = None
+        if saved is None or saved[1] < run_cfg.train.steps:
             progress(f"new signers: training without {name} in {out}")
             write_manifest(train_rows, out / "train.csv")
             train(run_cfg, out / "train.csv", out, resume=True)
@@ -310,13 +318,15 @@ def new_signers_protocol(run_cfg, rows: list, runs_dir, folds=NEW_SIGNER_FOLDS, 
     return results
 
 
-def _steps_done(out: Path) -> int:
+def _saved_run(out: Path) -> tuple | None:
+    """(config as a dict, step) of the checkpoint in `out`, or None when there is none."""
     import json
 
     try:
-        return int(json.loads((out / "checkpoint" / "checkpoint.json").read_text())["state"]["step"])
+        meta = json.loads((out / "checkpoint" / "checkpoint.json").read_text())
+        return meta["config"], int(meta["state"]["step"])
     except (OSError, ValueError, KeyError):
-        return 0
+        return None
 
 
 def _mean(summaries: list) -> dict:

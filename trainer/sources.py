@@ -1,6 +1,7 @@
 """Where the training loop gets batches: the packed cache of a manifest, or synthetic clips.
 
-A data source has `.texts` (the unique prompts that `Batch.text_ids` index) and
+A data source has `.texts` (the unique prompts that `Batch.text_ids` index), `.text_languages`
+(each prompt's sign language) and
 `.loader(epoch=, batch_size=, rank=, world_size=, seed=, skip=)`, an iterable over one epoch of
 this rank's batches after its first `skip` (resuming mid-epoch), each with poses [B, T, 609]
 float32, mask [B, T] bool, text_ids [B] and indices [B] long, fixed by (seed, epoch). The
@@ -32,6 +33,7 @@ class SyntheticBatch(NamedTuple):
 
 class DataSource(Protocol):
     texts: list
+    text_languages: list
 
     def loader(self, *, epoch: int, batch_size: int, rank: int, world_size: int, seed: int,
                skip: int = 0): ...
@@ -51,6 +53,7 @@ class SyntheticSource:
     def __post_init__(self):
         g = torch.Generator().manual_seed(self.seed)
         self.texts = [f"<en> <ase> synthetic {i}" for i in range(self.n_texts)]
+        self.text_languages = ["ase"] * self.n_texts
         self.text_ids = torch.arange(self.clips) % self.n_texts
         self.lengths = torch.randint(self.min_frames, self.max_frames + 1, (self.clips,), generator=g)
         prototypes = torch.randn(self.n_texts, FEATURES, generator=g)
@@ -93,6 +96,14 @@ class PackedSource:
     @property
     def texts(self) -> list:
         return self.cache.texts
+
+    @property
+    def text_languages(self) -> list:
+        """Each prompt's sign language (a synthetic cache has none: one group)."""
+        languages = [""] * len(self.cache.texts)
+        for row, text_id in zip(self.cache.rows, self.cache.text_ids):
+            languages[int(text_id)] = row["sign_language"]
+        return languages
 
     @property
     def credits(self) -> list:

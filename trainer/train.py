@@ -1,8 +1,9 @@
 """The training loop: one process or many under torchrun, CPU or GPU, with an exact resume.
 
 `train(run_cfg, data, out_dir)` reads clips from a data source (a manifest through the packed
-cache, or the `synthetic` source), optimizes the symmetric multi-positive InfoNCE with AdamW,
-warm-up + cosine, gradient clipping and (on GPU) bf16 autocast, and writes to `out_dir`:
+cache, or the `synthetic` source), optimizes the symmetric multi-positive InfoNCE (plus, weighed by
+`train.vocabulary_loss`, each clip against its whole language's prompts) with AdamW, warm-up +
+cosine, gradient clipping and (on GPU) bf16 autocast, and writes to `out_dir`:
 
     checkpoint/               the latest checkpoint (safetensors + JSON, no pickle)
     checkpoints/step_00500/   one every `train.checkpoint_every` steps
@@ -33,7 +34,7 @@ from signclip.runtime.errors import SignclipError
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunCfg, TextTowerCfg, to_dict
 from .distributed import DistInfo, any_rank, barrier, init_distributed, shutdown
-from .loss import ClipLoss
+from .loss import ClipLoss, vocabulary_loss
 from .model import SignCLIP, tokenizer_path
 from .schedule import lr_at
 from .sources import DataSource, open_source
@@ -66,6 +67,7 @@ class TextInputs:
     pooled: torch.Tensor | None = None          # (N, H) when the language tower is frozen
     input_ids: torch.Tensor | None = None       # (N, L)
     attention_mask: torch.Tensor | None = None  # (N, L)
+    groups: torch.Tensor | None = None          # (N,) each prompt's sign language, numbered
 
     def for_prompts(self, ids: torch.Tensor) -> dict:
         """Model keyword arguments for the prompts `ids` (tokens trimmed to their longest)."""
@@ -104,22 +106,36 @@ def build_text_inputs(model: SignCLIP, texts, device, chunk: int = 256) -> TextI
     return TextInputs(pooled=pooled.float())
 
 
-def forward_batch(model, poses, mask, text_ids, text: TextInputs) -> tuple:
-    """(pose [b, D], per-clip text [b, D], logit scale): the text tower runs once per unique prompt."""
+def language_groups(languages, device) -> torch.Tensor:
+    """Each prompt's sign language as a number: the prompts `vocabulary_loss` scores a clip against."""
+    numbers: dict = {}
+    return torch.tensor([numbers.setdefault(lang, len(numbers)) for lang in languages], device=device)
+
+
+def forward_batch(model, poses, mask, text_ids, text: TextInputs, vocabulary: bool = False) -> tuple:
+    """(pose [b, D], per-clip text [b, D], logit scale, every prompt's text [N, D] or None): the text
+    tower runs once per unique prompt, or once per prompt of the whole vocabulary."""
+    if vocabulary:
+        every = torch.arange(len(text.groups), device=text_ids.device)
+        emb = model(poses, mask, **text.for_prompts(every))
+        return emb.pose, emb.text[text_ids], emb.logit_scale, emb.text
     uniq, inverse = torch.unique(text_ids, return_inverse=True)
     emb = model(poses, mask, **text.for_prompts(uniq))
-    return emb.pose, emb.text[inverse], emb.logit_scale
+    return emb.pose, emb.text[inverse], emb.logit_scale, None
 
 
 def train_step(net, optimizer, loss_fn, batch: tuple, text: TextInputs, *, lr: float,
-               grad_clip: float, autocast) -> torch.Tensor:
+               grad_clip: float, autocast, vocabulary_weight: float = 0.0) -> torch.Tensor:
     """One optimizer step on (poses, mask, text_ids) already on the device; the loss, not synced."""
     poses, mask, ids = batch
     for group in optimizer.param_groups:
         group["lr"] = lr
     with autocast:
-        pose, txt, scale = forward_batch(net, poses, mask, ids, text)
+        pose, txt, scale, every = forward_batch(net, poses, mask, ids, text, vocabulary_weight > 0)
     loss = loss_fn(pose, txt, ids, scale)
+    if every is not None:
+        loss = loss + vocabulary_weight * vocabulary_loss(pose.float(), every.float(), ids, text.groups,
+                                                          scale.float())
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
@@ -272,6 +288,11 @@ def _check(cfg: RunCfg, info: DistInfo) -> None:
         raise SignclipError(f"train.precision={t.precision!r}; valid: fp32, bf16")
     if t.steps < 1 or t.checkpoint_every < 1 or t.log_every < 1:
         raise SignclipError("train.steps, train.checkpoint_every and train.log_every must be >= 1")
+    if t.vocabulary_loss < 0:
+        raise SignclipError(f"train.vocabulary_loss={t.vocabulary_loss} must be >= 0")
+    if t.vocabulary_loss > 0 and not cfg.model.text.frozen:
+        raise SignclipError("train.vocabulary_loss needs a frozen text tower (model.text.frozen: true): "
+                            "it scores every prompt at every step")
 
 
 def _resume_state(out_dir: Path, cfg: RunCfg, device: str, pooled_dim: int | None):
@@ -322,6 +343,7 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
         text_inputs = features.inputs(source.texts, cfg.model.text, device)
     else:
         text_inputs = build_text_inputs(model, source.texts, device)
+    text_inputs.groups = language_groups(source.text_languages, device)
     credits = getattr(source, "credits", [])   # photo sets whose license asks for credit
     optimizer = make_optimizer(model, cfg)
     if resumed:
@@ -391,7 +413,8 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
                 ids = batch.text_ids.to(device, non_blocking=True)
                 lr = lr_at(step, base_lr=t.lr, warmup_steps=t.warmup_steps, total_steps=t.steps)
                 loss = train_step(net, optimizer, loss_fn, (poses, mask, ids), text_inputs, lr=lr,
-                                  grad_clip=t.grad_clip, autocast=autocast)
+                                  grad_clip=t.grad_clip, autocast=autocast,
+                                  vocabulary_weight=t.vocabulary_loss)
                 step += 1
                 pending.append(loss)
                 if step > start_step + 1:  # the first step pays for compilation and warm-up

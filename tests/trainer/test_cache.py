@@ -15,6 +15,7 @@ from signclip.trainer import cache as cache_module
 from signclip.trainer.cache import PackedCache, build_cache, build_synthetic_cache, synthetic_lengths
 from signclip.trainer.data import ManifestRow
 from signclip.trainer.lexicon import lexicon_rows
+from signclip.trainer.sources import PackedSource
 
 LEXICON = Path(__file__).parents[1] / "data" / "lexicon"
 
@@ -72,6 +73,8 @@ def test_reused_without_reading_then_rebuilt_when_a_file_changes(rows, tmp_path,
 def test_duplicate_texts_share_an_id(rows, tmp_path):
     cache = build_cache(rows + rows[:2], tmp_path / "c", progress=False)
     assert len(cache.texts) == 4 and list(cache.text_ids) == [0, 1, 2, 3, 0, 1]
+    # the vocabulary loss scores each clip against its own language's prompts
+    assert PackedSource(cache).text_languages == ["ase", "gss", "gss", "ise"]
 
 
 def test_float16_storage_precision(rows, tmp_path):

@@ -46,7 +46,7 @@ def _model() -> SignCLIP:
 
 
 def _loss_and_grads(model, net, poses, mask, ids, text, loss_fn) -> dict:
-    pose, txt, scale = forward_batch(net, poses, mask, ids, text)
+    pose, txt, scale, _ = forward_batch(net, poses, mask, ids, text)
     loss = loss_fn(pose, txt, ids, scale)
     loss.backward()
     out = {f"grad/{k}": p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}

@@ -6,7 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from signclip.trainer.loss import ClipLoss, gather_features, multi_positive_clip_loss, unique_texts
+from signclip.trainer.loss import (
+    ClipLoss,
+    gather_features,
+    multi_positive_clip_loss,
+    unique_texts,
+    vocabulary_loss,
+)
 
 
 def test_hand_computed_multi_positive_case():
@@ -69,3 +75,18 @@ def test_single_process_loss_module_matches_the_function_and_trains_the_scale():
     loss.backward()
     assert scale.grad is not None and scale.grad.item() != 0.0
     assert gather_features(pose, text, ids)[2] is ids  # one process: nothing to gather
+
+
+def test_vocabulary_loss_scores_each_clip_against_its_own_language_only():
+    # prompts 0-2 are one language (0, 1 look alike), 3 another; clip 0 shows prompt 0, clip 1 prompt 3
+    vocabulary = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [1.0, 0.0]])
+    groups = torch.tensor([0, 0, 0, 1])
+    pose, ids, scale = torch.tensor([[1.0, 0.0], [0.6, 0.8]]), torch.tensor([0, 3]), torch.tensor(2.0)
+    clip0 = math.log(math.exp(2) + math.exp(1.6) + 1) - 2       # over prompts 0, 1, 2
+    clip1 = 0.0                                                 # alone in its language
+    loss = vocabulary_loss(pose, vocabulary, ids, groups, scale)
+    assert loss.item() == pytest.approx((clip0 + clip1) / 2, abs=1e-6)
+    # another language's prompts never count, however close to the clip they are
+    moved = vocabulary.clone()
+    moved[3] = torch.tensor([0.0, 1.0])
+    assert vocabulary_loss(pose[:1], moved, ids[:1], groups, scale).item() == pytest.approx(clip0, abs=1e-6)

@@ -85,3 +85,20 @@ def test_evaluation_embeds_as_the_runtime_does_with_the_hand_view(model):
     np.testing.assert_allclose(mixed[0], unit(0.75 * whole[0] + 0.25 * whole[2]), atol=1e-6)
     np.testing.assert_allclose(mixed[1], whole[1], atol=1e-6)
     assert norm.hand_view == load_config("edge-small").model.normalization.hand_view > 0
+
+
+def test_fold_models_are_reused_only_when_trained_with_the_same_config(tmp_path):
+    from signclip.trainer.config import RunCfg, TrainCfg
+    from signclip.trainer.protocols import new_signers_protocol
+
+    rows = lexicon_rows(LEXICON) + photos(())
+    cfg = RunCfg(model=TINY, train=TrainCfg(batch_size=4, steps=1, warmup_steps=1, checkpoint_every=1))
+    said = []
+    first = new_signers_protocol(cfg, rows, tmp_path, folds=[("P1", "P2")], progress=said.append)
+    assert len(said) == 1 and "training without P1+P2" in said[0]
+    said.clear()
+    again = new_signers_protocol(cfg, rows, tmp_path, folds=[("P1", "P2")], progress=said.append)
+    assert said == [] and again == first                         # the same model, not retrained
+    other = replace(cfg, train=replace(cfg.train, lr=cfg.train.lr / 2))
+    new_signers_protocol(other, rows, tmp_path, folds=[("P1", "P2")], progress=said.append)
+    assert "another config" in said[0] and "training without P1+P2" in said[1]

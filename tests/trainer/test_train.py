@@ -40,7 +40,8 @@ RANDOM_TEXT = TextTowerCfg(pretrained=None, hidden=16, layers=1, heads=2, interm
 def test_smoke_training_on_lexicon_clips_writes_checkpoints_metrics_and_curve(tmp_path):
     manifest = tmp_path / "lexicon.csv"
     write_manifest(lexicon_rows(LEXICON), manifest)
-    cfg = tiny_config(TextTowerCfg(), steps=4)  # frozen all-MiniLM-L6-v2: LiT on cached features
+    # frozen all-MiniLM-L6-v2 (LiT on cached features), each clip also against its whole language
+    cfg = tiny_config(TextTowerCfg(), steps=4, vocabulary_loss=1.0)
     out = tmp_path / "run"
     result = train(cfg, manifest, out, device="cpu")
 
@@ -62,7 +63,7 @@ class _CtrlCAfter:
 
     def __init__(self, inner, n: int):
         self.inner, self.n, self.given = inner, n, 0
-        self.texts = inner.texts
+        self.texts, self.text_languages = inner.texts, inner.text_languages
 
     def loader(self, **kwargs):
         for batch in self.inner.loader(**kwargs):
@@ -75,7 +76,7 @@ class _CtrlCAfter:
 @pytest.mark.slow
 def test_resume_after_ctrl_c_gives_the_same_losses_as_a_straight_run(tmp_path):
     # 32 clips / batch 4 = 8 batches per epoch: the run crosses an epoch after the resume
-    cfg = tiny_config(RANDOM_TEXT, steps=12, checkpoint_every=100)
+    cfg = tiny_config(RANDOM_TEXT, steps=12, checkpoint_every=100, vocabulary_loss=0.5)
     data = SyntheticSource(clips=32, n_texts=8, max_frames=16)
     straight = train(cfg, data, tmp_path / "straight", device="cpu")
 
@@ -105,6 +106,12 @@ def test_resume_refuses_another_model_config(tmp_path):
 def test_bad_batch_size_is_one_clear_error(tmp_path):
     with pytest.raises(SignclipError, match="batch_size=1"):
         train(tiny_config(RANDOM_TEXT, batch_size=1), SyntheticSource(clips=8), tmp_path, device="cpu")
+
+
+def test_vocabulary_loss_needs_a_frozen_text_tower(tmp_path):
+    tuned = dataclasses.replace(RANDOM_TEXT, frozen=False)
+    with pytest.raises(SignclipError, match="needs a frozen text tower"):
+        train(tiny_config(tuned, vocabulary_loss=1.0), SyntheticSource(clips=8), tmp_path, device="cpu")
 
 
 def test_frozen_tower_features_are_computed_once_and_tokens_trimmed_when_fine_tuned():
