@@ -13,9 +13,9 @@ from signclip.runtime.pose_io import write_pose
 
 VIDEOS = DATA / "videos"
 # The shipped model, retrained on many people's hands (README, New signers), reads this new
-# signer's whole A clip but the held A alone as G: when a model reads it, these come off.
+# signer's A as R: when a model reads it, these come off.
 NEW_SIGNER = pytest.mark.xfail(strict=True, reason="the default model reads this signer's held A "
-                                                    "as G (C-A-B comes back as CGB)")
+                                                    "as R (C-A-B comes back as CRB)")
 
 
 @pytest.fixture(scope="module")

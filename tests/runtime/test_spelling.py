@@ -122,13 +122,12 @@ def test_holds_are_ordered_and_disjoint_on_any_noise(letters, seed):
 # ---------------------------------------------------------------- letters with the shipped model
 
 
-# The shipped model, trained for other people's hands, reads the lexicon signer's own K as R
-# (README, Fingerspelling): when a model reads it again, these come off.
-K_AS_R = pytest.mark.xfail(strict=True, reason="the default model reads the lexicon's K as R")
+# The shipped model reads the lexicon signer's Z, traced between two holds, as X (0.58 against Z's
+# 0.54; README, Fingerspelling): when a model reads it again, this comes off.
+Z_AS_X = pytest.mark.xfail(strict=True, reason="the default model reads the lexicon's moving Z as X")
 
 
-@pytest.mark.parametrize("word", ["CAB", pytest.param("JOKE", marks=K_AS_R), "BLAZE",
-                                  pytest.param("BOOK", marks=K_AS_R), pytest.param("CLOCK", marks=K_AS_R)])
+@pytest.mark.parametrize("word", ["CAB", "JOKE", pytest.param("BLAZE", marks=Z_AS_X), "BOOK", "CLOCK"])
 def test_words_joined_without_rest_are_read_letter_by_letter(engine, letters, word):
     spelled = join_word(word, letters)
     read = letters_of(spell(engine, spelled.clip))
@@ -143,7 +142,7 @@ def test_a_repeated_shape_without_travel_is_one_letter(engine, letters):
     """Two holds of one shape with no bounce or slide between them are one letter (a tremor split it)."""
     spelled = join_word("BOOK", letters, slide=0.0)
     read = "".join(x.letter for x in letters_of(spell(engine, spelled.clip)))
-    assert len(read) == 3 and read[:2] == "BO"  # the last letter is K_AS_R's
+    assert read == "BOK"
 
 
 def test_a_word_ends_when_the_hand_leaves(engine, letters):

@@ -60,8 +60,8 @@ def test_the_page_shows_the_signs_of_the_camera_video(page):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="the default model reads this new signer's held A as G in the "
-                                       "slowed video, as `signclip spell` does (README, the web page)")
+@pytest.mark.xfail(strict=False, reason="the default model reads this new signer's held A as R, "
+                                       "as `signclip spell` does (README, the web page)")
 def test_the_page_reads_c_a_b(page):
     assert page["found"], f"top-1 of the signs shown: {[s['top5'][0]['label'] for s in page['signs']]}"
 
