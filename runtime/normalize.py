@@ -378,13 +378,34 @@ def hands_alone(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfi
     return ModelInput(hands_3d(frames, mask, MODEL_203).astype(np.float32, copy=False), mask, flipped)
 
 
+# A wrist this far below the shoulder line (shoulder widths) rests: segmentation's rest_line.
+RESTING_BELOW = 1.2
+
+
+@lru_cache(maxsize=1)
+def _hands_and_wrists() -> tuple:
+    """((body wrist index, that side's hand points), ...) for the left and the right hand."""
+    return tuple((MODEL_203.index[(BODY, f"{name}_WRIST")],
+                  np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == side]))
+                 for name, side in (("LEFT", LEFT_HAND), ("RIGHT", RIGHT_HAND)))
+
+
 def hands_view(x: ModelInput) -> ModelInput | None:
     """The clip seen by its hands alone, as a photo is (`hand_view`); None where that adds nothing:
-    no hand seen, or nothing else seen. Its hands are already in palm frames, so masking is enough."""
+    no hand seen, or nothing else seen. Its hands are already in palm frames, so masking is enough.
+
+    A hand whose wrist rests below the shoulders' `RESTING_BELOW` in a frame (in the lap while the
+    other spells) is left out of that frame: it is not part of the sign, and a photo never shows it."""
     hands = hand_points()
     if not (x.mask & hands).any() or not (x.mask & ~hands).any():
         return None
-    return ModelInput(*keep_hands(x.frames, x.mask), x.flipped)
+    frames, mask = keep_hands(x.frames, x.mask)
+    for wrist, side in _hands_and_wrists():
+        resting = x.mask[:, wrist] & (x.frames[:, wrist, 1].astype(np.float64) > RESTING_BELOW)
+        mask[np.ix_(resting, side)] = False
+    if not mask.any():
+        return None
+    return ModelInput(np.where(mask[..., None], frames, 0.0).astype(np.float32), mask, x.flipped)
 
 
 def to_model_input(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig) -> ModelInput:

@@ -20,6 +20,7 @@ from signclip.runtime.layouts import (
     layout_from_points,
 )
 from signclip.runtime.normalize import (
+    RESTING_BELOW,
     ModelInput,
     NormalizationConfig,
     StreamingNormalizer,
@@ -242,3 +243,24 @@ def test_hide_face_masks_the_face_mesh_only(data_dir):
     assert not hidden.mask[:, face].any() and (hidden.frames[:, face] == 0).all()
     np.testing.assert_array_equal(hidden.mask[:, ~face], shown.mask[:, ~face])
     np.testing.assert_allclose(hidden.frames[:, ~face], shown.frames[:, ~face], atol=1e-6)
+
+
+def test_hands_view_leaves_out_a_hand_resting_in_the_lap(data_dir):
+    """A wrist below the shoulders' rest line (in the lap while the other hand spells) takes its hand
+    out of those frames of the hands-alone view; the whole clip keeps it."""
+    full = preprocess(read_pose(data_dir / "poses/holistic576_97f.pose"), HANDS_ALONE)
+    wrist = MODEL_203.index[(BODY, "LEFT_WRIST")]
+    left = np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == LEFT_HAND])
+    frames, mask = full.frames.copy(), full.mask.copy()
+    mask[:, wrist], mask[:, left] = True, True
+    frames[:, wrist, 1] = np.where(np.arange(len(frames)) % 2 == 0, RESTING_BELOW + 0.3, 0.2)
+    view = hands_view(ModelInput(frames, mask, full.flipped))
+    assert not view.mask[::2][:, left].any() and not view.frames[::2][:, left].any()  # resting
+    assert view.mask[1::2][:, left].all()                                             # raised
+    np.testing.assert_array_equal(view.mask[:, hand_points() & ~np.isin(np.arange(203), left)],
+                                  mask[:, hand_points() & ~np.isin(np.arange(203), left)])
+    # only a resting hand seen: nothing to add
+    only = np.zeros_like(mask)
+    only[:, left], only[:, wrist] = True, True
+    frames[:, wrist, 1] = RESTING_BELOW + 0.3
+    assert hands_view(ModelInput(frames, only, False)) is None

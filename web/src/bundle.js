@@ -64,5 +64,5 @@ export async function loadWebModel(read) {
 export function encoderOptions(web) {
   const m = web.manifest;
   return { maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
-    handView: web.normalization.hand_view, isHand: web.model.isHand };
+    handView: web.normalization.hand_view, model: web.model };
 }

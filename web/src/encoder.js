@@ -36,15 +36,15 @@ export class PoseEncoder {
     return new PoseEncoder(ort, session, options);
   }
 
-  /** options: {maxFrames, embeddingDim, features (points * 3), handView (weight), isHand (per point)}. */
-  constructor(ort, session, { maxFrames, embeddingDim, features, handView = 0, isHand = null }) {
+  /** options: {maxFrames, embeddingDim, features (points * 3), handView (weight), model (modelLayout)}. */
+  constructor(ort, session, { maxFrames, embeddingDim, features, handView = 0, model = null }) {
     this.ort = ort;
     this.session = session;
     this.maxFrames = maxFrames;
     this.dim = embeddingDim;
     this.features = features;
     this.handView = handView;
-    this.isHand = isHand;
+    this.model = model;
   }
 
   /**
@@ -53,7 +53,7 @@ export class PoseEncoder {
    * runtime/encoders.py mix_views does.
    */
   async embed(input) {
-    const hands = this.handView > 0 ? handsView(input, this.isHand) : null;
+    const hands = this.handView > 0 ? handsView(input, this.model) : null;
     const [full, alone] = await this.run(hands ? [input, hands] : [input]);
     if (!alone) return full;
     const w = this.handView;

@@ -240,11 +240,15 @@ function dominantHandAlone(frames, mask, model) {
   return height[0] < height[1] ? 'left' : 'right'; // image y grows downwards
 }
 
+/** A wrist this far below the shoulder line (shoulder widths) rests (runtime/normalize.py). */
+export const RESTING_BELOW = 1.2;
+
 /**
  * A model input seen by its hands alone (runtime/normalize.py hands_view), or null where that adds
  * nothing: no hand seen, or nothing else seen. Its hands are already in palm frames: masking is enough.
  */
-export function handsView(input, isHand) {
+export function handsView(input, model) {
+  const { isHand } = model;
   const n = isHand.length;
   let hand = false;
   let other = false;
@@ -254,6 +258,19 @@ export function handsView(input, isHand) {
   });
   if (!hand || !other) return null;
   const [frames, mask] = keepHands(input.frames, input.mask, isHand);
+  // a hand whose wrist rests below the shoulders' RESTING_BELOW in a frame is left out of it
+  for (const side of ['left', 'right']) {
+    const wrist = model.wrists[side][1]; // the body's wrist: in shoulder widths below the shoulders
+    const [first, count] = model.hands[side];
+    for (let t = 0; t < input.length; t++) {
+      if (!input.mask[t * n + wrist] || !(input.frames[(t * n + wrist) * 3 + 1] > RESTING_BELOW)) continue;
+      for (let k = first; k < first + count; k++) {
+        mask[t * n + k] = 0;
+        frames.fill(0, (t * n + k) * 3, (t * n + k) * 3 + 3);
+      }
+    }
+  }
+  if (!mask.some((m) => m)) return null;
   return { ...input, frames, mask };
 }
 
