@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from signclip.export import data
+from signclip.export import builders, data
 from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
@@ -36,9 +36,12 @@ MODEL = Path(__file__).parents[1] / "models" / "edge-small"
 BUNDLE = Path(__file__).parents[1] / "runtime" / "models" / "default"
 CEILING = "int8 matmuls only"  # not a backend: the INT8 graph's products without the rest
 TWO_VIEWS = "shipped, 2 views"  # the shipped graph on a clip and its hands-alone view, one batch
-# each backend's graph as the export names its file (export/builders.py)
-SUFFIXES = {"ort fp32": ".onnx", "ort int8": ".int8.onnx", "ort int8 pc": ".int8-pc.onnx",
-            "ort int8 pc in32": ".int8-pc-in32.onnx", "ort fp16": ".fp16.onnx"}
+# each backend's graph as the export names its file
+SUFFIXES = {"ort fp32": builders.fp32("pose").suffix,
+            "ort int8": builders.dynamic_int8("pose", per_channel=False).suffix,
+            "ort int8 pc": builders.dynamic_int8("pose", per_channel=True).suffix,
+            "ort int8 pc in32": builders.dynamic_int8("pose", per_channel=True, input_layer_fp32=True).suffix,
+            "ort fp16": builders.fp16("pose").suffix}
 
 
 def shipped_backend(bundle: Path = BUNDLE) -> str:

@@ -378,7 +378,8 @@ def hands_alone(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfi
     return ModelInput(hands_3d(frames, mask, MODEL_203).astype(np.float32, copy=False), mask, flipped)
 
 
-# A wrist this far below the shoulder line (shoulder widths) rests: segmentation's rest_line.
+# A wrist this far below the shoulder line (shoulder widths) rests: the hands-alone view leaves its
+# hand out, and the segmenter ends a sign there (its default rest_line).
 RESTING_BELOW = 1.2
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import SignclipError
 from .layouts import BODY, LEFT_HAND, RIGHT_HAND, Layout
+from .normalize import RESTING_BELOW
 from .pose import PoseClip
 
 NO_HEIGHT = np.inf  # a hand that is not seen is infinitely low: never in the signing space
@@ -29,7 +30,7 @@ class SegmenterConfig:
     """
 
     rise_line: float = 1.0     # a wrist above this line is in the signing space: a sign may start
-    rest_line: float = 1.2     # during a sign, the hands rest only below this lower line (hysteresis)
+    rest_line: float = RESTING_BELOW  # during a sign, the hands rest only below this line (hysteresis)
     move_speed: float = 2.0    # shoulder widths / s: a wrist between the lines moving this fast counts
     start_s: float = 0.1       # activity must last this long to start a sign
     end_s: float = 0.3         # rest must last this long to end a sign (the sign ends where rest began)

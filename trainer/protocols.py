@@ -322,8 +322,10 @@ def _saved_run(out: Path) -> tuple | None:
     """(config as a dict, step) of the checkpoint in `out`, or None when there is none."""
     import json
 
+    from .checkpoint import META
+
     try:
-        meta = json.loads((out / "checkpoint" / "checkpoint.json").read_text())
+        meta = json.loads((out / "checkpoint" / META).read_text())
         return meta["config"], int(meta["state"]["step"])
     except (OSError, ValueError, KeyError):
         return None
