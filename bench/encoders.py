@@ -36,18 +36,18 @@ MODEL = Path(__file__).parents[1] / "models" / "edge-small"
 BUNDLE = Path(__file__).parents[1] / "runtime" / "models" / "default"
 CEILING = "int8 matmuls only"  # not a backend: the INT8 graph's products without the rest
 TWO_VIEWS = "shipped, 2 views"  # the shipped graph on a clip and its hands-alone view, one batch
-# each backend's graph as the export names its file
-SUFFIXES = {"ort fp32": builders.fp32("pose").suffix,
-            "ort int8": builders.dynamic_int8("pose", per_channel=False).suffix,
-            "ort int8 pc": builders.dynamic_int8("pose", per_channel=True).suffix,
-            "ort int8 pc in32": builders.dynamic_int8("pose", per_channel=True, input_layer_fp32=True).suffix,
-            "ort fp16": builders.fp16("pose").suffix}
+# each backend's graph as the export builds and names it
+CANDIDATES = {"ort fp32": builders.fp32("pose"),
+              "ort int8": builders.dynamic_int8("pose", per_channel=False),
+              "ort int8 pc": builders.dynamic_int8("pose", per_channel=True),
+              "ort int8 pc in32": builders.dynamic_int8("pose", per_channel=True, input_layer_fp32=True),
+              "ort fp16": builders.fp16("pose")}
 
 
 def shipped_backend(bundle: Path = BUNDLE) -> str:
     """The backend whose graph the bundle ships: its pose file's name says which."""
     name = json.loads((bundle / "signclip.json").read_text())["encoders"]["pose"]
-    return next(label for label, suffix in SUFFIXES.items() if name == f"pose_encoder{suffix}")
+    return next(label for label, candidate in CANDIDATES.items() if name == candidate.file)
 
 
 SHIPPED = shipped_backend()
@@ -104,15 +104,11 @@ def matmuls_only_int8(pose: PoseEncoder, folder: Path):
 
 
 def pose_graphs(pose: PoseEncoder, folder: Path) -> dict:
+    """Every backend's graph, built by the export's own steps (INT8: attention fused, then quantized)."""
     fp32 = folder / "pose.onnx"
     export_pose_onnx(pose, fp32)
-    return {"ort fp32": fp32,
-            "ort int8": q.quantize_dynamic_int8(fp32, folder / "pose.int8.onnx"),
-            "ort int8 pc": q.quantize_dynamic_int8(fp32, folder / "pose.int8pc.onnx", per_channel=True),
-            # the export's next candidate: per-channel, the layer that reads the keypoints in FP32
-            "ort int8 pc in32": q.quantize_dynamic_int8(fp32, folder / "pose.int8pcin32.onnx",
-                                                        per_channel=True, input_layer_fp32=True),
-            "ort fp16": q.convert_fp16(fp32, folder / "pose.fp16.onnx")}
+    return {label: fp32 if c.make is None else c.make(fp32, folder / c.file)
+            for label, c in CANDIDATES.items()}
 
 
 def bench_pose(name: str, clip: ModelInput, lengths, repeats: int, threads: int) -> list:

@@ -16,6 +16,7 @@ import numpy as np
 from signclip.runtime.errors import SignclipError
 
 from . import quantize as q
+from .attention import fuse_attention
 from .parity import Parity, compare, run_pose, run_text, session
 
 
@@ -86,11 +87,20 @@ def fp32(tower: str) -> Candidate:
 
 
 def dynamic_int8(tower: str, per_channel: bool, input_layer_fp32: bool = False) -> Candidate:
+    """Dynamic INT8 with ONNX Runtime's kernels; the pose tower's attention fused first (QAttention)."""
     kind = "per-channel" if per_channel else "per-tensor"
     suffix = f".int8{'-pc' if per_channel else ''}{'-in32' if input_layer_fp32 else ''}.onnx"
-    return Candidate(tower, "int8", f"dynamic {kind}{', input fp32' if input_layer_fp32 else ''}", suffix,
-                     lambda s, d: q.quantize_dynamic_int8(s, d, per_channel=per_channel,
-                                                          input_layer_fp32=input_layer_fp32))
+
+    def make(src: Path, dst: Path) -> Path:
+        if tower == "pose":
+            fused = dst.with_name(f"{dst.stem}.fused.onnx")
+            fuse_attention(src, fused)
+            src = fused
+        return q.quantize_dynamic_int8(src, dst, per_channel=per_channel,
+                                       input_layer_fp32=input_layer_fp32)
+
+    variant = f"dynamic {kind}{', input fp32' if input_layer_fp32 else ''}"
+    return Candidate(tower, "int8", variant, suffix, make)
 
 
 def blockwise_int8(tower: str) -> Candidate:
