@@ -26,7 +26,7 @@ import numpy as np
 from .atomic import replace_folder
 from .bundle import Bundle, sha256_file
 from .errors import SignclipError
-from .layouts import HOLISTIC_543, MODEL_203, flip_permutation
+from .layouts import HAND_POINTS, HOLISTIC_543, MODEL_203, flip_permutation
 from .normalize import face_indices, leg_indices
 from .segmentation import SegmenterConfig
 
@@ -35,6 +35,8 @@ WEB_FORMAT = "signclip-web"
 WEB_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_DIR = "model"
+# spoken languages whose word lists the page ships for its Spell mode's prior (English: ASL's)
+DEFAULT_WORDS = ("en",)
 SITE_MARK = "signclip-web.json"  # written last into every built folder: what the page was built from
 WEB_SOURCES = Path(__file__).resolve().parents[1] / "web"  # the page's own files in a checkout
 PAGE_FILES = ("index.html", "app.css")
@@ -64,8 +66,35 @@ def _float32_file(folder: Path, name: str, rows: np.ndarray) -> dict:
     return {"file": name, "shape": list(rows.shape), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def write_web_model(bundle: Bundle, folder: Path) -> dict:
-    """The bundle's web format into `folder`; returns the manifest."""
+def _word_lists(folder: Path, languages) -> dict:
+    """Each spoken language's word list for the Spell mode's prior, as JSON files; what the manifest
+    says of them. Written only for the languages asked for: a list is about 0.9 MB."""
+    from .word_prior import WordPriorConfig, word_list
+
+    out = {}
+    for language in languages:
+        words, zipf = word_list(language, WordPriorConfig())
+        name = f"words-{language}.json"
+        data = json.dumps({"language": language, "words": words, "zipf": zipf}, ensure_ascii=False)
+        (folder / name).write_text(data, encoding="utf-8")
+        out[language] = {"file": name, "sha256": hashlib.sha256(data.encode("utf-8")).hexdigest()}
+    return out
+
+
+def _spelling(folder: Path, words) -> dict:
+    """The Spell mode's settings (runtime/spelling.py, holds.py, word_prior.py) and word lists."""
+    from .spelling import MAX_LETTER_CHARS, MOVING_LETTERS, SpellConfig
+    from .word_prior import WordPriorConfig
+
+    return {"config": dataclasses.asdict(SpellConfig()), "max_letter_chars": MAX_LETTER_CHARS,
+            "moving_letters": {k: sorted(v) for k, v in MOVING_LETTERS.items()},
+            "hand_points": list(HAND_POINTS), "word_prior": dataclasses.asdict(WordPriorConfig()),
+            "words": _word_lists(folder, words)}
+
+
+def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS) -> dict:
+    """The bundle's web format into `folder` (with the word lists of the spoken languages `words`);
+    returns the manifest."""
     from .engine import spoken_languages  # the engine's reading of the prompts, not a second one
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,6 +124,7 @@ def write_web_model(bundle: Bundle, folder: Path) -> dict:
         "face_indices": face_indices(MODEL_203).tolist(),
         "normalization": meta["normalization"],
         "segmenter": dataclasses.asdict(SegmenterConfig()),
+        "spelling": _spelling(folder, words),
         "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],
         "prompt_template": meta["prompt_template"],
         "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
@@ -153,7 +183,7 @@ def check_out_folder(out: Path) -> None:
                             f"or empty folder (a page built before is replaced)")
 
 
-def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print) -> dict:
+def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DEFAULT_WORDS) -> dict:
     """The static page for `bundle` at `out`: what the page is built from (also in SITE_MARK)."""
     out = Path(out).absolute()
     check_out_folder(out)
@@ -172,7 +202,7 @@ def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print) -> dict:
                 target = tmp / "vendor" / package.split("/")[-1] / Path(f).name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(modules / package / f, target)
-        manifest = write_web_model(bundle, tmp / MODEL_DIR)
+        manifest = write_web_model(bundle, tmp / MODEL_DIR, words)
         mark = {"bundle": str(bundle.path), "model": manifest["source"]["model"],
                 "packages": package_versions(modules),
                 "bytes": sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())}

@@ -68,25 +68,35 @@ def _costs(words, lengths, sub):
     return out
 
 
+def word_list(language: str, config: WordPriorConfig = WordPriorConfig()) -> tuple:
+    """(words, zipf): the `size` most frequent words of `language` upper-cased, alphabetic and at
+    least `min_length` long, each with its Zipf frequency (what the prior ranks; the web page too)."""
+    try:
+        import wordfreq
+    except ImportError as e:
+        raise SignclipError("--words needs the wordfreq package: "
+                            "pip install 'signclip-edge[words]'") from e
+    if language not in wordfreq.available_languages(wordlist="best"):
+        known = ", ".join(sorted(wordfreq.available_languages(wordlist="best")))
+        raise SignclipError(f"--words {language!r}: no word list for it; known: {known}")
+    words, zipf = [], []
+    for w in wordfreq.top_n_list(language, config.size):
+        w = w.upper()
+        if len(w) >= config.min_length and w.isalpha():
+            words.append(w)
+            zipf.append(wordfreq.zipf_frequency(w.lower(), language))
+    return words, zipf
+
+
 class WordPrior:
     """The words of one spoken language (ISO 639-1, e.g. "en") written in `alphabet`'s characters."""
 
     def __init__(self, language: str, alphabet=None, config: WordPriorConfig = WordPriorConfig()):
-        try:
-            import wordfreq
-        except ImportError as e:
-            raise SignclipError("--words needs the wordfreq package: "
-                                "pip install 'signclip-edge[words]'") from e
-        if language not in wordfreq.available_languages(wordlist="best"):
-            known = ", ".join(sorted(wordfreq.available_languages(wordlist="best")))
-            raise SignclipError(f"--words {language!r}: no word list for it; known: {known}")
         self.language, self.config = language, config
         chars = set("".join(alphabet).upper()) if alphabet is not None else None
-        words = []
-        for w in wordfreq.top_n_list(language, config.size):
-            w = w.upper()
-            if len(w) >= config.min_length and w.isalpha() and (chars is None or set(w) <= chars):
-                words.append(w)
+        listed, frequency = word_list(language, config)
+        kept = [i for i, w in enumerate(listed) if chars is None or set(w) <= chars]
+        words = [listed[i] for i in kept]
         if not words:
             raise SignclipError(f"--words {language!r}: none of its words is written in the letters of "
                                 "this sign language")
@@ -98,7 +108,7 @@ class WordPrior:
         for i, w in enumerate(words):
             self._codes[i, :len(w)] = [self.code[c] for c in w]
         self._lengths = np.array([len(w) for w in words], np.int64)
-        zipf = np.array([wordfreq.zipf_frequency(w.lower(), language) for w in words])
+        zipf = np.array([frequency[i] for i in kept])
         self._rarity = config.rarity * (zipf.max() - zipf)
 
     def _substitutions(self, letters) -> np.ndarray:

@@ -21,9 +21,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--bundle", metavar="DIR", default=None,
                         help="model bundle (default: $SIGNCLIP_BUNDLE, else the bundle shipped with the "
                              "package)")
+    parser.add_argument("--words", default=None, metavar="LANGS",
+                        help="spoken languages (ISO 639-1, comma-separated; '' for none) whose word lists "
+                             "the Spell mode ships for its prior, about 0.9 MB each (default: en, where the "
+                             "wordfreq package is installed)")
     parser.add_argument("--serve", action="store_true", help="then serve the folder until interrupted")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
+
+
+def default_words() -> tuple:
+    """English's word list where wordfreq is installed; else none (the Spell mode reads letters as seen)."""
+    import importlib.util
+
+    from ..webpage import DEFAULT_WORDS
+
+    if importlib.util.find_spec("wordfreq") is None:
+        print("no word lists for the Spell mode: pip install 'signclip-edge[words]' adds them")
+        return ()
+    return DEFAULT_WORDS
 
 
 def run(args) -> int:
@@ -34,7 +50,9 @@ def run(args) -> int:
         raise SignclipError(f"--port {args.port}: expected 0-65535")
     check_out_folder(Path(args.out))  # before the bundle loads: a wrong --out fails at once
     bundle = load_bundle(args.bundle)
-    mark = build_site(bundle, args.out)
+    words = tuple(w.strip() for w in args.words.split(",") if w.strip()) if args.words is not None \
+        else default_words()
+    mark = build_site(bundle, args.out, words=words)
     print(f"{args.out}: the web page for {mark['model']} ({mark['bytes'] / 1e6:.1f} MB; "
           + ", ".join(f"{k} {v}" for k, v in mark["packages"].items()) + ")")
     if not args.serve:

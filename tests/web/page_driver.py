@@ -32,10 +32,10 @@ def served(folder):
 
 
 def drive_page(url: str, camera_y4m, out_json, *, expect=(), timeout_s: float = 240, min_s: float = 0,
-               screenshot=None, search=None) -> dict:
+               screenshot=None, search=None, words: int = 0) -> dict:
     """Open `url` with `camera_y4m` as the camera until the page has shown as many signs as `expect`
-    names (or one), at least `min_s` seconds, at most `timeout_s`; then `search` in the Search tab,
-    if given. The driver's JSON."""
+    names (or one; with `words`, until it has spelled that many words), at least `min_s` seconds, at
+    most `timeout_s`; then `search` in the Search tab, if given. The driver's JSON."""
     command = [NODE, "test/browser.mjs", "--url", url, "--video", str(camera_y4m), "--out", str(out_json),
                "--expect", ",".join(expect), "--timeout", str(int(timeout_s)), "--min-seconds", str(min_s),
                "--chromium", CHROMIUM]
@@ -43,6 +43,8 @@ def drive_page(url: str, camera_y4m, out_json, *, expect=(), timeout_s: float = 
         command += ["--screenshot", str(screenshot)]
     if search:
         command += ["--search", search]
+    if words:
+        command += ["--words", str(words)]
     done = subprocess.run(command, cwd=WEB, capture_output=True, text=True, timeout=timeout_s + 120)
     if done.returncode != 0:
         raise RuntimeError(f"browser driver failed: {done.stderr.strip()[-1000:]}")

@@ -48,6 +48,39 @@ def page(site, videos_dir, tmp_path_factory):
     return result
 
 
+@pytest.fixture(scope="module")
+def spelled(site, videos_dir, tmp_path_factory):
+    """The same camera video in the page's Spell mode: the letters and words it reads."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium with apt where it can)")
+    from fake_camera import write_y4m
+
+    folder = tmp_path_factory.mktemp("spell")
+    camera = folder / "cab.y4m"
+    write_y4m(videos_dir / CAB_VIDEO, camera, slowdown=SLOWDOWN)
+    with served(site) as url:
+        return drive_page(f"{url}?language=ase&mode=spell", camera, folder / "result.json", expect=EXPECTED,
+                          timeout_s=400, words=len(EXPECTED))
+
+
+@pytest.mark.slow
+def test_the_page_spells_in_its_spell_mode(spelled, engine):
+    """Each letter of the video is held, then the hand drops: three one-letter words, each read from
+    its hold among ASL's letters (the prior has no word to put there: a letter stands as read)."""
+    assert spelled["status"] == "running", spelled["error"]
+    words = [w["word"] for w in spelled["words"]]
+    print(f"words spelled: {' '.join(words)}; letters {[x['letter'] for x in spelled['letters']]}")
+    assert len(words) >= len(EXPECTED), words
+    v = engine.vocabulary
+    letters = {str(label) for label, lang in zip(v.labels, v.languages, strict=True) if lang == "ase"}
+    for x in spelled["letters"]:
+        assert x["letter"] in letters and all(label in letters for label, _ in x["candidates"])
+        assert x["startS"] < x["endS"]
+    assert spelled["words"][0]["letters"] and spelled["foreign_requests"] == []
+    assert spelled["console_errors"] == []
+    assert spelled["found"], f"the page spelled {words}"
+
+
 @pytest.mark.slow
 def test_the_page_shows_the_signs_of_the_camera_video(page):
     assert page["status"] == "running", page["error"]

@@ -1,7 +1,7 @@
 """One pipeline, two languages: the page's JavaScript (run in Node by web/test/parity.mjs, with ONNX
 Runtime Web) against the Python runtime on the same frames, with the shipped bundle: layout
 conversion and normalization within 1e-5, embeddings cosine >= 0.999, the same top-5, the same
-signs found in a stream, the same text lookups."""
+signs found in a stream, the same letters and words spelled, the same text lookups."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from page_driver import NODE, WEB
+from spelling_data import join_word, lexicon_letters
 from streaming_data import cab_clip, lexicon_clips, lexicon_stream
 
 from signclip.runtime.encoders import resample_indices
@@ -23,6 +24,7 @@ from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 from signclip.runtime.recognizer import Recognizer
 from signclip.runtime.segmentation import FrameCounts, SegmenterConfig
+from signclip.runtime.spelling import Letter, WordEnd, alphabet, read_clip
 from signclip.runtime.webpage import write_web_model
 
 # every combination of hide_legs, canonical_hand, hand_3d, hands_alone and hide_face
@@ -35,6 +37,8 @@ POSES = ("holistic576_97f", "holistic576_121f", "holistic586_5f", "reduced178_17
 TEXTS = (("B", None), ("C", "ase"), ("A", "gsg"), ("ZZ", None))
 FPS = (1.0, 2.5, 3.0, 7.5, 12.0, 15.0, 24.0, 25.0, 29.89, 29.97, 30.0, 60.0)
 RESAMPLE = ((257, 256), (278, 256), (511, 256), (1000, 256), (300, 7))
+# spelled in the Spell mode's parity: a moving letter (J), a double letter, a word of five holds
+SPELLED = ("JOKE", "BOOK", "CLOCK")
 TOLERANCE = 1e-5
 MIN_COSINE = 0.999
 
@@ -99,6 +103,7 @@ class Case:
     clip: PoseClip
     embed: bool = True
     stream: bool = False
+    spell: str | None = None  # the sign language the Spell mode reads it in
 
 
 def cases() -> list:
@@ -109,8 +114,36 @@ def cases() -> list:
     hands = hands_only(poses["holistic576_97f"])
     out += [Case("hands_only", hands), Case("hands_only_mirrored", mirrored_names(hands, "hands_only_m"))]
     out += [Case(f"lexicon_{i}_{label}", clip) for i, (label, clip) in enumerate(lexicon_clips())]
-    out += [Case("cab", cab_clip(), stream=True), Case("lexicon_stream", lexicon_stream().clip, stream=True)]
+    out += [Case("cab", cab_clip(), stream=True, spell="ase"),
+            Case("lexicon_stream", lexicon_stream().clip, stream=True)]
+    letters = lexicon_letters("ase")
+    out += [Case(f"spelled_{w}", join_word(w, letters).clip, embed=False, spell="ase") for w in SPELLED]
     return out
+
+
+def made_up_readings(engine, n: int = 40) -> list:
+    """Letters as a lookup might read real words: some swapped for a near candidate, dropped or
+    doubled, with made-up scores; for the word prior alone."""
+    rng = np.random.default_rng(0)
+    v = engine.vocabulary
+    letters = sorted(alphabet(v.labels, v.languages, "ase"))
+    words = ("HELLO", "HOUSE", "WATER", "SIGN", "LANGUAGE", "CAB", "BOOK", "FRIEND", "SCHOOL", "QUIZ")
+    out = []
+    for _ in range(n):
+        read = []
+        for ch in words[rng.integers(len(words))]:
+            if rng.random() < 0.1:
+                continue  # a letter missed
+            pool = [ch] + [x for x in rng.choice(letters, 4, replace=False) if x != ch][:3]
+            order = rng.permutation(len(pool)) if rng.random() < 0.3 else np.arange(len(pool))
+            scores = np.sort(rng.uniform(0.2, 0.7, len(pool)))[::-1]
+            cands = [(pool[i], float(score)) for i, score in zip(order, scores, strict=True)]
+            chosen = cands[0][0]  # the true letter, or (30%) a near one ranked above it
+            read.append(Letter(chosen, 0, 1, 0.0, 0.1, cands[0][1], tuple(cands), 1, 0.0))
+        out.append(read)
+    return [{"spoken": "en", "alphabet": letters, "letters": [
+        {"letter": x.letter, "score": x.score, "candidates": [list(c) for c in x.candidates]} for x in read]}
+        for read in out], out
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +151,9 @@ def run(engine, tmp_path_factory):
     """Every case through the page's modules in Node: (cases, results)."""
     folder = tmp_path_factory.mktemp("parity")
     write_web_model(engine.bundle, folder / "model")
+    priors, _ = made_up_readings(engine)
     spec = {"cases": [], "texts": TEXTS, "fps": FPS, "resample": RESAMPLE,
-            "mediapipe": [mediapipe_results(seed) for seed in range(3)]}
+            "mediapipe": [mediapipe_results(seed) for seed in range(3)], "priors": priors}
     all_cases = cases()
     for c in all_cases:
         (folder / f"{c.name}.f32").write_bytes(np.ascontiguousarray(c.clip.frames, "<f4").tobytes())
@@ -127,7 +161,7 @@ def run(engine, tmp_path_factory):
         spec["cases"].append({"name": c.name, "points": c.clip.layout.points, "fps": c.clip.fps,
                               "length": c.clip.num_frames, "frames": f"{c.name}.f32", "mask": f"{c.name}.u8",
                               "configs": [vars(cfg) for cfg in CONFIGS], "embed": c.embed,
-                              "stream": c.stream})
+                              "stream": c.stream, "spell": c.spell})
     (folder / "cases.json").write_text(json.dumps(spec))
     done = subprocess.run([NODE, "test/parity.mjs", str(folder), str(folder / "model")], cwd=WEB,
                           capture_output=True, text=True, timeout=600)
@@ -215,6 +249,46 @@ def test_streamed_signs_and_their_top5_equal(run, engine):
             assert (s["top5"] is None) == (e.results is None)
             if e.results is not None:
                 assert labels(s["top5"]) == labels(e.results), (result["name"], e.start_frame)
+
+
+def test_spelled_letters_and_words_equal(run, engine):
+    """The Spell mode's reader and word prior in Node against `signclip spell --language ase --words en`
+    (runtime/spelling.py, word_prior.py) on the same frames: the same letters, frames, candidates, words."""
+    pytest.importorskip("wordfreq")
+    from signclip.runtime.commands.spell import reader_options
+
+    _, by_name, results = run
+    spelled = 0
+    for result in results["cases"]:
+        case = by_name[result["name"]]
+        if not case.spell:
+            continue
+        events = read_clip(case.clip, **reader_options(engine, case.spell, "en"))
+        py = [{"letter": e.letter, "start": e.start_frame, "end": e.end_frame, "decided": e.decided_frame,
+               "kind": e.kind, "candidates": [label for label, _ in e.candidates]} if isinstance(e, Letter)
+              else {"raw": e.raw, "word": e.word, "decided": e.decided_frame} for e in events]
+        assert result["spelled"] == py, result["name"]
+        assert any(isinstance(e, WordEnd) for e in events), result["name"]
+        spelled += 1
+    assert spelled == 1 + len(SPELLED)
+    words = {r["name"]: [e["word"] for e in r["spelled"] if "word" in e]
+             for r in results["cases"] if "spelled" in r}
+    print(f"spelled in Node as in Python: {words}")
+
+
+def test_word_prior_equal(run, engine):
+    pytest.importorskip("wordfreq")
+    from signclip.runtime.word_prior import WordPrior
+
+    spec, readings = made_up_readings(engine)
+    prior = WordPrior("en", frozenset(spec[0]["alphabet"]))
+    changed = 0
+    for read, js in zip(readings, run[2]["priors"], strict=True):
+        py = prior.correct(read)
+        assert (js["raw"], js["word"]) == (py.raw, py.word)
+        assert js["edits"] == pytest.approx(py.edits, abs=1e-12)
+        changed += py.word != py.raw
+    assert 0 < changed < len(readings)  # some readings corrected, some not: both paths compared
 
 
 def test_text_lookups_equal(run, engine):

@@ -1,15 +1,18 @@
 // The page: camera -> MediaPipe Holistic -> segmentation and normalization -> pose encoder (ONNX
 // Runtime Web) -> top-5 in the vocabulary, every step in this browser tab, every file from this
-// page's own folder. `window.signclip` mirrors what the page shows (status, signs, frame rates and
-// timings since the page started loading) for scripts that drive the page.
+// page's own folder. In the Spell mode a SpellReader reads letters from the holds of the hand and a
+// word prior corrects the word. `window.signclip` mirrors what the page shows (status, signs,
+// letters, words, frame rates and timings since the page started loading) for scripts that drive it.
 
 import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
-import { encoderOptions, loadWebModel } from './bundle.js';
+import { encoderOptions, loadWebModel, loadWordList } from './bundle.js';
 import { PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
 import { drawSkeleton } from './overlay.js';
-import { searchPanel, signPanel } from './panels.js';
+import { searchPanel, signPanel, spellPanel } from './panels.js';
 import { Recognizer } from './recognizer.js';
+import { SpellReader, spellingFor } from './spelling.js';
+import { WordPrior } from './wordprior.js';
 
 const MODEL_BASE = 'model/';
 const HOLISTIC_BASE = 'vendor/holistic/';
@@ -20,9 +23,11 @@ const MAX_SIGNS = 1000;     // signs kept in window.signclip for scripts (the pa
 // ?keypoints: each sign in window.signclip also holds its keypoints before and after normalization
 // and its embedding, so that a test can recompute them in Python
 const KEEP_KEYPOINTS = new URLSearchParams(location.search).has('keypoints');
+const MODES = ['sign', 'spell', 'search'];
 
 const $ = (selector) => document.querySelector(selector);
-const page = { status: 'loading', error: null, signs: [], stats: {}, marks: {}, language: null };
+const page = { status: 'loading', error: null, signs: [], letters: [], words: [], stats: {}, marks: {},
+  language: null, mode: 'sign' };
 globalThis.signclip = page;
 
 function setStatus(status, text) {
@@ -56,16 +61,22 @@ class RateMeter {
 }
 
 /**
- * The recognizer at the page's own frame rate (frames processed per second, which MediaPipe's speed
- * decides, not the camera's): it starts once the rate is measured, with the frames seen before
- * replayed into it, and starts again between signs when the rate drifts.
+ * A reader (the sign Recognizer or a SpellReader, made by `make(fps)`) at the page's own frame rate
+ * (frames processed per second, which MediaPipe's speed decides, not the camera's): it starts once
+ * the rate is measured, with the frames seen before replayed into it, and starts again between
+ * signs when the rate drifts, or when `restart(make)` changes the reader.
  */
 class LiveRecognizer {
-  constructor(web) {
-    this.web = web;
+  constructor(make) {
+    this.make = make;
     this.rate = new RateMeter();
     this.recognizer = null;
     this.early = [];
+  }
+
+  restart(make) {
+    this.make = make;
+    if (this.recognizer !== null) this.start();
   }
 
   get fps() {
@@ -77,21 +88,29 @@ class LiveRecognizer {
   }
 
   start() {
-    this.recognizer = new Recognizer(this.web.capture, this.fps, { ...this.web, keepRaw: KEEP_KEYPOINTS });
+    this.recognizer = this.make(this.fps);
   }
 
-  /** One frame's keypoints in; the signs it ended out. */
-  push(frame, mask, stamp) {
+  /** One frame's keypoints in; the events it decided out (signs, or letters and words). */
+  async push(frame, mask, stamp) {
     this.rate.add(performance.now());
     if (this.recognizer === null) {
       this.early.push([frame, mask, stamp]);
       if (this.early.length < RATE_FRAMES) return [];
       this.start();
-      return this.early.splice(0).flatMap((args) => this.recognizer.push(...args));
+      const events = [];
+      for (const args of this.early.splice(0)) events.push(...await this.recognizer.push(...args));
+      return events;
     }
     if (!this.recognizer.inSign && Math.abs(this.fps / this.recognizer.fps - 1) > RATE_DRIFT) this.start();
     return this.recognizer.push(frame, mask, stamp);
   }
+}
+
+async function readModelFile(name) {
+  const response = await fetch(MODEL_BASE + name);
+  if (!response.ok) throw new Error(`${MODEL_BASE}${name}: HTTP ${response.status}`);
+  return response.arrayBuffer();
 }
 
 async function openCamera(video) {
@@ -113,12 +132,7 @@ async function openCamera(video) {
 
 async function loadModel() {
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
-  const read = async (name) => {
-    const response = await fetch(MODEL_BASE + name);
-    if (!response.ok) throw new Error(`${MODEL_BASE}${name}: HTTP ${response.status}`);
-    return response.arrayBuffer();
-  };
-  const web = await loadWebModel(read);
+  const web = await loadWebModel(readModelFile);
   web.poseEncoder = await PoseEncoder.load(ort, web.encoder, encoderOptions(web));
   return web;
 }
@@ -134,9 +148,11 @@ function mountCredits(manifest) {
     ...(manifest.credits ? [' · ', link] : []));
 }
 
-function mountPanels(panels) {
+function mountPanels(panels, onMode) {
   const tabs = $('#tabs');
   const show = (id) => {
+    page.mode = id;
+    onMode(id);
     for (const p of panels) {
       p.element.hidden = p.id !== id;
       tabs.querySelector(`[data-mode="${p.id}"]`).setAttribute('aria-selected', String(p.id === id));
@@ -151,7 +167,8 @@ function mountPanels(panels) {
     tabs.append(tab);
     $('#panels').append(p.element);
   }
-  show(panels[0].id);
+  const wanted = new URLSearchParams(location.search).get('mode');
+  show(MODES.includes(wanted) ? wanted : panels[0].id);
 }
 
 function mountLanguages(vocabulary, panels) {
@@ -167,6 +184,55 @@ function mountLanguages(vocabulary, panels) {
   changed();
 }
 
+/** The Spell mode's readers: the letters of the chosen sign language, its spoken language's prior. */
+class Speller {
+  constructor(web, panel) {
+    this.web = web;
+    this.panel = panel;
+    this.lists = new Map(); // spoken language -> its word list (fetched once), or null
+  }
+
+  async prior(language, letters) {
+    const spoken = language === null ? null : this.web.manifest.spoken_languages[language];
+    if (!spoken) return null;
+    if (!this.lists.has(spoken)) this.lists.set(spoken, await loadWordList(readModelFile, this.web.manifest, spoken));
+    const list = this.lists.get(spoken);
+    try {
+      return list ? new WordPrior(list, letters, this.web.manifest.spelling.word_prior) : null;
+    } catch {
+      return null; // no word of that list is written in these letters
+    }
+  }
+
+  /** `make(fps)` for a SpellReader of `language` (null: the letters of every language). */
+  async reader(language) {
+    const web = this.web;
+    const { letters, moving } = spellingFor(web, language);
+    const prior = await this.prior(language, letters);
+    const k = 2 * web.manifest.spelling.config.candidates; // spare rows, as `signclip spell`
+    this.panel.onNote(letters.size === 0 ? `${language ?? 'this vocabulary'} has no letters to spell with`
+      : `${letters.size} letters of ${language ?? 'all languages'}; `
+        + (prior ? `words corrected with ${prior.words.length} ${prior.language} words` : 'no word list: letters as read'));
+    return (fps) => new SpellReader(web.capture, fps, web, {
+      encode: (input) => web.poseEncoder.embed(input),
+      search: (embedding) => web.vocabulary.lookupEmbedding(embedding, k, language),
+      letters, moving, correct: prior ? (read) => prior.word(read) : null,
+    });
+  }
+
+  show(event) {
+    if (event.type === 'letter') {
+      const { letter, startS, endS, score, candidates, kind } = event;
+      page.letters.push({ letter, startS, endS, score, candidates, kind });
+      this.panel.onLetter(event);
+    } else {
+      page.words.push({ word: event.word, raw: event.raw, letters: event.letters.map((x) => x.letter) });
+      this.panel.onWord(event);
+    }
+    page.marks.first_result_ms ??= performance.now();
+  }
+}
+
 async function main() {
   const video = $('#video');
   const canvas = $('#overlay');
@@ -176,16 +242,22 @@ async function main() {
   const { manifest, vocabulary } = web;
   $('#model').textContent = `${manifest.source.model} · ${vocabulary.texts.length} entries · `
     + `${vocabulary.languages().length} sign languages`;
-  const panels = [signPanel(), searchPanel(vocabulary, () => page.language)];
-  mountPanels(panels);
-  mountLanguages(vocabulary, panels);
+  const spell = spellPanel();
+  const panels = [signPanel(), spell, searchPanel(vocabulary, () => page.language)];
+  const signs = (fps) => new Recognizer(web.capture, fps, { ...web, keepRaw: KEEP_KEYPOINTS });
+  const live = new LiveRecognizer(signs);
+  const speller = new Speller(web, spell);
+  const readerFor = async () => (page.mode === 'spell' ? speller.reader(page.language) : signs);
+  const switchReader = () => readerFor().then((make) => live.restart(make)).catch(fail);
+  mountPanels(panels, switchReader);
+  mountLanguages(vocabulary, [...panels, { onLanguage: switchReader }]);
   mountCredits(manifest);
+  live.make = await readerFor();
   page.marks.model_ms = performance.now();
   setStatus('camera', 'Starting the camera…');
   await openCamera(video);
   page.marks.camera_ms = performance.now();
 
-  const live = new LiveRecognizer(web);
   let frames = 0;
   const recognize = async (event) => {
     if (event.input === null) return; // a segment without shoulders
@@ -208,13 +280,16 @@ async function main() {
   const onPose = async ({ frame, mask, results, index, timeS, mediapipeMs }) => {
     drawSkeleton(canvas, results);
     page.marks.first_pose_ms ??= performance.now();
-    const ended = live.push(frame, mask, { index, timeS });
+    const ended = await live.push(frame, mask, { index, timeS });
     frames += 1;
     Object.assign(page.stats, { fps: live.fps, mediapipe_ms: mediapipeMs, frames });
     document.body.dataset.signing = String(live.inSign);
     $('#readout').textContent = `${live.fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms `
       + `(${inference})` + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');
-    for (const event of ended) await recognize(event);
+    for (const event of ended) {
+      if (event.type === undefined) await recognize(event);
+      else speller.show(event);
+    }
   };
   new PoseLoop(holistic, video, canvas, web.capture, (pose) => onPose(pose).catch(fail)).run().catch(fail);
   setStatus('running', 'Sign in front of the camera. Nothing leaves this device.');

@@ -55,6 +55,7 @@ export async function loadWebModel(read) {
     capture: new Layout('holistic543', manifest.capture_layout),
     normalization: normalizationConfig(manifest.normalization),
     segmenter: manifest.segmenter,
+    spelling: manifest.spelling,
     vocabulary: new Vocabulary(manifest, embeddings, clips),
     encoder: new Uint8Array(encoder),
   };
@@ -65,4 +66,14 @@ export function encoderOptions(web) {
   const m = web.manifest;
   return { maxFrames: m.max_frames, embeddingDim: m.embedding_dim, features: web.model.points * 3,
     handView: web.normalization.hand_view, model: web.model };
+}
+
+/**
+ * The word list of a spoken language for the Spell mode's prior ({language, words, zipf}), or null
+ * where the bundle's web format ships none for it.
+ */
+export async function loadWordList(read, manifest, spoken) {
+  const entry = manifest.spelling?.words?.[spoken];
+  if (!entry) return null;
+  return JSON.parse(new TextDecoder().decode(await readChecked(read, entry)));
 }

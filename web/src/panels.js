@@ -1,7 +1,7 @@
 // The page's side panels, one per mode, shown one at a time under tabs. A panel is
 // {id, title, element, onSign(sign)?, onLanguage(language)?}: app.js hands every recognized sign and
-// every change of the language filter to each panel. Another mode (such as spelling) is one more
-// panel in app.js's list.
+// every change of the language filter to each panel; the Spell panel gets the letters and words of
+// app.js's SpellReader instead of signs.
 
 const HISTORY_SIZE = 20;
 
@@ -79,5 +79,34 @@ export function searchPanel(vocabulary, getLanguage) {
     title: 'Search',
     element: el('section', { 'data-mode': 'search' }, el('h2', {}, 'Search by text'), form, message, results),
     onLanguage: fill,
+  };
+}
+
+/** Spell mode: the letters of the word being spelled as they are read, and the words before. */
+export function spellPanel() {
+  const current = el('ol', { id: 'letters', class: 'letters' });
+  const hint = el('p', { class: 'hint', id: 'spell-hint' }, 'Fingerspell a word: hold each letter a '
+    + 'moment, lower your hand after the last. Letters appear as they are read; the word, corrected '
+    + 'by the spoken language\'s word list where the page has one, when the hand drops.');
+  const words = el('ol', { id: 'words', class: 'history' });
+  return {
+    id: 'spell',
+    title: 'Spell',
+    element: el('section', { 'data-mode': 'spell' }, el('h2', {}, 'Spelling'), hint, current,
+      el('h3', {}, 'Words'), words),
+    onLetter(letter) {
+      const item = el('li', { 'data-letter': letter.letter, title: letter.candidates
+        .map(([label, score]) => `${label} ${score.toFixed(3)}`).join(', ') }, letter.letter);
+      current.append(item);
+    },
+    onWord(word) {
+      current.replaceChildren();
+      const read = word.raw !== word.word ? ` (read ${word.raw})` : '';
+      words.prepend(el('li', { 'data-word': word.word }, el('span', { class: 'label' }, word.word), read));
+      while (words.children.length > HISTORY_SIZE) words.lastChild.remove();
+    },
+    onNote(text) {
+      hint.textContent = text;
+    },
   };
 }

@@ -8,7 +8,7 @@ import { StreamingNormalizer } from './normalize.js';
 import { HandActivitySegmenter } from './segmentation.js';
 
 /** The last `size` raw frames with their source index and time, for pre-roll and pending rest. */
-class FrameRing {
+export class FrameRing {
   constructor(size, points) {
     this.size = size;
     this.points = points;

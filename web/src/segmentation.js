@@ -170,6 +170,11 @@ export class HandActivitySegmenter {
     return { ended: null, started: null };
   }
 
+  /** The running shoulder estimate after the last frame: [centre x, centre y, width, seen]. */
+  get shoulders() {
+    return this.state.subarray(0, 4);
+  }
+
   /** Frames before this index surely belong to the current sign (rest after it may not). */
   committed() {
     return Math.min(this.t, this.lastActive + 1 + this.frames.postRoll);

@@ -4,10 +4,11 @@
 //
 //   node test/browser.mjs --url http://127.0.0.1:8000/?language=ase --video cab.y4m \
 //       --expect C,A,B --out result.json [--screenshot page.png] [--timeout 240] [--min-seconds 60]
-//       [--search B]
+//       [--search B] [--words 3]
 //
 // It waits until the page has shown as many signs as --expect names (or one), then `found` says
-// whether the first signs' top-1 labels are exactly those. With --search it then types that text into
+// whether the first signs' top-1 labels are exactly those. With --words (a page opened with
+// ?mode=spell) it waits for that many spelled words instead, and `found` compares the words. With --search it then types that text into
 // the Search tab as a person would and reads the results shown.
 //
 // Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM); playwright-core only speaks its DevTools
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     timeout: { type: 'string', default: '240' },
     'min-seconds': { type: 'string', default: '0' },
     search: { type: 'string' },
+    words: { type: 'string', default: '0' },
     chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
   },
 });
@@ -46,6 +48,7 @@ function firstSigns(labels, expected) {
 
 async function main() {
   const expected = args.expect ? args.expect.split(',') : [];
+  const spelling = Number(args.words); // words to wait for (Spell mode), 0: signs
   const browser = await chromium.launch({
     executablePath: args.chromium,
     headless: true,
@@ -77,9 +80,9 @@ async function main() {
     if (state?.stats?.frames && measured === null) {
       measured = { frames: state.stats.frames, ms: Date.now() };
     }
-    const shown = state?.signs?.length ?? 0;
+    const shown = (spelling ? state?.words?.length : state?.signs?.length) ?? 0;
     const ran = Date.now() - began >= Number(args['min-seconds']) * 1000;
-    if (ran && shown >= Math.max(1, expected.length)) break;
+    if (ran && shown >= Math.max(1, spelling || expected.length)) break;
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -107,7 +110,10 @@ async function main() {
       top5: s.results.map((m) => ({ label: m.label, language: m.language, score: m.score })),
       keypoints: s.keypoints ?? null,
     })),
-    found: firstSigns((state?.signs ?? []).map((s) => s.results[0]?.label), expected),
+    letters: state?.letters ?? [],
+    words: state?.words ?? [],
+    found: firstSigns(spelling ? (state?.words ?? []).map((w) => w.word)
+      : (state?.signs ?? []).map((s) => s.results[0]?.label), expected),
     fps, marks: state?.marks ?? {}, stats: state?.stats ?? {},
     wall_s: (Date.now() - began) / 1000,
     requests: requests.length, bytes: requests.reduce((n, r) => n + r.bytes, 0),

@@ -3,21 +3,24 @@
 //   node test/parity.mjs CASES_DIR MODEL_DIR
 //
 // CASES_DIR/cases.json lists clips ({name, points, fps, length, frames: file of float32 [T * K * 3],
-// mask: file of uint8 [T * K], configs: normalization options to run, embed, stream}), plus
-// frame-rate, resampling and MediaPipe-results checks. For each clip and config this writes the normalized frames and
+// mask: file of uint8 [T * K], configs: normalization options to run, embed, stream, spell: the
+// sign language to spell in, or null}), plus frame-rate, resampling, MediaPipe-results and word-prior
+// checks. For each clip and config this writes the normalized frames and
 // mask (NAME.CONFIG.f32 / .u8), and into CASES_DIR/results.json the embeddings, top-5 lookups and
 // streamed signs: everything the page computes after MediaPipe, by the page's own modules.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web/wasm';
-import { encoderOptions, loadWebModel } from '../src/bundle.js';
+import { encoderOptions, loadWebModel, loadWordList } from '../src/bundle.js';
 import { resultsToFrame } from '../src/capture.js';
 import { PoseEncoder, resampleIndices } from '../src/encoder.js';
 import { Layout } from '../src/layouts.js';
 import { normalizationConfig, preprocess } from '../src/normalize.js';
 import { Recognizer } from '../src/recognizer.js';
 import { frameCounts } from '../src/segmentation.js';
+import { SpellReader, spellingFor } from '../src/spelling.js';
+import { WordPrior } from '../src/wordprior.js';
 
 const [casesDir, modelDir] = process.argv.slice(2);
 const read = async (name) => {
@@ -72,7 +75,41 @@ async function runCase(c, web, encoder, out) {
       result.signs.push(sign);
     }
   }
+  if (c.spell) result.spelled = await spell(c, frames, mask, source, web, encoder);
   out.push(result);
+}
+
+/** The Spell mode's reader over a clip: its letters and words (the prior: the language's spoken one). */
+async function spell(c, frames, mask, source, web, encoder) {
+  const k = c.points.length;
+  const { letters, moving } = spellingFor(web, c.spell);
+  const list = await loadWordList(read, web.manifest, web.manifest.spoken_languages[c.spell]);
+  const prior = new WordPrior(list, letters, web.manifest.spelling.word_prior);
+  const reader = new SpellReader(source, c.fps, web, {
+    encode: (input) => encoder.embed(input),
+    search: (e) => web.vocabulary.lookupEmbedding(e, 2 * web.spelling.config.candidates, c.spell),
+    letters, moving, correct: (read) => prior.word(read),
+  });
+  const events = [];
+  for (let t = 0; t < c.length; t++) {
+    events.push(...await reader.push(frames.subarray(3 * t * k, 3 * (t + 1) * k), mask.subarray(t * k, (t + 1) * k)));
+  }
+  events.push(...await reader.finish());
+  return events.map((e) => (e.type === 'letter'
+    ? { letter: e.letter, start: e.startFrame, end: e.endFrame, decided: e.decidedFrame, kind: e.kind,
+      candidates: e.candidates.map(([label]) => label) }
+    : { raw: e.raw, word: e.word, decided: e.decidedFrame }));
+}
+
+/** The word prior alone, on letters and candidates the test made up: {word, edits} per case. */
+async function priors(spec, web) {
+  const out = [];
+  for (const p of spec) {
+    const list = await loadWordList(read, web.manifest, p.spoken);
+    const prior = new WordPrior(list, new Set(p.alphabet), web.manifest.spelling.word_prior);
+    out.push(prior.correct(p.letters));
+  }
+  return out;
 }
 
 async function main() {
@@ -92,6 +129,7 @@ async function main() {
   writeFileSync(join(casesDir, 'results.json'), JSON.stringify({
     cases,
     texts,
+    priors: await priors(spec.priors, web),
     frame_counts: spec.fps.map((fps) => frameCounts(web.segmenter, fps)),
     resample: spec.resample.map(([n, max]) => Array.from(resampleIndices(n, max))),
     captured: spec.mediapipe.map(({ results, width, height }) => {
