@@ -33,14 +33,20 @@ def site(engine, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(site, videos_dir, tmp_path_factory):
+def camera(videos_dir, tmp_path_factory):
+    """The C-A-B video as the fake camera's Y4M file, played SLOWDOWN times slower."""
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (make test installs Debian's chromium with apt where it can)")
     from fake_camera import write_y4m
 
+    path = tmp_path_factory.mktemp("camera") / "cab.y4m"
+    write_y4m(videos_dir / CAB_VIDEO, path, slowdown=SLOWDOWN)
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(site, camera, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
-    camera = folder / "cab.y4m"
-    write_y4m(videos_dir / CAB_VIDEO, camera, slowdown=SLOWDOWN)
     with served(site) as url:
         result = drive_page(f"{url}?language=ase&keypoints", camera, folder / "result.json", expect=EXPECTED,
                             timeout_s=400, screenshot=folder / "page.png", search=SEARCH)
@@ -49,15 +55,9 @@ def page(site, videos_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def spelled(site, videos_dir, tmp_path_factory):
+def spelled(site, camera, tmp_path_factory):
     """The same camera video in the page's Spell mode: the letters and words it reads."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium with apt where it can)")
-    from fake_camera import write_y4m
-
     folder = tmp_path_factory.mktemp("spell")
-    camera = folder / "cab.y4m"
-    write_y4m(videos_dir / CAB_VIDEO, camera, slowdown=SLOWDOWN)
     with served(site) as url:
         return drive_page(f"{url}?language=ase&mode=spell", camera, folder / "result.json", expect=EXPECTED,
                           timeout_s=400, words=len(EXPECTED))

@@ -93,7 +93,7 @@ export function spellPanel() {
     id: 'spell',
     title: 'Spell',
     element: el('section', { 'data-mode': 'spell' }, el('h2', {}, 'Spelling'), hint, current,
-      el('h3', {}, 'Words'), words),
+      el('h3', {}, 'Words, in order'), words),
     onLetter(letter) {
       const item = el('li', { 'data-letter': letter.letter, title: letter.candidates
         .map(([label, score]) => `${label} ${score.toFixed(3)}`).join(', ') }, letter.letter);
@@ -102,8 +102,9 @@ export function spellPanel() {
     onWord(word) {
       current.replaceChildren();
       const read = word.raw !== word.word ? ` (read ${word.raw})` : '';
-      words.prepend(el('li', { 'data-word': word.word }, el('span', { class: 'label' }, word.word), read));
-      while (words.children.length > HISTORY_SIZE) words.lastChild.remove();
+      // in reading order, as a transcript: the newest word last
+      words.append(el('li', { 'data-word': word.word }, el('span', { class: 'label' }, word.word), read));
+      while (words.children.length > HISTORY_SIZE) words.firstChild.remove();
     },
     onNote(text) {
       hint.textContent = text;
