@@ -248,7 +248,15 @@ async function main() {
   const live = new LiveRecognizer(signs);
   const speller = new Speller(web, spell);
   const readerFor = async () => (page.mode === 'spell' ? speller.reader(page.language) : signs);
-  const switchReader = () => readerFor().then((make) => live.restart(make)).catch(fail);
+  let switches = 0;
+  let reading = 'sign'; // what the live reader reads: signs (Sign and Search tabs) or one language's letters
+  const switchReader = () => {
+    const wanted = page.mode === 'spell' ? `spell ${page.language}` : 'sign';
+    if (wanted === reading) return; // a sign in progress survives a change of tab or filter
+    reading = wanted;
+    const ticket = ++switches; // a word list may arrive after a later switch's: only the last applies
+    readerFor().then((make) => { if (ticket === switches) live.restart(make); }).catch(fail);
+  };
   mountPanels(panels, switchReader);
   mountLanguages(vocabulary, [...panels, { onLanguage: switchReader }]);
   mountCredits(manifest);
