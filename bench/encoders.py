@@ -26,7 +26,7 @@ from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
 from signclip.runtime.commands.bench import timed
-from signclip.runtime.normalize import ModelInput, NormalizationConfig, hands_view
+from signclip.runtime.normalize import ModelInput, hands_view, hidden_indices
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
 from signclip.trainer.model import PoseEncoder, tokenizer_path
@@ -103,21 +103,24 @@ def matmuls_only_int8(pose: PoseEncoder, folder: Path):
     return run_at
 
 
-def pose_graphs(pose: PoseEncoder, folder: Path) -> dict:
-    """Every backend's graph, built by the export's own steps (INT8: attention fused, then quantized)."""
+def pose_graphs(pose: PoseEncoder, folder: Path, hidden) -> dict:
+    """Every backend's graph, built by the export's own steps (the `hidden` points' features
+    skipped; INT8: attention fused, then quantized)."""
     fp32 = folder / "pose.onnx"
-    export_pose_onnx(pose, fp32)
+    export_pose_onnx(pose, fp32, hidden=hidden)
     return {label: fp32 if c.make is None else c.make(fp32, folder / c.file)
             for label, c in CANDIDATES.items()}
 
 
-def bench_pose(name: str, clip: ModelInput, lengths, repeats: int, threads: int) -> list:
+def bench_pose(name: str, entry, lengths, repeats: int, threads: int) -> list:
+    """Every backend on one lexicon clip (`entry`), normalized as this model's config says."""
     cfg = load_config(name).model
+    clip = data.clip_input(entry, cfg.normalization, 256)
     torch.manual_seed(0)
     pose = PoseEncoder(cfg.pose, cfg.embed_dim).eval()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        graphs = pose_graphs(pose, Path(tmp))
+        graphs = pose_graphs(pose, Path(tmp), hidden_indices(cfg.normalization))
         sessions = {k: session(v, threads) for k, v in graphs.items()}
         ceiling = matmuls_only_int8(pose, Path(tmp))
         for t in lengths:
@@ -241,10 +244,10 @@ def main(argv=None) -> None:
     parser.add_argument("--no-text", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    clip = data.clip_input(data.lexicon_entries()[0], NormalizationConfig(), 256)
+    entry = data.lexicon_entries()[0]
     rows = []
     for name in args.configs:
-        rows += bench_pose(name, clip, args.lengths, args.repeats, args.threads)
+        rows += bench_pose(name, entry, args.lengths, args.repeats, args.threads)
     if not args.no_text:
         rows += bench_text(args.repeats, args.threads)
     print(f"batch 1, {args.threads} threads, median of {args.repeats}; ratio = torch eager / this; "

@@ -12,13 +12,14 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from torch import nn
 
 from signclip.trainer.model import TextEncoder
 
-from .fusions import with_fusable_gelu
+from .fusions import with_fusable_gelu, without_hidden_points
 from .text_graph import ExportTextEncoder
 
 OPSET = 18          # >= 17 so LayerNorm stays one LayerNormalization node (TensorRT's normalization layer)
@@ -96,12 +97,14 @@ def _rename(model: onnx.ModelProto, old: str, new: str) -> None:
             value.name = new
 
 
-def export_pose_onnx(pose: nn.Module, path, frames: int = 98) -> onnx.ModelProto:
+def export_pose_onnx(pose: nn.Module, path, frames: int = 98, hidden=()) -> onnx.ModelProto:
     """poses [B, T, P*3] float32 + mask [B, T] bool -> embedding [B, D]; B and T dynamic.
 
-    The graph computes GELU in the form ONNX Runtime fuses (`fusions.py`): same function."""
+    The graph computes GELU in the form ONNX Runtime fuses, and its first layer skips the `hidden`
+    points, which the model's normalization masks in every frame (`fusions.py`): same function on
+    every input that normalization makes."""
     path = Path(path)
-    pose = with_fusable_gelu(pose)
+    pose = without_hidden_points(with_fusable_gelu(pose), np.asarray(hidden, np.int64))
     features = pose.cfg.points * 3
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     time = torch.export.Dim("frames", min=1, max=pose.cfg.max_frames)

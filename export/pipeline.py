@@ -17,6 +17,7 @@ import numpy as np
 from signclip.runtime.atomic import replace_folder
 from signclip.runtime.bundle import META_FILE, TOKENIZER_FILE, load_bundle
 from signclip.runtime.errors import SignclipError
+from signclip.runtime.normalize import hidden_indices
 
 from . import data
 from .formats import Format, check_options
@@ -139,7 +140,8 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         with tempfile.TemporaryDirectory(prefix="signclip-export-") as scratch:
             scratch = Path(scratch)
             log(f"exporting {mcfg.name} to ONNX")
-            export_pose_onnx(model.pose, scratch / "pose_encoder.onnx")
+            export_pose_onnx(model.pose, scratch / "pose_encoder.onnx",
+                             hidden=hidden_indices(mcfg.normalization))
             fp32 = {"pose": scratch / "pose_encoder.onnx"}
             if options.text_encoder:  # a pose-only bundle answers text from its stored vocabulary
                 export_text_onnx(model.text, scratch / "text_encoder.onnx")

@@ -64,11 +64,24 @@ def quantize_dynamic_int8(src, dst, *, per_channel: bool = False, input_layer_fp
 
 
 def input_layer_nodes(model) -> list:
-    """Names of the MatMul/Gemm nodes whose activation is a graph input, or made from one by a
-    single node (the pose tower concatenates its coordinates with their mask first)."""
-    inputs = {i.name for i in model.graph.input}
-    near = {o for n in model.graph.node if set(n.input) & inputs for o in n.output} | inputs
-    return [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and n.input[0] in near]
+    """Names of the first MatMul/Gemm nodes on the data paths from the graph's first input (paths
+    through its Shape excepted): the products that read the input itself (the pose tower computes
+    the observed mask, concatenates and gathers its features first)."""
+    consumers = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    frontier, seen, found = [model.graph.input[0].name], set(), []
+    while frontier:
+        for node in consumers.get(frontier.pop(), []):
+            if node.name in seen or node.op_type == "Shape":
+                continue
+            seen.add(node.name)
+            if node.op_type in ("MatMul", "Gemm"):
+                found.append(node.name)
+            else:
+                frontier.extend(node.output)
+    return found
 
 
 def quantize_blockwise_int8(src, dst, *, block_size: int = 128) -> Path:

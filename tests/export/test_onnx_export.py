@@ -136,3 +136,29 @@ def test_text_graph_refuses_a_bert_it_does_not_reproduce(tiny_model):
     text.bert.config.hidden_act = "relu"
     with pytest.raises(ValueError, match="hidden_act='gelu'"):
         ExportTextEncoder(text)
+
+
+def test_hidden_points_are_skipped_by_the_first_layer(tiny_model, lexicon, tmp_path):
+    """With the face and legs hidden by the normalization, the graph reads the other points only
+    (a smaller first-layer weight, one product found as the input layer) and equals torch on clips
+    normalized that way."""
+    from signclip.export.quantize import input_layer_nodes
+    from signclip.runtime.normalize import NormalizationConfig, hidden_indices
+
+    config = NormalizationConfig(hide_face=True, hide_legs=True)
+    hidden = hidden_indices(config)
+    path = tmp_path / "pose_hidden.onnx"
+    graph = export_pose_onnx(tiny_model.pose, path, hidden=hidden)
+    points = tiny_model.pose.cfg.points
+    first = input_layer_nodes(graph)
+    assert len(first) == 1
+    weight = next(n for n in graph.graph.node if n.name == first[0]).input[1]
+    rows = next(i for i in graph.graph.initializer if i.name == weight).dims[0]
+    assert rows == 4 * (points - len(hidden))
+    assert "Gather" not in {n.op_type for n in graph.graph.node}  # contiguous runs: Slice
+    sess = session(path)
+    for entry in data.spread(lexicon, 6):
+        x = data.clip_features(entry, config, 256)[None]
+        mask = np.ones(x.shape[:2], bool)
+        got = sess.run(None, {"poses": x, "mask": mask})[0]
+        assert float(np.sum(got * torch_pose(tiny_model, x, mask))) >= 0.9999
