@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -65,9 +66,31 @@ def test_training_data_credits_ship_with_the_page(tmp_path):
     assert (tmp_path / "model" / "CREDITS.md").read_text() == (bundle.path / "CREDITS.md").read_text()
 
 
+def test_the_spell_mode_settings_and_word_lists_ship_as_asked(tmp_path):
+    """The Spell mode's thresholds come from the Python dataclasses; a word list ships per spoken
+    language asked for, upper-cased with its Zipf frequencies, as the prior reads wordfreq."""
+    pytest.importorskip("wordfreq")
+    from signclip.runtime.spelling import SpellConfig
+    from signclip.runtime.word_prior import word_list
+
+    bundle = load_bundle()
+    manifest = write_web_model(bundle, tmp_path / "en", words=("en",))
+    spelling = manifest["spelling"]
+    assert spelling["config"]["hold"]["hold_s"] == SpellConfig().hold.hold_s
+    assert spelling["moving_letters"]["ase"] == ["J", "Z"] and spelling["hand_points"][0] == "WRIST"
+    entry = spelling["words"]["en"]
+    data = (tmp_path / "en" / entry["file"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    listed = json.loads(data)
+    words, zipf = word_list("en")
+    assert listed["words"] == words and listed["zipf"] == zipf and "HELLO" in words
+    assert write_web_model(bundle, tmp_path / "none", words=())["spelling"]["words"] == {}
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--bundle", "/nonexistent/bundle"], "not a model bundle"),
     (["--port", "70000"], "--port 70000"),
+    (["--words", "xx"], "--words 'xx': no word list"),
 ])
 def test_bad_options_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert main(["web", "--out", str(tmp_path / "site"), *argv]) == 2
