@@ -100,7 +100,3 @@ def _heads(model: OnnxModel, reshape) -> int | None:
         return None
     heads = model.get_constant_value(shape.input[2])
     return None if heads is None else int(np.asarray(heads).reshape(-1)[0])
-
-
-def count_attention(path) -> int:
-    return sum(n.op_type in ("Attention", "QAttention") for n in onnx.load(str(path)).graph.node)

@@ -6,7 +6,7 @@ the ONNX graph keeps only standard operators (TensorRT parses it).
   with its bias).
 - The pose tower's first layer reads every point's coordinates and observed flag, but the points the
   normalization hides in every frame (the face with `hide_face`, the legs with `hide_legs`) reach it
-  as zeros: their weight rows multiply zeros. The exported layer gathers the other features first and
+  as zeros: their weight rows multiply zeros. The exported layer slices out the other features first and
   keeps only their rows (812 -> 268 inputs for the default model): the same sums, less zero terms.
 """
 

@@ -59,11 +59,16 @@ VENDOR_FILES = {
 # ---------------------------------------------------------------- the bundle's web format
 
 
+def _file(folder: Path, name: str, data: bytes) -> dict:
+    """Write `data` as `name`; what the manifest says of it (the page checks the sha256)."""
+    (folder / name).write_bytes(data)
+    return {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def _float32_file(folder: Path, name: str, rows: np.ndarray) -> dict:
     """Rows [N, D] as raw little-endian float32; what the manifest says of them."""
     data = np.ascontiguousarray(rows, dtype="<f4").tobytes()
-    (folder / name).write_bytes(data)
-    return {"file": name, "shape": list(rows.shape), "sha256": hashlib.sha256(data).hexdigest()}
+    return {**_file(folder, name, data), "shape": list(rows.shape)}
 
 
 def _word_lists(folder: Path, languages) -> dict:
@@ -74,10 +79,8 @@ def _word_lists(folder: Path, languages) -> dict:
     out = {}
     for language in languages:
         words, zipf = word_list(language, WordPriorConfig())
-        name = f"words-{language}.json"
         data = json.dumps({"language": language, "words": words, "zipf": zipf}, ensure_ascii=False)
-        (folder / name).write_text(data, encoding="utf-8")
-        out[language] = {"file": name, "sha256": hashlib.sha256(data.encode("utf-8")).hexdigest()}
+        out[language] = _file(folder, f"words-{language}.json", data.encode("utf-8"))
     return out
 
 

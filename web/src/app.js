@@ -11,7 +11,7 @@ import { PoseEncoder } from './encoder.js';
 import { drawSkeleton } from './overlay.js';
 import { searchPanel, signPanel, spellPanel } from './panels.js';
 import { Recognizer } from './recognizer.js';
-import { SpellReader, spellingFor } from './spelling.js';
+import { SpellReader, readerOptions } from './spelling.js';
 import { WordPrior } from './wordprior.js';
 
 const MODEL_BASE = 'model/';
@@ -207,17 +207,13 @@ class Speller {
   /** `make(fps)` for a SpellReader of `language` (null: the letters of every language). */
   async reader(language) {
     const web = this.web;
-    const { letters, moving } = spellingFor(web, language);
-    const prior = await this.prior(language, letters);
-    const k = 2 * web.manifest.spelling.config.candidates; // spare rows, as `signclip spell`
+    const options = await readerOptions(web, language, (input) => web.poseEncoder.embed(input),
+      (letters) => this.prior(language, letters));
+    const { letters, prior } = options;
     this.panel.onNote(letters.size === 0 ? `${language ?? 'this vocabulary'} has no letters to spell with`
       : `${letters.size} letters of ${language ?? 'all languages'}; `
         + (prior ? `words corrected with ${prior.words.length} ${prior.language} words` : 'no word list: letters as read'));
-    return (fps) => new SpellReader(web.capture, fps, web, {
-      encode: (input) => web.poseEncoder.embed(input),
-      search: (embedding) => web.vocabulary.lookupEmbedding(embedding, k, language),
-      letters, moving, correct: prior ? (read) => prior.word(read) : null,
-    });
+    return (fps) => new SpellReader(web.capture, fps, web, options);
   }
 
   show(event) {

@@ -23,13 +23,26 @@ export function alphabet(labels, languages, language, maxChars) {
 }
 
 /** What the page needs to spell in one sign language: its letters and its moving letters. */
-export function spellingFor(web, language) {
+function spellingFor(web, language) {
   const s = web.manifest.spelling;
   const v = web.vocabulary;
   const letters = alphabet(v.labels, v.languageOf, language, s.max_letter_chars);
   const movingLists = language === null ? Object.values(s.moving_letters) : [s.moving_letters[language] ?? []];
   const moving = new Set(movingLists.flat().filter((x) => letters.has(x)));
   return { letters, moving };
+}
+
+/**
+ * SpellReader's options for one sign language, as `signclip spell` makes them (reader_options in
+ * runtime/commands/spell.py): `encode`, a lookup among the vocabulary's rows of that language, its
+ * letters and moving letters, and the word prior `priorFor(letters)` gives (null: letters as read).
+ */
+export async function readerOptions(web, language, encode, priorFor = async () => null) {
+  const { letters, moving } = spellingFor(web, language);
+  const prior = await priorFor(letters);
+  const k = 2 * web.spelling.config.candidates; // spare rows for signs that are not letters
+  return { encode, search: (embedding) => web.vocabulary.lookupEmbedding(embedding, k, language), letters,
+    moving, prior, correct: prior ? (read) => prior.word(read) : null };
 }
 
 export class SpellReader {

@@ -19,7 +19,7 @@ import { Layout } from '../src/layouts.js';
 import { normalizationConfig, preprocess } from '../src/normalize.js';
 import { Recognizer } from '../src/recognizer.js';
 import { frameCounts } from '../src/segmentation.js';
-import { SpellReader, spellingFor } from '../src/spelling.js';
+import { SpellReader, readerOptions } from '../src/spelling.js';
 import { WordPrior } from '../src/wordprior.js';
 
 const [casesDir, modelDir] = process.argv.slice(2);
@@ -82,14 +82,10 @@ async function runCase(c, web, encoder, out) {
 /** The Spell mode's reader over a clip: its letters and words (the prior: the language's spoken one). */
 async function spell(c, frames, mask, source, web, encoder) {
   const k = c.points.length;
-  const { letters, moving } = spellingFor(web, c.spell);
   const list = await loadWordList(read, web.manifest, web.manifest.spoken_languages[c.spell]);
-  const prior = new WordPrior(list, letters, web.manifest.spelling.word_prior);
-  const reader = new SpellReader(source, c.fps, web, {
-    encode: (input) => encoder.embed(input),
-    search: (e) => web.vocabulary.lookupEmbedding(e, 2 * web.spelling.config.candidates, c.spell),
-    letters, moving, correct: (read) => prior.word(read),
-  });
+  const options = await readerOptions(web, c.spell, (input) => encoder.embed(input),
+    async (letters) => new WordPrior(list, letters, web.spelling.word_prior));
+  const reader = new SpellReader(source, c.fps, web, options);
   const events = [];
   for (let t = 0; t < c.length; t++) {
     events.push(...await reader.push(frames.subarray(3 * t * k, 3 * (t + 1) * k), mask.subarray(t * k, (t + 1) * k)));
