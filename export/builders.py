@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from signclip.runtime.errors import SignclipError
 
 from . import quantize as q
 from .attention import fuse_attention
+from .int8_scheme import describe
 from .parity import Parity, compare, run_pose, run_text, session
 
 
@@ -60,7 +61,8 @@ class Work:
             got = run_text(sess, self.ids, self.attention)
             ref, vocabulary = self.text_reference, self.text_reference
         return compare(ref, got, vocabulary, file=path.name, tower=candidate.tower,
-                       precision=candidate.precision, variant=candidate.variant)
+                       precision=candidate.precision, variant=candidate.variant,
+                       int8=describe(path) if candidate.precision == "int8" else None)
 
 
 def choose(work: Work, candidates: list) -> Parity:
@@ -157,7 +159,7 @@ def build_ort(work: Work) -> dict:
         ort_file = q.convert_ort(onnx_file, work.folder)
         onnx_file.unlink()  # the phone bundle ships the .ort only: half the size
         candidate = Candidate(tower, parity.precision, f"{parity.variant} (ort)", ".ort", None)
-        measured = work.measure(candidate, ort_file)
+        measured = replace(work.measure(candidate, ort_file), int8=parity.int8)  # checked on its .onnx
         work.tried.append(measured)
         work.log(f"  {candidate.variant:>20}  {measured.line()}")
         if not measured.passed:

@@ -32,12 +32,17 @@ class Parity:
     cosine_mean: float
     top1_agreement: float
     passed: bool
+    int8: dict | None = None         # the INT8 scheme (int8_scheme.describe), where there is one
 
     def as_json(self) -> dict:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
     def line(self) -> str:
         verdict = "pass" if self.passed else "FAIL"
+        if self.int8 is not None and not self.int8["saturation_free"]:
+            weights = self.int8["max_abs_weight"]
+            verdict += (f" (INT8 weights up to {weights} could saturate on CPUs without VNNI)" if weights
+                        else f" ({self.int8['scheme']}: its kernels differ between CPUs)")
         return (f"{self.file}: cosine min {self.cosine_min:.5f} mean {self.cosine_mean:.5f}, top-1 "
                 f"agreement {self.top1_agreement:.2%} over {self.inputs} {self.tower} inputs "
                 f"(gate: mean {COSINE_MIN[self.precision]}, min {COSINE_FLOOR[self.precision]}, "
@@ -73,13 +78,15 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 
 def compare(reference: np.ndarray, exported: np.ndarray, vocabulary: np.ndarray, *, file: str,
-            tower: str, precision: str, variant: str) -> Parity:
-    """Cosine per row and top-1 vocabulary agreement of `exported` against `reference` [N, D]."""
+            tower: str, precision: str, variant: str, int8: dict | None = None) -> Parity:
+    """Cosine per row and top-1 vocabulary agreement of `exported` against `reference` [N, D]; an
+    INT8 graph passes only if no CPU's kernel can saturate it (`int8`: int8_scheme.describe)."""
     cos = np.sum(unit(reference) * unit(exported), axis=-1)
     top_ref = np.argmax(reference @ vocabulary.T, axis=1)
     top_exp = np.argmax(exported @ vocabulary.T, axis=1)
     agreement = float(np.mean(top_ref == top_exp))
     passed = bool(np.all(np.isfinite(exported)) and cos.mean() >= COSINE_MIN[precision]
-                  and cos.min() >= COSINE_FLOOR[precision] and agreement >= TOP1_MIN)
+                  and cos.min() >= COSINE_FLOOR[precision] and agreement >= TOP1_MIN
+                  and (int8 is None or int8["saturation_free"]))
     return Parity(file, tower, precision, variant, len(cos), float(cos.min()), float(cos.mean()),
-                  agreement, passed)
+                  agreement, passed, int8)

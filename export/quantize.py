@@ -50,7 +50,13 @@ def _quiet():
 
 
 def quantize_dynamic_int8(src, dst, *, per_channel: bool = False, input_layer_fp32: bool = False) -> Path:
-    """Weights INT8, activations quantized at run time per tensor (no calibration data needed).
+    """Weights INT8 in 7 bits, activations quantized at run time per tensor (no calibration data needed).
+
+    Why 7-bit weights (`reduce_range`, int8_scheme.py): with full 8-bit weights, x86 CPUs without
+    VNNI saturate u8 x s8 pair sums. Measured on edge-small's pose tower over 47 lexicon clips
+    (cosine to FP32, min): 8-bit 0.99996 with VNNI but 0.99452 on AVX2 alone; 7-bit 0.99987 on both,
+    the same embeddings within 2e-7; U8U8 (uint8 weights) 0.99996 but 3e-4 apart between the two
+    CPUs' kernels and a quarter slower at 98 frames.
 
     `input_layer_fp32` keeps the products that read the graph's inputs in FP32: the pose tower's
     first layer reads the keypoints themselves, which 8 bits per tensor round to about 0.03 palm
@@ -59,7 +65,8 @@ def quantize_dynamic_int8(src, dst, *, per_channel: bool = False, input_layer_fp
     exclude = input_layer_nodes(model) if input_layer_fp32 else []
     with _quiet():
         quantize_dynamic(str(src), str(dst), per_channel=per_channel, weight_type=QuantType.QInt8,
-                         nodes_to_exclude=exclude, extra_options={"MatMulConstBOnly": True})
+                         reduce_range=True, nodes_to_exclude=exclude,
+                         extra_options={"MatMulConstBOnly": True})
     return Path(dst)
 
 
@@ -84,18 +91,25 @@ def input_layer_nodes(model) -> list:
     return found
 
 
+# MatMulNBits' products in FP32 (accuracy level 1), not INT8 (4): on edge-small's MiniLM over 28
+# prompts, level 4's AVX2 and AVX-512 kernels gave embeddings 0.011 apart (cosine 0.9985 between the
+# CPUs) and cosine min 0.9964 to torch; level 1 gives the same embeddings on both (0.0 apart) and
+# 0.9991, at 15 ms a query instead of 2.2 on one thread of an AMX CPU.
+BLOCKWISE_ACCURACY_LEVEL = 1
+
+
 def quantize_blockwise_int8(src, dst, *, block_size: int = 128) -> Path:
-    """INT8 weights in blocks of `block_size` inputs (ONNX Runtime's MatMulNBits), multiplied in INT8
-    with activations also scaled per block (accuracy level 4), and the embedding table INT8.
+    """INT8 weights in blocks of `block_size` inputs (ONNX Runtime's MatMulNBits), multiplied in FP32
+    (BLOCKWISE_ACCURACY_LEVEL), and the embedding table INT8.
 
     Per-tensor dynamic INT8 crushes MiniLM's outlier activation channels (cosine 0.975 to torch on
-    the lexicon prompts, worst 0.87); per-block scales keep 0.997 (worst 0.987) at about the same
-    speed. MatMulNBits is an ONNX Runtime operator: TensorRT builds from the FP32 graph instead."""
+    the lexicon prompts, worst 0.87); per-block weight scales keep them. MatMulNBits is an ONNX
+    Runtime operator: TensorRT builds from the FP32 graph instead."""
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     with _quiet(), tempfile.TemporaryDirectory(prefix="signclip-nbits-") as tmp:
         quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=block_size,
-                                         is_symmetric=True, accuracy_level=4)
+                                         is_symmetric=True, accuracy_level=BLOCKWISE_ACCURACY_LEVEL)
         quantizer.process()
         staged = Path(tmp) / "blockwise.onnx"
         quantizer.model.save_model_to_file(str(staged), use_external_data_format=False)
@@ -122,13 +136,25 @@ class PoseCalibrationReader(CalibrationDataReader):
         self._next = 0
 
 
+def activation_products(model) -> list:
+    """Names of the MatMul/Gemm nodes whose right-hand operand is computed, not stored (attention's
+    query-key and weights-value products)."""
+    stored = {i.name for i in model.graph.initializer}
+    return [n.name for n in model.graph.node if n.op_type in STATIC_OPS and n.input[1] not in stored]
+
+
 def quantize_static_int8(src, dst, reader: CalibrationDataReader, *, per_channel: bool = True) -> Path:
-    """Q/DQ INT8 with symmetric scales (zero points 0, as TensorRT requires), calibrated on `reader`."""
+    """Q/DQ INT8 with symmetric scales (zero points 0, as TensorRT requires), calibrated on `reader`.
+
+    Weights in 7 bits and products of two activations left in float: a signed 8-bit right-hand
+    operand is what x86 CPUs without VNNI saturate (int8_scheme.py)."""
+    exclude = activation_products(onnx.load(str(src)))
     with _quiet(), tempfile.TemporaryDirectory(prefix="signclip-calib-") as tmp:
         # the calibrator writes an augmented model next to its temp files: keep them out of --out
         quantize_static(str(src), str(dst), reader, quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        per_channel=per_channel, op_types_to_quantize=list(STATIC_OPS),
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, reduce_range=True,
+                        nodes_to_exclude=exclude, per_channel=per_channel,
+                        op_types_to_quantize=list(STATIC_OPS),
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
                                        "CalibTensorRangeSymmetric": True},
