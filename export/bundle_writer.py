@@ -19,6 +19,7 @@ from signclip.runtime.bundle import (
     vocabulary_hash,
 )
 from signclip.runtime.layouts import MODEL_203
+from signclip.runtime.selfcheck import SELFCHECK_FILE, unit
 
 TOOLS = ("signclip-edge", "torch", "onnx", "onnxruntime", "onnxscript", "tokenizers", "numpy",
          "transformers", "tensorrt")
@@ -57,8 +58,35 @@ def write_credits(folder: Path, credits: list) -> None:
     atomic_write_bytes(folder / CREDITS_FILE, ("\n".join(lines) + "\n").encode())
 
 
+SELFCHECK_CLIPS = 8
+SELFCHECK_MAX_FRAMES = 64  # short clips keep the file small (float16, compressed: about 100 kB)
+
+
+def pick_selfcheck(reference: np.ndarray, exported: np.ndarray, lengths, count: int = SELFCHECK_CLIPS,
+                   max_frames: int = SELFCHECK_MAX_FRAMES) -> np.ndarray:
+    """Indices of the clips whose exported embedding strays furthest from the FP32 model's: those a
+    kernel's rounding moves first."""
+    cos = np.sum(unit(reference) * unit(exported), axis=1)
+    short = np.flatnonzero(np.asarray(lengths) <= max_frames)
+    pool = short if len(short) >= count else np.arange(len(cos))
+    return pool[np.argsort(cos[pool], kind="stable")[:count]]
+
+
+def write_selfcheck(folder: Path, clips: list, reference: np.ndarray, exported: np.ndarray) -> None:
+    """selfcheck.npz: clips [T_i, F] (exact in float16), the FP32 model's embeddings of them and the
+    shipped graph's on the exporting machine, which `signclip doctor` compares with its own."""
+    lengths = np.array([len(c) for c in clips], np.int64)
+    poses = np.concatenate(clips).astype(np.float16)
+    if not np.array_equal(poses.astype(np.float32), np.concatenate(clips)):
+        raise ValueError("self-check clips must be exact in float16: round them before embedding")
+    with open(folder / SELFCHECK_FILE, "wb") as f:
+        np.savez_compressed(f, poses=poses, lengths=lengths, reference=reference.astype(np.float32),
+                            exported=exported.astype(np.float32))
+
+
 def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: str, encoders: dict,
-               parity: dict, tokenizer: dict, format_name: str, folder: Path, credits=()) -> dict:
+               parity: dict, tokenizer: dict, format_name: str, folder: Path, credits=(),
+               int8: dict | None = None) -> dict:
     """signclip.json: everything the runtime checks, with the sha256 of every file in `folder`."""
     files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
              if p.is_file() and p.name != META_FILE}
@@ -80,6 +108,7 @@ def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: s
         "encoders": encoders,
         "tools": tool_versions(),
         "parity": parity,
+        "int8": dict(int8 or {}),         # tower -> the INT8 scheme of its graph (int8_scheme.describe)
         "training_data": list(credits),   # name, license, credit of the sets that ask for credit
     }
 

@@ -20,8 +20,16 @@ from signclip.runtime.errors import SignclipError
 from signclip.runtime.normalize import hidden_indices
 
 from . import data
+from .bundle_writer import (
+    build_meta,
+    pick_selfcheck,
+    write_credits,
+    write_meta,
+    write_selfcheck,
+    write_vocabulary,
+)
 from .formats import Format, check_options
-from .parity import COSINE_FLOOR, COSINE_MIN, TOP1_MIN
+from .parity import COSINE_FLOOR, COSINE_MIN, TOP1_MIN, run_pose, session
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,24 @@ def _clips(entries: list, count: int, model_cfg, log) -> tuple:
     return inputs, picked, float(np.median(fps)) if fps else 0.0
 
 
+def torch_pose(model, clips: list) -> np.ndarray:
+    """The FP32 pose tower's embeddings [N, D] of clips [T_i, F], one at a time as the gate runs them."""
+    import torch
+
+    with torch.no_grad():
+        return np.stack([model.pose(torch.from_numpy(c)[None], torch.ones(1, len(c), dtype=torch.bool))[0]
+                         .numpy() for c in clips])
+
+
+def add_selfcheck(folder: Path, model, clips: list, reference: np.ndarray, graph: Path, threads: int) -> None:
+    """The self-check clips: the shipped graph's most sensitive short clips, rounded to float16 and
+    embedded again by torch and by the graph on this machine."""
+    pose = session(graph, threads)
+    picked = pick_selfcheck(reference, run_pose(pose, clips), [len(c) for c in clips])
+    rounded = [clips[i].astype(np.float16).astype(np.float32) for i in picked]
+    write_selfcheck(folder, rounded, torch_pose(model, rounded), run_pose(pose, rounded))
+
+
 def export_bundle(options: ExportOptions, log=print) -> Path:
     """Write a gated bundle to options.out; SignclipError (nothing written) if any gate fails."""
     fmt = check(options)
@@ -106,7 +132,6 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
     from signclip.trainer.model import tokenizer_path
 
     from .builders import Work
-    from .bundle_writer import build_meta, write_credits, write_meta, write_vocabulary
     from .onnx_export import export_pose_onnx, export_text_onnx
 
     torch.set_num_threads(max(1, options.threads))
@@ -130,8 +155,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
     ids, attention = data.tokenize(tokenizer, vocab.texts)
     with torch.no_grad():
         text_ref = model.text(torch.from_numpy(ids), torch.from_numpy(attention)).numpy()
-        pose_ref = np.stack([model.pose(torch.from_numpy(c)[None], torch.ones(1, len(c), dtype=torch.bool))
-                             [0].numpy() for c in clips])
+    pose_ref = torch_pose(model, clips)
 
     out = Path(options.out).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -152,6 +176,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
                         threads=options.threads, log=log)
             log(f"parity gate ({fmt.name}):")
             chosen = fmt.build(work)
+        add_selfcheck(tmp, model, clips, pose_ref, tmp / chosen["pose"].file, options.threads)
         shutil.copy(tokenizer_path(mcfg.text), tmp / TOKENIZER_FILE)
         if credits:  # CC BY data: its credit ships with every model trained on it
             write_credits(tmp, credits)
@@ -169,7 +194,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
                           vocab=vocab, vocab_sha=vocab_sha, encoders={t: p.file for t, p in chosen.items()},
                           parity=parity, format_name=fmt.name, folder=tmp,
                           tokenizer={"file": TOKENIZER_FILE, "max_tokens": mcfg.text.max_tokens},
-                          credits=credits)
+                          credits=credits, int8={t: p.int8 for t, p in chosen.items() if p.int8})
         write_meta(tmp, meta)
         _publishable(tmp)
         load_bundle(tmp)  # the runtime's own check, before anything becomes visible at --out

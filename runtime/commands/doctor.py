@@ -1,4 +1,5 @@
-"""Check the installation: versions, execution providers, GPU and TensorRT, MediaPipe models, the bundle.
+"""Check the installation: versions, the CPU's INT8 path, execution providers, GPU and TensorRT,
+MediaPipe models, the bundle, and the bundle's self-check clips re-embedded on this machine.
 
     signclip doctor
     signclip doctor --bundle path/to/bundle --json
@@ -14,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict
 
 from ..errors import SignclipError
 
@@ -77,6 +79,32 @@ def providers() -> dict:
     return {"available": available, "chosen": choose_providers(available)}
 
 
+def cpu() -> dict:
+    from ..int8_path import cpu_name, int8_path
+
+    return {"machine": platform.machine(), "name": cpu_name(), "int8_path": int8_path()}
+
+
+def selfcheck(b) -> dict:
+    """The bundle's example clips re-embedded here against those stored at export (ONNX Runtime on
+    the CPU, as the export measured them)."""
+    from ..encoders import CPU, make_session
+    from ..selfcheck import SELFCHECK_FILE, run_selfcheck
+
+    if SELFCHECK_FILE not in b.meta["files"]:
+        return {"present": False}
+    precision = b.parity.get(b.meta.get("format"), {}).get("chosen", {}).get("pose", {}).get("precision")
+    floor = b.parity.get(b.meta.get("format"), {}).get("gate", {}).get("cosine_floor", {}).get(precision)
+    encoder = b.encoder_file("pose")
+    if encoder.suffix not in (".onnx", ".ort"):
+        return {"present": True, "error": f"{encoder.name} is not an ONNX Runtime graph"}
+    try:
+        result = run_selfcheck(b.file(SELFCHECK_FILE), make_session(encoder, [CPU]), floor)
+    except SignclipError as e:
+        return {"present": True, "error": str(e)}
+    return {"present": True, "passed": result.passed, "line": result.line(), **asdict(result)}
+
+
 def bundle(path) -> dict:
     from ..bundle import default_bundle_path, load_bundle
     from ..personal import vocabulary_path
@@ -92,7 +120,8 @@ def bundle(path) -> dict:
             "embedding_dim": b.embedding_dim, "max_frames": b.max_frames,
             "vocabulary": len(v), "languages": sorted(set(v.languages.tolist())),
             "clips": 0 if v.clip_embeddings is None else len(v.clip_embeddings),
-            "encoders": b.meta["encoders"], "tools": b.meta.get("tools", {}), "parity": b.parity}
+            "encoders": b.meta["encoders"], "tools": b.meta.get("tools", {}), "parity": b.parity,
+            "int8": b.meta.get("int8", {}), "selfcheck": selfcheck(b)}
     store = PersonalStore(vocabulary_path(b.embedding_dim, b.model_hash), b.embedding_dim, b.model_hash)
     info["personal"] = {"path": str(store.path), "signs": len(store.current())}
     if store.problem is not None:
@@ -101,8 +130,8 @@ def bundle(path) -> dict:
 
 
 def report(bundle_path=None) -> dict:
-    return {"versions": versions(), "providers": providers(), "gpu": gpu(), "tensorrt": tensorrt(),
-            "mediapipe": mediapipe_models(), "bundle": bundle(bundle_path),
+    return {"versions": versions(), "cpu": cpu(), "providers": providers(), "gpu": gpu(),
+            "tensorrt": tensorrt(), "mediapipe": mediapipe_models(), "bundle": bundle(bundle_path),
             "torch_imported": "torch" in sys.modules}
 
 
@@ -110,6 +139,8 @@ def print_report(r: dict) -> None:
     print("versions")
     for k, v in r["versions"].items():
         print(f"  {k:<22} {v or '-'}")
+    c = r["cpu"]
+    print(f"cpu           {c['name']} ({c['machine']}); INT8 path: {c['int8_path']}")
     print(f"providers     available {', '.join(r['providers']['available'])}; "
           f"used {', '.join(r['providers']['chosen'])}")
     g = r["gpu"]
@@ -132,6 +163,12 @@ def print_report(r: dict) -> None:
                 print(f"  parity {fmt} {tower:<4} {p['file']} ({p['variant']}): cosine mean "
                       f"{p['cosine_mean']:.5f}, worst {p['cosine_min']:.5f}, top-1 "
                       f"{p['top1_agreement']:.1%} over {p['inputs']} inputs, {verdict}")
+        for tower, scheme in b["int8"].items():
+            print(f"  int8 {tower:<6} {scheme['scheme']}: {scheme['products']} products, {scheme['weights']} "
+                  f"weights up to {scheme['max_abs_weight']} (no CPU saturates up to "
+                  f"{scheme['safe_abs_weight']})")
+        check = b["selfcheck"]
+        print(f"  self-check  {check.get('line') or check.get('error') or 'none in this bundle'}")
         p = b["personal"]
         print(f"  personal    {p['signs']} taught signs in {p['path']}" if "error" not in p
               else f"  personal    {p['error']}")
@@ -143,4 +180,4 @@ def run(args) -> int:
         print(json.dumps(r, indent=1))
     else:
         print_report(r)
-    return 0 if r["bundle"]["ok"] else 1
+    return 0 if r["bundle"]["ok"] and r["bundle"]["selfcheck"].get("passed", True) else 1

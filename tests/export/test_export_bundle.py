@@ -16,6 +16,7 @@ from signclip.export.pipeline import ExportOptions, export_bundle
 from signclip.runtime.bundle import META_FILE, VOCABULARY_ARRAYS, load_bundle
 from signclip.runtime.cli import main
 from signclip.runtime.errors import SignclipError
+from signclip.runtime.selfcheck import SELFCHECK_FILE, run_selfcheck
 from signclip.trainer.checkpoint import (
     load_checkpoint,  # noqa: I001
     save_checkpoint,
@@ -70,6 +71,11 @@ def test_round_trip_through_the_runtime_loader(tiny_checkpoint, tiny_model, smal
     assert set(meta["tools"]) >= {"torch", "onnx", "onnxruntime", "python"}
     chosen = meta["parity"][fmt]["chosen"]
     assert all(p["passed"] for p in chosen.values()) and set(chosen) == {"pose", "text"}
+    if fmt == "onnx-int8":  # the scheme is recorded, and no CPU saturates it
+        assert meta["int8"]["pose"] == chosen["pose"]["int8"]
+        assert meta["int8"]["pose"]["scheme"] == "u8s8-7bit" and meta["int8"]["pose"]["saturation_free"]
+    check = run_selfcheck(out / SELFCHECK_FILE, session(bundle.encoder_file("pose")))
+    assert check.clips == 8 and check.passed and check.to_export >= 0.9999
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
     # pose: the bundle's encoder against torch on real clips

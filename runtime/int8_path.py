@@ -1,0 +1,68 @@
+"""Which INT8 kernel ONNX Runtime takes on this CPU, by the instruction sets it dispatches on.
+
+x86-64: AMX, AVX-512 VNNI or AVX-VNNI add u8 x s8 products straight into 32 bits; AVX2 alone uses
+VPMADDUBSW, whose 16-bit pair sums saturate with full 8-bit weights (exact with 7-bit ones).
+ARM64: SDOT/UDOT (the dot-product extension) or I8MM, else widening NEON; all exact.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+
+def cpu_features() -> set:
+    """Instruction-set names this CPU reports: NumPy's own run-time detection (CPUID on x86,
+    HWCAP on ARM), plus the Linux flags NumPy does not name (AVX-VNNI, AMX, I8MM), unless
+    /proc/cpuinfo describes another CPU than the one running us (an emulator passes the host's)."""
+    features = set()
+    try:
+        from numpy.core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy 2 moved it
+        from numpy._core._multiarray_umath import __cpu_features__
+    features |= {name.lower() for name, present in __cpu_features__.items() if present}
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("flags", "Features"):
+                flags = set(value.split())
+                if ("avx512f" in flags) == ("avx512f" in features):
+                    features |= flags & {"avx_vnni", "amx_int8", "i8mm"}
+                break
+    return features
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else what the platform module knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine()
+
+
+def int8_path(machine: str | None = None, features: set | None = None) -> str:
+    """One line naming the INT8 product kernel of this machine (or of `machine` with `features`)."""
+    machine = (machine or platform.machine()).lower()
+    features = cpu_features() if features is None else features
+    if machine in ("x86_64", "amd64", "i686", "x86"):
+        if "amx_int8" in features:
+            return "x86-64 AMX-INT8 (32-bit sums, no saturation)"
+        if "avx512_clx" in features or "avx512_icl" in features:
+            return "x86-64 AVX-512 VNNI (32-bit sums, no saturation)"
+        if "avx_vnni" in features:
+            return "x86-64 AVX-VNNI (32-bit sums, no saturation)"
+        if "avx2" in features:
+            return ("x86-64 AVX2 without VNNI (VPMADDUBSW: 16-bit pair sums, which saturate with 8-bit "
+                    "weights; exact with 7-bit ones)")
+        return "x86-64 SSE (widening 16-bit products, no saturation)"
+    if machine in ("aarch64", "arm64"):
+        if "i8mm" in features:
+            return "ARM64 with I8MM and dot product (no saturation)"
+        if "asimddp" in features:
+            return "ARM64 with dot product SDOT/UDOT (no saturation)"
+        return "ARM64 NEON without dot product (widening products, no saturation)"
+    return f"{machine}: ONNX Runtime's portable kernel"
