@@ -2,21 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The versions CI passed with (uv's universal lock, Python 3.10+): `make setup` installs within them,
+# `make lock` writes them anew, `make test-latest` tries the newest releases instead.
+LOCK := requirements/constraints.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean web node chromium
+.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean web node chromium lock test-latest
 HELD_OUT := asq,bzs,mfs
 MODEL := models/edge-small
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: a looser requirement would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -49,17 +52,17 @@ test: setup node chromium
 PY310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo $$p; break; }; done)
 VENV310 := .venv310
-STAMP310 := $(VENV310)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP310 := $(VENV310)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
 test-py310:
 	@if [ -z "$(PY310)" ]; then echo "no Python 3.10 interpreter here: the runtime's 3.10 tests are skipped"; \
 	else $(MAKE) --no-print-directory $(STAMP310) && \
 		$(VENV310)/bin/python -m pytest -q -p no:cacheprovider tests/runtime; fi
 
-$(STAMP310): pyproject.toml
+$(STAMP310): pyproject.toml $(LOCK)
 	test -x $(VENV310)/bin/python || $(PY310) -m venv $(VENV310)
 	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV310)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV310)/bin/python -m pip install --quiet -c $(LOCK) -e ".[test]"
 	rm -f $(VENV310)/.installed-*
 	touch $(STAMP310)
 
@@ -77,6 +80,22 @@ node:
 	@command -v node >/dev/null && command -v npm >/dev/null || $(call APT_INSTALL,nodejs npm,no npm and no apt here: install Node.js 18+ with npm)
 chromium:
 	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium,no Chromium and no apt here: the browser test is skipped)
+
+# The lock from pyproject's ranges: every extra make setup installs, for every Python from 3.10.
+lock: setup
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 --quiet \
+		--custom-compile-command "make lock" -o $(LOCK)
+
+# The newest releases within pyproject's ranges, in a venv of their own: which packages moved past
+# the lock, then the fast tests on them (what breaks is what fails here).
+LATEST := .venv-latest
+test-latest:
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip "torch==2.13.0"
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev]"
+	$(LATEST)/bin/python scripts/newer_than_lock.py $(LOCK)
+	QT_QPA_PLATFORM=offscreen $(LATEST)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 test-fast: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
@@ -116,7 +135,7 @@ eval: setup
 	$(BIN)/signclip evaluate $(MODEL) --protocol new-signers --data runs/manifest.csv --runs runs/new-signers
 
 clean:
-	rm -rf $(VENV) $(VENV310) build *.egg-info web/node_modules
+	rm -rf $(VENV) $(VENV310) $(LATEST) build *.egg-info web/node_modules
 
 # ---- The GPU machine (bench/gpu_run.sh; README, GPU): no package index there, 64 MiB may travel.
 # gpu-wheelhouse: the pinned wheels its image lacks (bench/gpu-wheels.txt) for its Python 3.12 and for
