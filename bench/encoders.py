@@ -2,6 +2,7 @@
 
     python bench/encoders.py                       # edge-small and paper-base, T = 26, 98, 256
     python bench/encoders.py --configs edge-small --repeats 50
+    python bench/encoders.py --configs edge-small --no-text --against old_pose_encoder.onnx
 
 Batch 1, 2 threads, random pose weights (timing only), inputs are real lexicon clips cut or
 repeated to T frames. The text encoder is timed per query, tokenizer included. The default
@@ -26,6 +27,7 @@ from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
 from signclip.runtime.commands.bench import timed
+from signclip.runtime.int8_path import cpu_name, int8_path
 from signclip.runtime.normalize import ModelInput, hands_view, hidden_indices
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
@@ -235,6 +237,25 @@ def verdicts(rows: list) -> list:
     return lines
 
 
+def bench_against(other: Path, entry, lengths, repeats: int, threads: int) -> list:
+    """The shipped pose graph (real weights) and `other` (e.g. an earlier shipped graph) on the same
+    real clip, timed in turns: (T, shipped ms, other ms, cosine between the two)."""
+    bundle = json.loads((BUNDLE / "signclip.json").read_text())
+    clip = data.clip_input(entry, load_config("edge-small").model.normalization, 256)
+    sessions = {"shipped": session(BUNDLE / bundle["encoders"]["pose"], threads),
+                "other": session(other, threads)}
+    out = []
+    for t in lengths:
+        reps = -(-t // len(clip.frames))
+        x = np.ascontiguousarray(np.concatenate([clip.features] * reps)[:t], dtype=np.float32)[None]
+        feed = {"poses": x, "mask": np.ones((1, t), bool)}
+        fns = {k: (lambda s=s, f=feed: s.run(None, f)[0]) for k, s in sessions.items()}
+        ms = in_turns_ms(fns, repeats)
+        cos = float(np.sum(unit(fns["shipped"]()) * unit(fns["other"]())))
+        out.append((t, ms["shipped"], ms["other"], cos))
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["edge-small", "paper-base"])
@@ -242,7 +263,10 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-text", action="store_true")
+    parser.add_argument("--against", type=Path, metavar="ONNX",
+                        help="also time the shipped pose graph beside this one (e.g. the previous bundle's)")
     args = parser.parse_args(argv)
+    print(f"CPU: {cpu_name()}; INT8 path: {int8_path()}")
     torch.set_num_threads(args.threads)
     entry = data.lexicon_entries()[0]
     rows = []
@@ -262,6 +286,13 @@ def main(argv=None) -> None:
     print(f"targets: {TARGETS}")
     for line in verdicts(rows):
         print("  " + line)
+    if args.against:
+        print(f"\nshipped pose graph vs {args.against.name}, real weights, in turns "
+              "(ratio = other / shipped)")
+        print(f"{'T':>4} {'shipped ms':>11} {'other ms':>9} {'ratio':>6} {'cosine':>9}")
+        timings = bench_against(args.against, entry, args.lengths, args.repeats, args.threads)
+        for t, mine, other, cos in timings:
+            print(f"{t:>4} {mine:11.3f} {other:9.3f} {other / mine:6.2f} {cos:9.6f}")
 
 
 if __name__ == "__main__":
