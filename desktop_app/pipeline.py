@@ -25,6 +25,10 @@ class Pipeline(QObject):
                  opener: Callable = open_capture, retry_s: float = 1.0, capture_config=None):
         super().__init__()
         self.engine, self.k, self.normalization = engine, k, normalization
+        if capture_config is None and normalization is not None:  # capture only what the model reads
+            from signclip.runtime.capture import capture_for
+
+            capture_config = capture_for(normalization)
         self.opener, self.retry_s, self.capture_config = opener, retry_s, capture_config
         self.gate = DisplayGate()
         self.service = EngineService(engine, k)

@@ -1,7 +1,9 @@
 """Video to pose with MediaPipe Holistic (the legacy solution of mediapipe 0.10.18, models in the wheel).
 
 Keypoints come out exactly as pose-format's `load_holistic` writes them: x and y in pixels, z as
-MediaPipe gives it, body confidence = visibility, face and hands 1 where detected.
+MediaPipe gives it, body confidence = visibility, face and hands 1 where detected. A bundle that hides
+the face reads no face point, so its capture runs the wheel's own Holistic graph without its face
+branch (`CaptureConfig(face=False)`): the same pose and hands, the face points marked missing.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ _POSE_MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tfli
 class CaptureConfig:
     model_complexity: ModelComplexity = ModelComplexity.FULL
     refine_face: bool = False          # 478-point face with irises (586-point layout)
+    face: bool = True                  # False: no face mesh (its points missing), for bundles that hide it
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
 
@@ -46,6 +49,60 @@ class VideoInfo:
     fps: float
     width: int
     height: int
+
+
+def capture_for(normalization) -> CaptureConfig:
+    """The capture a bundle reads: no face mesh where its normalization hides the face."""
+    return CaptureConfig(face=not normalization.hide_face)
+
+
+HOLISTIC_GRAPH = "modules/holistic_landmark/holistic_landmark_cpu.binarypb"  # inside the mediapipe package
+FACE_NODES = ("SplitNormalizedLandmarkListCalculator", "FaceLandmarksFromPoseCpu")
+HOLISTIC_OUTPUTS = ("pose_landmarks", "pose_world_landmarks", "left_hand_landmarks", "right_hand_landmarks")
+
+
+def holistic_without_face():
+    """The wheel's Holistic graph config less its face branch (the face landmarks split off the pose
+    and the face mesh model): pose and both hands come out of the same nodes as in Holistic."""
+    import mediapipe
+    from mediapipe.framework import calculator_pb2
+
+    config = calculator_pb2.CalculatorGraphConfig()
+    config.ParseFromString((Path(mediapipe.__file__).parent / HOLISTIC_GRAPH).read_bytes())
+    kept = [n for n in config.node if n.calculator not in FACE_NODES]
+    outputs = [s for s in config.output_stream if not s.startswith("FACE_LANDMARKS:")]
+    sides = [s for s in config.input_side_packet if not s.startswith("REFINE_FACE_LANDMARKS:")]
+    del config.node[:], config.output_stream[:], config.input_side_packet[:]
+    config.node.extend(kept)
+    config.output_stream.extend(outputs)
+    config.input_side_packet.extend(sides)
+    return config
+
+
+def open_graph(config: CaptureConfig, static_image_mode: bool):
+    """MediaPipe's Holistic solution, or its graph without the face run the way the solution runs it
+    (the same side inputs and thresholds, mediapipe/python/solutions/holistic.py)."""
+    import mediapipe as mp
+
+    common = dict(static_image_mode=static_image_mode, model_complexity=int(config.model_complexity),
+                  min_detection_confidence=config.min_detection_confidence,
+                  min_tracking_confidence=config.min_tracking_confidence)
+    if config.face:
+        return mp.solutions.holistic.Holistic(refine_face_landmarks=config.refine_face, **common)
+    from mediapipe.python.solution_base import SolutionBase
+
+    tracking = not static_image_mode
+    return SolutionBase(
+        graph_config=holistic_without_face(),
+        side_inputs={"model_complexity": int(config.model_complexity), "smooth_landmarks": tracking,
+                     "enable_segmentation": False, "smooth_segmentation": tracking,
+                     "use_prev_landmarks": tracking},
+        calculator_params={
+            "poselandmarkcpu__posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
+                config.min_detection_confidence,
+            "poselandmarkcpu__poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+            "ThresholdingCalculator.threshold": config.min_tracking_confidence},
+        outputs=list(HOLISTIC_OUTPUTS))
 
 
 def pose_model_available(complexity: int) -> bool:
@@ -68,7 +125,8 @@ def quiet_native_stderr():
 
 
 class HolisticCapture:
-    """One MediaPipe Holistic graph: `process(rgb)` -> (frame [K, 3], confidence [K]); `close()`."""
+    """One MediaPipe Holistic graph (with or without its face): `process(rgb)` -> (frame [K, 3],
+    confidence [K]) in the Holistic layout; `close()`."""
 
     def __init__(self, config: CaptureConfig = CaptureConfig(), *, static_image_mode: bool = False):
         complexity = ModelComplexity(config.model_complexity)
@@ -77,8 +135,6 @@ class HolisticCapture:
                 f"model complexity {int(complexity)} needs MediaPipe's "
                 f"{_POSE_MODEL_FILES[complexity]}, which is not in the mediapipe wheel and would be "
                 f"downloaded at first use (not possible offline); use --model-complexity 1")
-        import mediapipe as mp
-
         self.config = config
         self.layout: Layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
         self._face_points = 478 if config.refine_face else 468
@@ -88,11 +144,7 @@ class HolisticCapture:
         self._quiet = contextlib.ExitStack()
         self._quiet.enter_context(quiet_native_stderr())
         try:
-            self._holistic = mp.solutions.holistic.Holistic(
-                static_image_mode=static_image_mode, model_complexity=int(complexity),
-                refine_face_landmarks=config.refine_face,
-                min_detection_confidence=config.min_detection_confidence,
-                min_tracking_confidence=config.min_tracking_confidence)
+            self._holistic = open_graph(config, static_image_mode)
         except BaseException:
             self._quiet.close()
             raise
@@ -110,7 +162,7 @@ class HolisticCapture:
             self._quiet.close()
         parts = [
             _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
-            _landmarks(results.face_landmarks, self._face_points, width, height),
+            _landmarks(getattr(results, "face_landmarks", None), self._face_points, width, height),
             _landmarks(results.left_hand_landmarks, 21, width, height),
             _landmarks(results.right_hand_landmarks, 21, width, height),
             _landmarks(results.pose_world_landmarks, 33, width, height, visibility=True),
@@ -224,6 +276,44 @@ def video_frames(capture) -> Iterator[np.ndarray]:
         yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+READ_AHEAD = 4  # frames decoded ahead of MediaPipe
+
+
+def read_ahead(frames: Iterator, depth: int = READ_AHEAD) -> Iterator:
+    """The items of `frames`, produced on a thread up to `depth` ahead, so that decoding and colour
+    conversion overlap MediaPipe's inference (both release the GIL); errors reach the consumer."""
+    import queue
+    import threading
+
+    items, stop, done = queue.Queue(maxsize=depth), threading.Event(), object()
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as e:  # handed over to the consumer
+            items.put(e)
+
+    thread = threading.Thread(target=produce, name="signclip video reader", daemon=True)
+    thread.start()
+    try:
+        while (item := items.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool = False) -> PoseClip:
     """Run Holistic over every frame of a video; SignclipError when no frame shows a person."""
     from tqdm import tqdm
@@ -233,15 +323,17 @@ def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool 
     frames, confidences = [], []
     # ffmpeg's decoder threads report a damaged file's packets on fd 2 at any moment: fd 2 stays
     # captured while the video is read, and the progress bar goes to the terminal through its own fd
+    decoded = read_ahead(video_frames(capture))
     try:
         with os.fdopen(os.dup(2), "w") as terminal, captured_native_stderr(), \
                 HolisticCapture(config) as holistic:
-            for rgb in tqdm(video_frames(capture), total=total, unit="frame", disable=not progress,
+            for rgb in tqdm(decoded, total=total, unit="frame", disable=not progress,
                             desc=Path(path).name, leave=False, file=terminal):
                 frame, confidence = holistic.process(rgb)
                 frames.append(frame)
                 confidences.append(confidence)
     finally:
+        decoded.close()  # the reader thread stops before the video it reads is released
         capture.release()
     if not frames:
         raise SignclipError(f"{path}: no frames could be decoded (empty or corrupt video)")

@@ -90,9 +90,10 @@ def merge(candidates: list, k: int) -> list:
     return out
 
 
-def read_clip(path, photo_frames: int = 1) -> PoseClip:
+def read_clip(path, photo_frames: int = 1, capture=None) -> PoseClip:
     """A `.pose` file, a video through MediaPipe Holistic trimmed to its signing, or a photo held
-    for `photo_frames` frames (the bundle's normalization says how many)."""
+    for `photo_frames` frames (the bundle's normalization says how many); `capture`: the video's
+    CaptureConfig (default: Holistic whole)."""
     path = Path(path)
     if is_pose_file(path):
         return read_pose(path)
@@ -103,7 +104,7 @@ def read_clip(path, photo_frames: int = 1) -> PoseClip:
         raise SignclipError(f"{path}: unknown input type {path.suffix or '(none)'}; give a .pose file, "
                             f"a video ({', '.join(VIDEO_SUFFIXES)}) or a photo ({', '.join(IMAGE_SUFFIXES)})")
     try:
-        from .capture import video_to_clip
+        from .capture import CaptureConfig, video_to_clip
         from .photo import photo_to_clip
     except ImportError as e:
         raise SignclipError(f"{path}: videos and photos need MediaPipe ({e.name or e}); install "
@@ -112,7 +113,8 @@ def read_clip(path, photo_frames: int = 1) -> PoseClip:
         return photo_to_clip(path, photo_frames)
     from .segmentation import trim_rest
 
-    return trim_rest(video_to_clip(path))  # a recording holds rest before and after the sign
+    # a recording holds rest before and after the sign
+    return trim_rest(video_to_clip(path, capture or CaptureConfig()))
 
 
 def _sample_rows(rows: np.ndarray, limit: int = 2048) -> np.ndarray:
@@ -169,9 +171,16 @@ class Engine:
     def model_input(self, clip: PoseClip) -> ModelInput:
         return preprocess(clip, self.bundle.normalization)
 
+    @property
+    def capture_config(self):
+        """How videos are captured for this bundle (runtime/capture.py: no face mesh if it hides the face)."""
+        from .capture import capture_for
+
+        return capture_for(self.bundle.normalization)
+
     def read(self, path) -> PoseClip:
         """A .pose file, video or photo as a clip (a photo held as this bundle's model was trained)."""
-        return read_clip(path, self.bundle.normalization.photo_frames)
+        return read_clip(path, self.bundle.normalization.photo_frames, self.capture_config)
 
     def prepare(self, path) -> ModelInput:
         """A .pose file, video or photo read and normalized: what the pose encoder takes."""

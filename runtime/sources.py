@@ -216,14 +216,14 @@ def open_camera(index: int) -> tuple:
     return capture, float(fps) if 1 <= fps <= 240 else 30.0
 
 
-def open_source(spec, *, realtime: bool = False, estimate: bool = True) -> FrameSource:
+def open_source(spec, *, realtime: bool = False, estimate: bool = True, capture_config=None) -> FrameSource:
     """A source from a CLI value: a camera index ("0"), a `.pose` file or a video file."""
     text = str(spec)
     if text.isdigit():
-        return VideoSource(int(text), estimate=estimate)
+        return VideoSource(int(text), estimate=estimate, capture_config=capture_config)
     path = Path(text)
     if not path.exists():
         raise SignclipError(f"--source {text}: no such file, and not a camera index (0, 1, ...)")
     if is_pose_file(path):
         return PoseFileSource(path, realtime=realtime)
-    return VideoSource(path, realtime=realtime, estimate=estimate)
+    return VideoSource(path, realtime=realtime, estimate=estimate, capture_config=capture_config)

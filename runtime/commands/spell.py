@@ -93,7 +93,7 @@ def run(args) -> int:
     failed = 0
     for path in args.inputs:
         try:
-            clip = read_clip(path)
+            clip = read_clip(path, capture=engine.capture_config)
             letters = letters_of(read_spelling(clip, **options))
         except SignclipError as e:
             failed += 1

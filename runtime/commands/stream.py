@@ -159,7 +159,7 @@ def run_spell(args) -> int:
         raise SignclipError("--spell reads letters from the hand's holds; it does not combine with --window")
     engine = open_engine(args)
     options = reader_options(engine, args.language, args.words)
-    with open_source(args.source, realtime=args.realtime) as source:
+    with open_source(args.source, realtime=args.realtime, capture_config=engine.capture_config) as source:
         reader = SpellReader(source.layout, source.fps, **options)
         follow(source, reader, lambda: reader.in_word, lambda e, status: emit_spelling(e, args.json, status))
     return 0
@@ -193,7 +193,7 @@ def run(args) -> int:
     windows = WindowConfig(args.window, args.hop) if args.window is not None else None
     engine = open_engine(args)
     encode, search = lookup_callables(engine, args.top_k, args.language)
-    with open_source(args.source, realtime=args.realtime) as source:
+    with open_source(args.source, realtime=args.realtime, capture_config=engine.capture_config) as source:
         recognizer = Recognizer(source.layout, source.fps, encode, search, windows=windows,
                                 normalization=engine.bundle.normalization)
         follow(source, recognizer, lambda: recognizer.in_sign, lambda e, status: emit(e, args.json, status))

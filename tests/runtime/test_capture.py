@@ -117,3 +117,41 @@ def test_pose_file_summary(poses_dir):
     run = signclip("pose", poses_dir / "holistic576_97f.pose")
     assert run.returncode == 0, run.stderr
     assert "97 frames at 25.00 fps" in run.stdout and "model input (97, 609)" in run.stdout
+
+
+def test_without_the_face_pose_and_hands_are_holistics(soup, videos_dir):
+    """The Holistic graph less its face branch: the same pose and hand points from the same nodes,
+    the face marked missing, the same frames and timing (what a bundle that hides the face reads)."""
+    faceless = video_to_clip(videos_dir / "asl_soup.mp4", CaptureConfig(face=False))
+    assert (faceless.num_frames, faceless.fps, faceless.layout) == (soup.num_frames, soup.fps, soup.layout)
+    face = np.array([c == FACE for c, _ in soup.layout.points])
+    assert faceless.detection_rate(FACE) == 0.0 and not faceless.frames[:, face].any()
+    for component in (BODY, LEFT_HAND, RIGHT_HAND):
+        part = np.array([c == component for c, _ in soup.layout.points])
+        np.testing.assert_array_equal(faceless.mask[:, part], soup.mask[:, part])
+        np.testing.assert_allclose(faceless.frames[:, part], soup.frames[:, part], atol=1e-4)
+
+
+def test_a_bundle_that_hides_the_face_captures_without_it():
+    from signclip.runtime.bundle import load_bundle
+    from signclip.runtime.capture import capture_for
+    from signclip.runtime.normalize import NormalizationConfig
+
+    assert capture_for(load_bundle().normalization) == CaptureConfig(face=False)
+    assert capture_for(NormalizationConfig(hide_face=False)) == CaptureConfig(face=True)
+
+
+def test_read_ahead_keeps_order_stops_early_and_passes_errors_on():
+    from signclip.runtime.capture import read_ahead
+
+    assert list(read_ahead(iter(range(50)), depth=3)) == list(range(50))
+    taken = read_ahead(iter(range(1000)), depth=2)
+    assert next(taken) == 0
+    taken.close()  # the reader thread ends without draining the rest
+
+    def broken():
+        yield 1
+        raise SignclipError("damaged frame")
+
+    with pytest.raises(SignclipError, match="damaged frame"):
+        list(read_ahead(broken()))

@@ -1,0 +1,158 @@
+"""Capture modes beside MediaPipe Holistic on the fixture videos, in one run: time per frame, the
+landmarks' agreement with Holistic, the letters read, and a whole `signclip lookup` against Holistic.
+
+    python bench/capture.py                      # every mode, 2 rounds, the fixture videos
+    python bench/capture.py --rounds 3 --videos tests/data/videos/asl_letters_CAB.mp4
+
+Per frame: the video decoded to RGB once, beforehand; each mode runs over every frame after its
+graph has started on the first, modes in turns over `--rounds` rounds (medians), so that they see
+the same phases of a shared machine. Agreement: for each frame where both find a hand, the largest
+distance between a mode's hand points and Holistic's, in palm lengths (Holistic's wrist to middle
+knuckle); pose points (the 25 upper-body ones) likewise, in the frame's palm length. Lookup: the
+whole command on the C-A-B video (interpreter start and model loading included) against Holistic
+alone on the same frames (decode, RGB, Holistic; graph start-up excluded, as bench/app.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from signclip.runtime.capture import CaptureConfig, HolisticCapture, open_video, video_frames  # noqa: E402
+from signclip.runtime.int8_path import cpu_name  # noqa: E402
+from signclip.runtime.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEOS = ROOT / "tests" / "data" / "videos"
+LETTERS = "ABCL"
+DEFAULT_VIDEOS = [VIDEOS / "asl_letters_CAB.mp4", *(VIDEOS / f"asl_letter_{x}.mp4" for x in LETTERS),
+                  VIDEOS / "webcam_one_hand.mp4"]
+MODES = {"holistic": CaptureConfig(), "without face": CaptureConfig(face=False)}
+UPPER_BODY = np.array([c == BODY for c, _ in HOLISTIC_576.points]) & \
+    (np.arange(HOLISTIC_576.size) < 25)  # nose to hips: the points the model reads
+HANDS = {side: np.array([c == side for c, _ in HOLISTIC_576.points]) for side in (LEFT_HAND, RIGHT_HAND)}
+CLOSE = 0.05  # palm lengths
+
+
+def decoded(path: Path) -> list:
+    capture, _ = open_video(path)
+    try:
+        return list(video_frames(capture))
+    finally:
+        capture.release()
+
+
+def capture(frames: list, config: CaptureConfig) -> tuple:
+    """(points [T, K, 3], found [T, K], ms per frame) of one mode over the frames."""
+    with HolisticCapture(config) as graph:
+        out = [graph.process(frames[0])]  # the graph's start-up is not per-frame cost
+        began = time.perf_counter()
+        out += [graph.process(rgb) for rgb in frames[1:]]
+        ms = (time.perf_counter() - began) / max(1, len(frames) - 1) * 1e3
+    points = np.stack([p for p, _ in out])
+    return points, np.stack([c for _, c in out]) > 0, ms
+
+
+def palm(points: np.ndarray) -> float:
+    """A hand's palm length [21, 3]: wrist to middle knuckle, in pixels."""
+    return float(np.linalg.norm(points[9, :2] - points[0, :2]))
+
+
+def agreement(reference: tuple, other: tuple) -> dict:
+    """Largest point distances, in palm lengths, of `other` from `reference` (points, found)."""
+    (ref, ref_found), (got, got_found) = reference, other
+    hands, pose = [], []
+    for t in range(len(ref)):
+        palms = []
+        for side in HANDS.values():
+            if ref_found[t, side].all() and got_found[t, side].all():
+                length = palm(ref[t, side])
+                palms.append(length)
+                hands.append(np.linalg.norm(got[t, side, :2] - ref[t, side, :2], axis=1).max() / length)
+        both = ref_found[t, UPPER_BODY] & got_found[t, UPPER_BODY]
+        if palms and both.any():
+            pose.append(np.linalg.norm(got[t, UPPER_BODY][both, :2] - ref[t, UPPER_BODY][both, :2],
+                                       axis=1).max() / np.mean(palms))
+    def share(distances: list) -> float:
+        return float(np.mean(np.array(distances) <= CLOSE)) if distances else float("nan")
+
+    return {"hand frames": len(hands), "hands close": share(hands), "pose close": share(pose),
+            "hand worst": max(hands, default=float("nan"))}
+
+
+def letters_read(config: CaptureConfig) -> str:
+    """The top-1 letter of each fixture letter video (ASL), captured with `config`."""
+    from signclip.runtime.capture import video_to_clip
+    from signclip.runtime.engine import Engine
+    from signclip.runtime.segmentation import trim_rest
+
+    engine = Engine()
+    read = []
+    for x in LETTERS:
+        clip = trim_rest(video_to_clip(VIDEOS / f"asl_letter_{x}.mp4", config))
+        read.append(engine.lookup_clips([clip], 1, "ase")[0][0].label)
+    return " ".join(read)
+
+
+def lookup_vs_holistic(video: Path) -> tuple:
+    """(seconds of the whole `signclip lookup --segments`, seconds of Holistic alone, the signs read)."""
+    frames = decoded(video)
+    with HolisticCapture(CaptureConfig()) as holistic:
+        holistic.process(frames[0])
+        began = time.perf_counter()
+        capture_, _ = open_video(video)
+        for rgb in video_frames(capture_):
+            holistic.process(rgb)
+        alone = time.perf_counter() - began
+        capture_.release()
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "signclip.runtime.cli", "lookup", str(video), "--segments",
+                          "--language", "ase", "--top-k", "1"], capture_output=True, text=True, check=True)
+    whole = time.perf_counter() - began
+    signs = " ".join(line.split("]")[1].split()[0] for line in out.stdout.splitlines() if "]" in line)
+    return whole, alone, signs
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", nargs="+", type=Path, default=DEFAULT_VIDEOS)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; mediapipe 0.10.18 legacy graphs, model complexity 1")
+    print(f"\n{'video':<22} {'frames':>6}  {'mode':<13} {'ms/frame':>8} {'x holistic':>10}  "
+          f"{'hand frames':>11} {'hands <=0.05':>12} {'pose <=0.05':>11} {'hand worst':>10}")
+    for video in args.videos:
+        frames = decoded(video)
+        times = {mode: [] for mode in MODES}
+        results = {}
+        for _ in range(args.rounds):
+            for mode, config in MODES.items():
+                points, found, ms = capture(frames, config)
+                times[mode].append(ms)
+                results[mode] = (points, found)
+        base = statistics.median(times["holistic"])
+        for mode in MODES:
+            ms = statistics.median(times[mode])
+            a = agreement(results["holistic"], results[mode])
+            print(f"{video.name:<22} {len(frames):>6}  {mode:<13} {ms:8.1f} {base / ms:10.2f}  "
+                  f"{a['hand frames']:>11} {a['hands close']:12.3f} {a['pose close']:11.3f} "
+                  f"{a['hand worst']:10.4f}")
+    print("\nletters read (top-1, ase) on the letter videos " + " ".join(LETTERS))
+    for mode, config in MODES.items():
+        print(f"  {mode:<13} {letters_read(config)}")
+    whole, alone, signs = lookup_vs_holistic(VIDEOS / "asl_letters_CAB.mp4")
+    print(f"\nsignclip lookup asl_letters_CAB.mp4 --segments (the default bundle's capture): {whole:.2f} s, "
+          f"reads {signs}; Holistic alone on its frames {alone:.2f} s: {alone / whole:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
