@@ -5,8 +5,10 @@
 
 Words of 3 to 8 letters, drawn (fixed seed) from the 20,000 most frequent words of the language's
 spoken language (wordfreq) that its lexicon can spell, are joined from the lexicon's letter clips
-(spoken_to_signed's 600-clip lexicon): each clip trimmed to its held part, the parts joined by a
-0.12 s transition and no rest, a double letter sliding sideways (tests/runtime/spelling_data.py).
+(spoken_to_signed's 600-clip lexicon): each clip trimmed to its held part (at most 0.8 s), the parts
+joined by a 0.12 s transition and no rest, a double letter sliding sideways
+(tests/runtime/spelling_data.py); then again as a fluent signer spells: each hold cut to 0.3-0.5 s
+(drawn per letter, fixed seed) and 0.08 s transitions.
 The same is done with the project's own letter videos (tests/data/videos/asl_letter_{A,B,C,L}.mp4
 through MediaPipe): every word of the list that those four letters spell.
 
@@ -189,7 +191,7 @@ def main(argv=None) -> int:
                         help="skip the words joined from the project's letter videos (MediaPipe)")
     args = parser.parse_args(argv)
 
-    from spelling_data import join_word, lexicon_folder, lexicon_letters
+    from spelling_data import FAST_TRANSITION_S, fast_holds, join_word, lexicon_folder, lexicon_letters
 
     from signclip.runtime.bundle import load_bundle
     from signclip.runtime.engine import Engine
@@ -207,13 +209,18 @@ def main(argv=None) -> int:
     spoken = engine.spoken.get(args.language, "en")
     clips = lexicon_letters(args.language)
     prior = WordPrior(spoken, letters)
-    words = [join_word(w, clips) for w in word_list(spoken, set(clips), args.words, args.seed)]
+    names = word_list(spoken, set(clips), args.words, args.seed)
+    words = [join_word(w, clips) for w in names]
     engine.pose_encoder.embed_one(engine.model_input(words[0].clip))  # warm up the session
     print(f"bundle {engine.bundle.path}; {args.language} letters from {lexicon_folder()}; "
           f"{len(words)} words of {sum(len(w.word) for w in words)} letters, "
           f"{sum(w.clip.num_frames for w in words)} frames at {words[0].clip.fps:g} fps")
     run_set(f"Words joined from the lexicon's {args.language} letter clips", words, engine, args.language,
             letters, moving, prior)
+    rng = np.random.default_rng(args.seed)
+    fast = [join_word(w, clips, max_hold_s=fast_holds(w, rng), transition_s=FAST_TRANSITION_S) for w in names]
+    run_set(f"The same words spelled fast (holds of 0.3-0.5 s, {FAST_TRANSITION_S} s transitions)", fast,
+            engine, args.language, letters, moving, prior)
     if args.videos and args.language == "ase":
         clips = video_letters()
         names = word_list(spoken, set(VIDEO_LETTERS), 100, args.seed, top=10000)
@@ -222,6 +229,9 @@ def main(argv=None) -> int:
               f"{words[0].clip.fps:g} fps")
         run_set("Words joined from the project's letter videos (a signer the model never saw)", words,
                 engine, args.language, letters, moving, prior)
+        fast = [join_word(w, clips, max_hold_s=fast_holds(w, rng), transition_s=FAST_TRANSITION_S)
+                for w in names]
+        run_set("The same, spelled fast", fast, engine, args.language, letters, moving, prior)
     print("\nDelay: from the end of a letter's held part to its output, for letters read right "
           "(frames until the deciding one, plus encoder and lookup). Per frame: reader work without "
           "the lookups; ratio against the baseline in this run.")

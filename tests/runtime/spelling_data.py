@@ -27,6 +27,8 @@ RAISED = 1.0         # ... if it is above this line (shoulder widths below the s
 TRANSITION_S = 0.12  # from one letter's shape to the next
 SLIDE = 0.3          # shoulder widths: how far a repeated letter slides
 MAX_HOLD_S = 0.8     # a letter held longer (a letter video holds 2 s) is cut to its first 0.8 s
+FAST_HOLD_S = (0.3, 0.5)  # a fluent signer's holds: each letter cut to a length drawn in this range
+FAST_TRANSITION_S = 0.08
 ARM_POINTS = ("WRIST", "PINKY", "INDEX", "THUMB", "ELBOW")
 
 
@@ -138,9 +140,11 @@ def _transition(a: PoseClip, b: PoseClip, n: int) -> tuple:
 
 
 def join_word(word: str, letters: dict, *, transition_s: float = TRANSITION_S, slide: float = SLIDE,
-              max_hold_s: float = MAX_HOLD_S) -> SpelledWord:
+              max_hold_s=MAX_HOLD_S) -> SpelledWord:
     """`word` spelled from `letters` ({letter: PoseClip}): held parts joined without rest, after the
-    first letter's raise of the hand and before the last one's drop."""
+    first letter's raise of the hand and before the last one's drop. `max_hold_s`: one length for
+    every letter's held part, or one per letter."""
+    holds = [max_hold_s] * len(word) if np.isscalar(max_hold_s) else list(max_hold_s)
     first = letters[word[0]]
     fps = first.fps
     centre, width = _shoulders(first)
@@ -149,7 +153,7 @@ def join_word(word: str, letters: dict, *, transition_s: float = TRANSITION_S, s
     parts, truth, t, previous = [], [], 0, None
     for i, letter in enumerate(word):
         whole = _onto(_resample(letters[letter], fps), centre, width)
-        start, end = held_part(whole, max_hold_s)
+        start, end = held_part(whole, holds[i])
         clip = whole.slice(start, end)
         if i == 0:  # the word starts with the first letter's own raise of the hand
             parts.append((whole.frames[:start], whole.mask[:start]))
@@ -174,3 +178,8 @@ def join_word(word: str, letters: dict, *, transition_s: float = TRANSITION_S, s
     mask = np.concatenate([m for _, m in parts])
     joined = PoseClip(first.layout, frames, mask, fps, first.width, first.height)
     return SpelledWord(word, joined, tuple((x, a, b) for x, a, b, _ in truth))
+
+
+def fast_holds(word: str, rng: np.random.Generator, span: tuple = FAST_HOLD_S) -> list:
+    """A fluent signer's hold lengths for `word`: each drawn uniformly in `span` seconds."""
+    return [float(x) for x in rng.uniform(*span, size=len(word))]
