@@ -8,7 +8,7 @@ LOCK := requirements/constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean web node chromium lock test-latest
+.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean web node chromium lock test-latest docs
 HELD_OUT := asq,bzs,mfs
 MODEL := models/edge-small
 
@@ -96,6 +96,11 @@ test-latest:
 	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev]"
 	$(LATEST)/bin/python scripts/newer_than_lock.py $(LOCK)
 	QT_QPA_PLATFORM=offscreen $(LATEST)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
+
+# The documentation (docs/, README's links to it) as a site in build/docs; a broken link or anchor fails.
+docs: setup
+	$(BIN)/mkdocs build --strict --quiet
+	@echo "build/docs/index.html"
 
 test-fast: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
