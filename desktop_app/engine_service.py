@@ -67,6 +67,14 @@ class LockedEngine:
         with self.lock:
             return self.engine.lookup_embedding(embedding, k, language)
 
+    def spell_options(self, language: str | None) -> dict:
+        """SpellReader's options as the command line reads letters, with this lock's encoder and lookup."""
+        from signclip.runtime.spelling import reader_options
+
+        options = reader_options(self.engine, language, encode=self.embed_one, lookup=self.lookup_embedding)
+        options.pop("correct")
+        return options
+
     def languages(self) -> list:
         with self.lock:
             return self.engine.languages()

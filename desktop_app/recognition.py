@@ -109,19 +109,14 @@ class RecognitionWorker(QObject):
     def _new_recognizer(self, fps: float, mode: tuple):
         from signclip.runtime.normalize import NormalizationConfig
         from signclip.runtime.recognizer import Recognizer
-        from signclip.runtime.spelling import MOVING_LETTERS, SpellReader, alphabet
+        from signclip.runtime.spelling import SpellReader
 
         normalization = self.normalization or NormalizationConfig()
         spelling, language = mode
         if not spelling:
             return Recognizer(HOLISTIC_576, fps, self.engine.embed_one, self._search,
                               normalization=normalization)
-        v = self.engine.engine.vocabulary  # read-only: no lock needed
-        moving = MOVING_LETTERS.get(language, frozenset()) if language else frozenset()
-        return SpellReader(HOLISTIC_576, fps, self.engine.embed_one,
-                           lambda e: self.engine.lookup_embedding(e, 2 * self.k, language),
-                           letters=alphabet(v.labels, v.languages, language), moving=moving,
-                           normalization=normalization)
+        return SpellReader(HOLISTIC_576, fps, **self.engine.spell_options(language))
 
     def _run(self) -> None:
         recognizer, epoch, in_sign, mode = None, None, False, None

@@ -16,6 +16,7 @@ import json
 import sys
 
 from ..errors import SignclipError
+from ..spelling import reader_options
 from .engine_args import add_engine_arguments, open_engine
 
 
@@ -36,36 +37,6 @@ def add_spell_arguments(parser, *, language: bool = True) -> None:
     parser.add_argument("--words", default=None, metavar="LANG",
                         help="correct the letters with the word list of this spoken language (ISO 639-1, "
                              "e.g. en; needs the wordfreq package)")
-
-
-def reader_options(engine, language: str | None, words: str | None) -> dict:
-    """SpellReader's keyword arguments for this engine: encoder, lookup, letters, word prior."""
-    from ..spelling import MOVING_LETTERS, SpellConfig, alphabet
-
-    if language is not None and language not in engine.languages():
-        raise SignclipError(f"language {language!r} is not in the vocabulary; known: "
-                            f"{', '.join(engine.languages()) or 'none'}")
-    v = engine.vocabulary
-    letters = alphabet(v.labels, v.languages, language)
-    if not letters:
-        raise SignclipError(f"the vocabulary has no letters{f' of {language}' if language else ''}: "
-                            "nothing to spell with")
-    config = SpellConfig()
-    k = 2 * config.candidates  # spare rows for taught signs that are not letters
-
-    def search(embedding):
-        return engine.lookup_embedding(embedding, k, language)
-
-    moving = frozenset().union(*MOVING_LETTERS.values()) if language is None else \
-        MOVING_LETTERS.get(language, frozenset())
-    prior = None
-    if words is not None:
-        from ..word_prior import WordPrior
-
-        prior = WordPrior(words, letters)
-    return {"encode": engine.pose_encoder.embed_one, "search": search, "letters": letters,
-            "moving": moving & letters, "config": config, "normalization": engine.bundle.normalization,
-            "correct": prior.word if prior else None}
 
 
 def record(name: str, letters: list, text: str, raw: str | None) -> dict:

@@ -17,9 +17,10 @@ import sys
 import time
 
 from ..errors import SignclipError
+from ..spelling import reader_options
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
 from .lookup import LABEL_COLUMN, cut, input_error
-from .spell import add_spell_arguments, reader_options
+from .spell import add_spell_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -259,7 +259,7 @@ def test_spelled_letters_and_words_equal(run, engine):
     """The Spell mode's reader and word prior in Node against `signclip spell --language ase --words en`
     (runtime/spelling.py, word_prior.py) on the same frames: the same letters, frames, candidates, words."""
     pytest.importorskip("wordfreq")
-    from signclip.runtime.commands.spell import reader_options
+    from signclip.runtime.spelling import reader_options
 
     _, by_name, results = run
     spelled = 0

@@ -1,0 +1,79 @@
+"""The app reads fingerspelling as the command line does: the same reader options (runtime/spelling.py
+`reader_options`), so the same letters on the fixture letter videos and on a word with a moving letter,
+with and without a sign language chosen."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+from spelling_data import join_word, lexicon_letters  # noqa: E402
+from streaming_data import cab_clip  # noqa: E402
+
+from signclip.runtime.layouts import HOLISTIC_576, conversion_plan, convert  # noqa: E402
+from signclip.runtime.pose import PoseClip  # noqa: E402
+from signclip.runtime.spelling import read_clip, reader_options  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    from signclip.app.engine_service import LockedEngine
+    from signclip.runtime.engine import Engine
+
+    engine = Engine(personal=False)  # the default bundle: real letters
+    return engine, LockedEngine(engine)
+
+
+def as_576(clip: PoseClip) -> PoseClip:
+    """The clip in the Holistic layout the app's MediaPipe worker produces."""
+    frames, mask = convert(clip.frames, clip.mask, conversion_plan(clip.layout, HOLISTIC_576))
+    return PoseClip(HOLISTIC_576, frames, mask, clip.fps, clip.width, clip.height)
+
+
+def app_letters(locked, clip: PoseClip, language) -> list:
+    """The letters the app's recognition worker reads in Spell mode, frame by frame."""
+    from signclip.app.recognition import RecognitionWorker
+    from signclip.app.slots import FrameSlot
+
+    worker = RecognitionWorker(locked, FrameSlot(), normalization=locked.engine.bundle.normalization)
+    reader = worker._new_recognizer(clip.fps, (True, language))
+    events = []
+    for t in range(clip.num_frames):
+        events += reader.push(clip.frames[t], clip.mask[t])
+    events += reader.finish()
+    return [e.letter for e in events if hasattr(e, "letter")]
+
+
+def test_app_reader_has_the_cli_options(engines):
+    """Without a language chosen the app used no moving letters, with one the same letters: each of
+    the options now comes from one place."""
+    from signclip.app.recognition import RecognitionWorker
+    from signclip.app.slots import FrameSlot
+
+    engine, locked = engines
+    worker = RecognitionWorker(locked, FrameSlot(), normalization=engine.bundle.normalization)
+    for language in (None, "ase", "gsg"):
+        reader = worker._new_recognizer(30.0, (True, language))
+        options = reader_options(engine, language)
+        assert reader.letters == options["letters"] and reader.moving == options["moving"]
+        assert reader.config == options["config"]
+    assert {"J", "Z"} <= worker._new_recognizer(30.0, (True, None)).moving
+
+
+def cli_letters(engine, clip: PoseClip, language) -> list:
+    options = reader_options(engine, language)
+    options.pop("correct")
+    return [e.letter for e in read_clip(clip, **options) if hasattr(e, "letter")]
+
+
+@pytest.mark.slow  # the C-A-B video through MediaPipe (shared with the streaming tests)
+@pytest.mark.parametrize("language", [None, "ase"])
+def test_app_and_cli_read_the_same_letters(engines, language):
+    engine, locked = engines
+    joke = as_576(join_word("JOKE", lexicon_letters("ase")).clip)  # J moves
+    for clip in (cab_clip(), joke):
+        cli = cli_letters(engine, clip, language)
+        assert cli and app_letters(locked, clip, language) == cli
