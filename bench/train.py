@@ -215,7 +215,8 @@ class _TrainingSteps:
         from signclip.trainer.loss import ClipLoss
         from signclip.trainer.model import SignCLIP
         from signclip.trainer.sources import PackedSource
-        from signclip.trainer.train import build_text_inputs, make_optimizer, train_step
+        from signclip.trainer.text_inputs import build_text_inputs
+        from signclip.trainer.train import make_optimizer, train_step
 
         cfg = load_config(config)
         if batch is not None:

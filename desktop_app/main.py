@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 
 from signclip.runtime.errors import SignclipError
+from signclip.runtime.index import check_top_k
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,7 @@ def check_display() -> None:
 
 
 def check_options(options: AppOptions) -> None:
-    if options.k < 1:
-        raise SignclipError(f"--top-k {options.k}: must be at least 1")
+    check_top_k(options.k)
     text = str(options.source)
     if not text.isdigit() and not os.path.isfile(text):
         raise SignclipError(f"--source {text}: no such video file, and not a camera index (0, 1, ...)")
@@ -53,9 +53,7 @@ def build_window(options: AppOptions, **window_kwargs):
     restore = RESTORE_COMMAND + (f" --bundle {shlex.quote(options.bundle)}" if options.bundle else "")
     engine = Engine(options.bundle, EncoderOptions(provider=options.provider, threads=options.threads),
                     restore_command=restore)
-    if options.language is not None and options.language not in engine.languages():
-        raise SignclipError(f"--language {options.language!r} is not in the vocabulary; known: "
-                            f"{', '.join(engine.languages()) or 'none'}")
+    engine.check_language(options.language)
     window = MainWindow(LockedEngine(engine), None, k=options.k, **window_kwargs)
     window.loop_action.setChecked(options.loop)
     window.language.setCurrentText(options.language or ALL_LANGUAGES)

@@ -8,41 +8,9 @@ from __future__ import annotations
 
 import threading
 
+from signclip.runtime.sources import FrameSlot
 
-class FrameSlot:
-    """One item between two threads. `put` overwrites (dropping the old item) or, with wait=True,
-    blocks until the consumer took it; `take` waits for an item; None once closed."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._item = None
-        self.closed = False
-        self.dropped = 0
-
-    def put(self, item, wait: bool = False) -> bool:
-        with self._cond:
-            while wait and self._item is not None and not self.closed:
-                self._cond.wait()
-            if self.closed:
-                return False
-            if self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self._cond.notify_all()
-            return True
-
-    def take(self):
-        with self._cond:
-            while self._item is None and not self.closed:
-                self._cond.wait()
-            item, self._item = self._item, None
-            self._cond.notify_all()
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
+__all__ = ["DisplayGate", "FrameSlot"]  # FrameSlot lives in the runtime: its video reader uses it too
 
 
 class DisplayGate:

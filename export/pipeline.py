@@ -6,7 +6,6 @@ encoder passed its gate and the runtime's own loader accepted the result.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime.atomic import replace_folder
+from signclip.runtime.atomic import make_publishable, replace_folder
 from signclip.runtime.bundle import META_FILE, TOKENIZER_FILE, load_bundle
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.normalize import hidden_indices
@@ -80,15 +79,6 @@ def check(options: ExportOptions) -> Format:
 
         require_tensorrt()
     return fmt
-
-
-def _publishable(folder: Path) -> None:
-    """Temporary files are created private (0700/0600); a bundle is read by others (umask applies)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-    for p in folder.iterdir():
-        p.chmod(0o666 & ~umask)
 
 
 def _clips(entries: list, count: int, model_cfg, log) -> tuple:
@@ -196,7 +186,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
                           tokenizer={"file": TOKENIZER_FILE, "max_tokens": mcfg.text.max_tokens},
                           credits=credits, int8={t: p.int8 for t, p in chosen.items() if p.int8})
         write_meta(tmp, meta)
-        _publishable(tmp)
+        make_publishable(tmp)
         load_bundle(tmp)  # the runtime's own check, before anything becomes visible at --out
         replace_folder(tmp, out)
     except BaseException:

@@ -53,3 +53,12 @@ def replace_folder(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, out)
+
+
+def make_publishable(folder: Path) -> None:
+    """Open a folder made by mkdtemp (0700, its files 0600) to other readers, as the umask allows:
+    a bundle or a web page is read by others than its writer (a server, another user)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [folder, *folder.rglob("*")]:
+        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)

@@ -17,8 +17,10 @@ import sys
 
 from .errors import SignclipError
 
-# (name, module, packages it needs). Each module defines `add_arguments(parser)`, `run(args) -> int`
-# and a one-line docstring used as the help text; heavy imports stay inside `run`.
+# The registry of commands: (name, module, packages it needs). Each module defines
+# `add_arguments(parser)`, `run(args) -> int` and a one-line docstring used as the help text; heavy
+# imports stay inside `run`. Commands of the parts above the runtime (the app, export, the trainer)
+# are named here and imported only where their packages are installed: the runtime never imports them.
 COMMANDS = [
     ("pose", "signclip.runtime.commands.pose", ("mediapipe",)),
     ("lookup", "signclip.runtime.commands.lookup", ("onnxruntime", "tokenizers")),
@@ -28,7 +30,7 @@ COMMANDS = [
     ("teach", "signclip.runtime.commands.teach", ("onnxruntime", "tokenizers")),
     ("bench", "signclip.runtime.commands.bench", ("onnxruntime", "tokenizers")),
     ("doctor", "signclip.runtime.commands.doctor", ()),
-    ("app", "signclip.runtime.commands.app", ("PySide6", "onnxruntime", "tokenizers")),
+    ("app", "signclip.app.command", ("PySide6", "onnxruntime", "tokenizers")),
     ("web", "signclip.runtime.commands.web", ("pose_format",)),
     ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),

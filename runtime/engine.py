@@ -257,7 +257,8 @@ class Engine:
         target = self.clip_index if (text_query and self.clip_index is not None) else self.label_index
         return sorted(set(target.languages) | (set(self.personal.languages.tolist()) - {ANY_LANGUAGE}))
 
-    def _check_language(self, language: str | None, text_query: bool = False) -> None:
+    def check_language(self, language: str | None, text_query: bool = False) -> None:
+        """A SignclipError naming the known languages where `language` is not one of them."""
         if language is not None and language not in self.languages(text_query):
             raise SignclipError(f"language {language!r} is not in the vocabulary; known: "
                                 f"{', '.join(self.languages(text_query)) or 'none'}")
@@ -312,7 +313,7 @@ class Engine:
 
     def lookup_embedding(self, embedding: np.ndarray, k: int = 5, language: str | None = None) -> list:
         """Top-k vocabulary entries and taught signs for a pose embedding [D]."""
-        self._check_language(language)
+        self.check_language(language)
         self._check_not_empty(self.label_index)
         v = self.vocabulary
         hits = self.label_index.search(embedding, k * 2, language)  # spare rows survive de-duplication
@@ -326,7 +327,7 @@ class Engine:
 
     def lookup_inputs(self, inputs, k: int = 5, language: str | None = None) -> list:
         """One top-k list per normalized ModelInput."""
-        self._check_language(language)
+        self.check_language(language)
         self._check_not_empty(self.label_index)
         return [self.lookup_embedding(e, k, language) for e in self.embed_inputs(inputs)]
 
@@ -335,7 +336,7 @@ class Engine:
         (or, in a bundle without clips, against the labels' prompts) and the taught signs."""
         if not str(text).strip():
             raise SignclipError("--text is empty: give a word or phrase to look up")
-        self._check_language(language, text_query=True)
+        self.check_language(language, text_query=True)
         v = self.vocabulary
         use_clips = self.clip_index is not None
         target = self.clip_index if use_clips else self.label_index

@@ -29,6 +29,13 @@ PQ_TRAIN_ROWS = 65_536    # rows the PQ codebooks are trained on (16 centroids p
 BOUNDED_THRESHOLD = 20_000  # rows above which exact search prunes with int8 scores and error bounds
 
 
+def check_top_k(k: int) -> int:
+    """`k` itself, or a SignclipError where it asks for no result at all."""
+    if k < 1:
+        raise SignclipError(f"--top-k {k}: must be at least 1")
+    return k
+
+
 class IndexKind(str, enum.Enum):
     EXACT = "float32"
     INT8 = "int8"
@@ -156,8 +163,7 @@ class VectorIndex:
         query = np.asarray(query, np.float32).reshape(-1)
         if query.shape[0] != self.dim:
             raise SignclipError(f"query has {query.shape[0]} dimensions, the index {self.dim}")
-        if k < 1:
-            raise SignclipError(f"top-k must be at least 1, got {k}")
+        check_top_k(k)
         lo, hi = self._range(language)
         if hi <= lo:
             return Hits(np.zeros(0, np.int64), np.zeros(0, np.float32))

@@ -141,9 +141,8 @@ class Recognizer:
         return self._open
 
     def warm_up(self) -> None:
-        """Run encode and search once on a blank input, so that the first sign pays no start-up cost."""
-        blank = ModelInput(np.zeros((8, MODEL_203.size, 3), np.float32), np.zeros((8, MODEL_203.size), bool))
-        run_lookup(blank, self.encode, self.search)
+        """Run encode and search once, so that the first sign pays no start-up cost."""
+        warm_up(self.encode, self.search)
 
     # ------------------------------------------------------------ input
 
@@ -254,6 +253,12 @@ class Recognizer:
     def frame_us(self) -> float:
         """Mean segmentation + normalization time per frame over the whole stream."""
         return self.total_frame_ns / max(self.frames_seen, 1) / 1e3
+
+
+def warm_up(encode: Encode, search: Search | None) -> None:
+    """Run encode and search once on a blank input: the sessions' and kernels' start-up happens now."""
+    blank = ModelInput(np.zeros((8, MODEL_203.size, 3), np.float32), np.zeros((8, MODEL_203.size), bool))
+    run_lookup(blank, encode, search)
 
 
 def run_lookup(model_input: ModelInput | None, encode: Encode, search: Search | None) -> tuple:

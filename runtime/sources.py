@@ -79,8 +79,9 @@ class PoseFileSource(FrameSource):
             yield Frame(t, due, None, clip.frames[t], clip.mask[t])
 
 
-class LatestFrameSlot:
-    """One slot a reader thread overwrites; a consumer takes the newest frame, older ones are dropped."""
+class FrameSlot:
+    """One item between two threads. `put` overwrites (dropping the old item) or, with wait=True,
+    blocks until the consumer took it; `take` waits for an item; None once closed."""
 
     def __init__(self):
         self._cond = threading.Condition()
@@ -88,25 +89,30 @@ class LatestFrameSlot:
         self.closed = False
         self.dropped = 0
 
-    def put(self, item) -> None:
+    def put(self, item, wait: bool = False) -> bool:
         with self._cond:
+            while wait and self._item is not None and not self.closed:
+                self._cond.wait()
+            if self.closed:
+                return False
             if self._item is not None:
                 self.dropped += 1
             self._item = item
-            self._cond.notify()
+            self._cond.notify_all()
+            return True
+
+    def take(self):
+        with self._cond:
+            while self._item is None and not self.closed:
+                self._cond.wait()
+            item, self._item = self._item, None
+            self._cond.notify_all()
+            return item
 
     def close(self) -> None:
         with self._cond:
             self.closed = True
             self._cond.notify_all()
-
-    def take(self):
-        """The newest item, waiting for one; None once closed and empty."""
-        with self._cond:
-            while self._item is None and not self.closed:
-                self._cond.wait()
-            item, self._item = self._item, None
-            return item
 
 
 class VideoSource(FrameSource):
@@ -133,7 +139,7 @@ class VideoSource(FrameSource):
 
             self._holistic = HolisticCapture(self._config)
             self.layout = self._holistic.layout
-        self._slot = LatestFrameSlot()
+        self._slot = FrameSlot()
         self._thread = None
         self._stop = threading.Event()
 

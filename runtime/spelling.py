@@ -20,14 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from .errors import SignclipError
 from .holds import HoldConfig, HoldTracker
-from .layouts import MODEL_203, Layout
-from .normalize import ModelInput, NormalizationConfig, StreamingNormalizer
+from .layouts import Layout
+from .normalize import NormalizationConfig, StreamingNormalizer
 from .pose import PoseClip
-from .recognizer import FrameRing, run_lookup
+from .recognizer import FrameRing, warm_up
 from .segmentation import HandActivitySegmenter, SegmenterConfig
 
 Encode = Callable[[Any], Any]
@@ -146,9 +144,8 @@ class SpellReader:
         return self.tracker.in_hold
 
     def warm_up(self) -> None:
-        """Run encode and search once on a blank input, so that the first letter pays no start-up cost."""
-        blank = ModelInput(np.zeros((8, MODEL_203.size, 3), np.float32), np.zeros((8, MODEL_203.size), bool))
-        run_lookup(blank, self.encode, self.search)
+        """Run encode and search once, so that the first letter pays no start-up cost."""
+        warm_up(self.encode, self.search)
 
     def feed(self, frame) -> list:
         """A `sources.Frame` (with keypoints) in; the events it decided out."""
@@ -303,9 +300,7 @@ def reader_options(engine, language: str | None, words: str | None = None, *, en
     one) and their moving ones, the candidates looked up, the normalization, and `correct` (the word
     prior of the spoken language `words`, or None). `encode` and `lookup` stand in for the engine's
     own (the app's go through its lock)."""
-    if language is not None and language not in engine.languages():
-        raise SignclipError(f"language {language!r} is not in the vocabulary; known: "
-                            f"{', '.join(engine.languages()) or 'none'}")
+    engine.check_language(language)
     v = engine.vocabulary
     letters = alphabet(v.labels, v.languages, language)
     if not letters:

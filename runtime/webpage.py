@@ -15,7 +15,6 @@ import functools
 import hashlib
 import http.server
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import replace_folder
+from .atomic import make_publishable, replace_folder
 from .bundle import Bundle, sha256_file
 from .errors import SignclipError
 from .layouts import HAND_POINTS, HOLISTIC_543, MODEL_203, flip_permutation
@@ -210,20 +209,12 @@ def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DE
                 "packages": package_versions(modules),
                 "bytes": sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())}
         (tmp / SITE_MARK).write_text(json.dumps(mark, indent=1) + "\n")
-        _publishable(tmp)
+        make_publishable(tmp)
         replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return mark
-
-
-def _publishable(folder: Path) -> None:
-    """mkdtemp makes a private folder (0700); a web page is read by the server and others."""
-    umask = os.umask(0)
-    os.umask(umask)
-    for p in [folder, *folder.rglob("*")]:
-        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
 
 
 # ---------------------------------------------------------------- serving

@@ -36,7 +36,8 @@ from signclip.runtime.errors import SignclipError
 from signclip.runtime.layouts import MODEL_203
 from signclip.runtime.normalize import NormalizationConfig, hand_points, shoulder_indices
 
-from .data import DEFAULT_TEMPLATE, prompt, read_clip
+from .clips import read_clip
+from .data import DEFAULT_TEMPLATE, prompt
 
 FORMAT_VERSION = 2
 POINTS = MODEL_203.size                      # 203

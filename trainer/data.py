@@ -57,17 +57,6 @@ def prompt(row: ManifestRow, template: str = DEFAULT_TEMPLATE) -> str:
                             f"valid fields: {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}") from None
 
 
-def read_clip(row: ManifestRow, photo_frames: int):
-    """A row's PoseClip: its `.pose` file, or one handshape photo held for `photo_frames` frames."""
-    if row.item is None:
-        from signclip.runtime.pose_io import read_pose
-
-        return read_pose(row.pose)
-    from .handshapes import photo_clip
-
-    return photo_clip(row.pose, row.item, photo_frames)
-
-
 def _records(path: Path) -> tuple:
     """(column names, list of (line number, dict)) from a CSV or JSONL file."""
     text = path.read_text(encoding="utf-8-sig")

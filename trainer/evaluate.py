@@ -12,7 +12,8 @@ import numpy as np
 
 from signclip.runtime.normalize import preprocess
 
-from .data import prompt, read_clip
+from .clips import read_clip
+from .data import prompt
 from .embed import embed_clips, embed_texts
 from .metrics import dedupe_texts, few_shot, retrieval_metrics
 

@@ -22,8 +22,9 @@ from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
+from .clips import read_clip
 from .config import to_dict
-from .data import ManifestRow, prompt, read_clip
+from .data import ManifestRow, prompt
 from .embed import embed_clips, embed_texts
 from .evaluate import embed_rows, summarize_ranks, within_language
 

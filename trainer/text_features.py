@@ -29,6 +29,7 @@ from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 
 from .config import TextTowerCfg
+from .text_inputs import TextInputs
 
 
 @dataclass
@@ -83,8 +84,6 @@ class TextFeatures:
 
     def inputs(self, texts, cfg: TextTowerCfg, device):
         """The training loop's TextInputs for `texts` (pooled features or tokens, by the tower)."""
-        from .train import TextInputs
-
         rows = self.rows_for(texts)
         if cfg.frozen:
             pooled = torch.from_numpy(self._checked_pooled(cfg)[rows].astype(np.float32))
@@ -101,7 +100,7 @@ class TextFeatures:
 def compute_text_features(texts, cfg: TextTowerCfg, chunk: int = 256) -> TextFeatures:
     """Tokens for every prompt, and the pooled features of `cfg.pretrained` when it names a tower."""
     from .model import TextEncoder
-    from .train import tokenize
+    from .text_inputs import tokenize
 
     texts = list(dict.fromkeys(texts))
     ids, mask = tokenize(texts, cfg)

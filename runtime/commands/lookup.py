@@ -13,6 +13,7 @@ import json
 import sys
 
 from ..errors import SignclipError
+from ..index import check_top_k
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
 
 
@@ -70,15 +71,55 @@ def emit(name: str, matches, error: str | None, as_json: bool) -> None:
         print(format_table(name, matches), flush=True)
 
 
+# ------------------------------------------------ signs one by one (--segments), shared with stream
+
+
+def lookup_callables(engine, k: int, language: str | None) -> tuple:
+    """The engine's encoder and search, as the recognizer takes them; checks k and the language."""
+    check_top_k(k)
+    engine.check_language(language)
+    return engine.pose_encoder.embed_one, lambda e: engine.lookup_embedding(e, k, language)
+
+
+def format_results(matches) -> str:
+    if not matches:
+        return "(no shoulders seen: not recognized)"
+    return "  ".join(f"{cut(m.label, LABEL_COLUMN)} {m.score:.3f}" for m in matches)
+
+
+def run_segments(args, engine) -> int:
+    """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
+    from ..recognizer import lookup_segments
+
+    encode, search = lookup_callables(engine, args.top_k, args.language)
+    failed = 0
+    for path in args.inputs:
+        try:
+            clip = engine.read(path)
+        except SignclipError as e:
+            failed += 1
+            print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),
+                  file=sys.stdout if args.json else sys.stderr, flush=True)
+            continue
+        segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)
+        if not segments and not args.json:
+            print(f"{path}: no sign found", flush=True)
+        for i, s in enumerate(segments):
+            if args.json:
+                print(json.dumps({"input": path, "segment": i, **s.to_json()}, ensure_ascii=False),
+                      flush=True)
+            else:
+                print(f"{path} #{i} [{s.start_s:6.2f}-{s.end_s:6.2f} s, frames {s.start}-{s.end}]  "
+                      f"{format_results(s.results)}", flush=True)
+    return 2 if failed else 0
+
+
 def run(args) -> int:
     if not args.inputs and not args.text:
         raise SignclipError("nothing to look up: give .pose files, videos or photos, or --text TEXT")
-    if args.top_k < 1:
-        raise SignclipError(f"--top-k {args.top_k}: must be at least 1")
+    check_top_k(args.top_k)
     engine = open_engine(args)
     if args.segments:  # streaming recognition's offline path: one lookup per sign found
-        from .stream import run_segments
-
         if args.text:
             raise SignclipError("--segments looks up signs in clips; it does not combine with --text")
         return run_segments(args, engine)

@@ -3,7 +3,7 @@
     signclip stream                                   # camera 0; Ctrl-C stops
     signclip stream --source signing.mp4 --json       # one JSON object per sign, to the end
     signclip stream --source long.pose --window 1.5 --hop 0.5   # fixed sliding windows
-    signclip lookup long.mp4 --segments --json        # the same segmentation, offline (run_segments)
+    signclip lookup long.mp4 --segments --json        # the same segmentation, offline (lookup.py)
     signclip stream --spell --language ase [--words en]   # fingerspelling: letters as they are read
 
 While waiting for a sign, a terminal shows a status line with the frame rate (only on a TTY).
@@ -19,7 +19,7 @@ import time
 from ..errors import SignclipError
 from ..spelling import reader_options
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
-from .lookup import LABEL_COLUMN, cut, input_error
+from .lookup import format_results, lookup_callables
 from .spell import add_spell_arguments
 
 
@@ -42,52 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pace a file source at its frame rate, dropping frames when behind "
                              "(a camera always is)")
     add_engine_arguments(parser)
-
-
-# ---------------------------------------------------------------- shared with lookup --segments
-
-
-def lookup_callables(engine, k: int, language: str | None) -> tuple:
-    """The engine's encoder and search, as the recognizer takes them; checks k and the language."""
-    if k < 1:
-        raise SignclipError(f"--top-k {k}: must be at least 1")
-    if language is not None and language not in engine.languages():
-        raise SignclipError(f"language {language!r} is not in the vocabulary; known: "
-                            f"{', '.join(engine.languages()) or 'none'}")
-    return engine.pose_encoder.embed_one, lambda e: engine.lookup_embedding(e, k, language)
-
-
-def format_results(matches) -> str:
-    if not matches:
-        return "(no shoulders seen: not recognized)"
-    return "  ".join(f"{cut(m.label, LABEL_COLUMN)} {m.score:.3f}" for m in matches)
-
-
-def run_segments(args, engine) -> int:
-    """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
-    from ..recognizer import lookup_segments
-
-    encode, search = lookup_callables(engine, args.top_k, args.language)
-    failed = 0
-    for path in args.inputs:
-        try:
-            clip = engine.read(path)
-        except SignclipError as e:
-            failed += 1
-            print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),
-                  file=sys.stdout if args.json else sys.stderr, flush=True)
-            continue
-        segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)
-        if not segments and not args.json:
-            print(f"{path}: no sign found", flush=True)
-        for i, s in enumerate(segments):
-            if args.json:
-                print(json.dumps({"input": path, "segment": i, **s.to_json()}, ensure_ascii=False),
-                      flush=True)
-            else:
-                print(f"{path} #{i} [{s.start_s:6.2f}-{s.end_s:6.2f} s, frames {s.start}-{s.end}]  "
-                      f"{format_results(s.results)}", flush=True)
-    return 2 if failed else 0
 
 
 # ---------------------------------------------------------------- stream

@@ -43,4 +43,4 @@ def test_no_display_is_one_line(tiny_bundle, capsys, monkeypatch):
 
 def test_unknown_language_is_one_line(tiny_bundle, signclip_home, capsys):
     assert main(["app", "--source", str(SHORT_VIDEO), "--bundle", str(tiny_bundle), "-l", "xyz"]) == 2
-    assert "--language 'xyz' is not in the vocabulary; known: ase, gss, ise" in capsys.readouterr().err
+    assert "language 'xyz' is not in the vocabulary; known: ase, gss, ise" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.pose_io import read_pose
-from signclip.runtime.sources import LatestFrameSlot, PoseFileSource, VideoSource, open_source
+from signclip.runtime.sources import FrameSlot, PoseFileSource, VideoSource, open_source
 
 SOUP_FRAMES = 41
 
@@ -68,7 +68,7 @@ def test_video_source_estimates_keypoints(videos_dir):
 
 
 def test_latest_frame_slot_keeps_only_the_newest():
-    slot = LatestFrameSlot()
+    slot = FrameSlot()
     for i in range(5):
         slot.put(i)
     assert slot.take() == 4 and slot.dropped == 4

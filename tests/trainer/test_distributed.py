@@ -12,7 +12,8 @@ from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg
 from signclip.trainer.distributed import DistInfo, env_ranks, init_distributed, resolve_device
 from signclip.trainer.loss import ClipLoss
 from signclip.trainer.model import SignCLIP
-from signclip.trainer.train import TextInputs, forward_batch
+from signclip.trainer.text_inputs import TextInputs
+from signclip.trainer.train import forward_batch
 
 BATCH, FRAMES, TEXTS, TOKENS = 8, 12, 5, 6
 # text 0 and 1 occur on both ranks: the multi-positive targets cross the rank boundary

@@ -14,7 +14,8 @@ from signclip.runtime.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND
 from signclip.runtime.normalize import NormalizationConfig, preprocess
 from signclip.trainer.augment import AugmentConfig, transplant_hand
 from signclip.trainer.cache import build_cache
-from signclip.trainer.data import read_clip, read_manifest, write_manifest
+from signclip.trainer.clips import read_clip
+from signclip.trainer.data import read_manifest, write_manifest
 from signclip.trainer.handshapes import (
     ASL_HG_SIGNERS,
     STATIC_LETTERS,

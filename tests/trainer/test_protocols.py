@@ -12,8 +12,8 @@ import torch
 from signclip.runtime.encoders import unit
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.normalize import hands_view, preprocess
+from signclip.trainer.clips import read_clip
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg, load_config
-from signclip.trainer.data import read_clip
 from signclip.trainer.embed import embed_clips
 from signclip.trainer.handshapes import UNSPECIFIED, handshape_rows
 from signclip.trainer.lexicon import lexicon_rows

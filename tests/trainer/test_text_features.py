@@ -14,7 +14,8 @@ from signclip.trainer.config import ModelCfg, PoseTowerCfg, RunCfg, TextTowerCfg
 from signclip.trainer.model import SignCLIP
 from signclip.trainer.sources import SyntheticSource
 from signclip.trainer.text_features import TextFeatures, compute_text_features
-from signclip.trainer.train import build_text_inputs, tokenize, train
+from signclip.trainer.text_inputs import build_text_inputs, tokenize
+from signclip.trainer.train import train
 
 TINY_POSE = PoseTowerCfg(width=16, layers=1, heads=2, mlp_ratio=2.0, dropout=0.1, max_frames=64)
 MINILM = TextTowerCfg()  # edge-small's: all-MiniLM-L6-v2, frozen

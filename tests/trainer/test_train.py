@@ -18,7 +18,8 @@ from signclip.trainer.lexicon import lexicon_rows
 from signclip.trainer.model import SignCLIP
 from signclip.trainer.schedule import lr_at
 from signclip.trainer.sources import SyntheticSource
-from signclip.trainer.train import build_text_inputs, make_optimizer, read_metrics, tokenize, train
+from signclip.trainer.text_inputs import build_text_inputs, tokenize
+from signclip.trainer.train import make_optimizer, read_metrics, train
 
 ROOT = Path(__file__).parents[2]
 LEXICON = ROOT / "tests" / "data" / "lexicon"
