@@ -44,9 +44,10 @@ from signclip.trainer.cache import PackedCache, build_synthetic_cache
 from signclip.trainer.cache_eval import GROUPS, cache_rows, held_out_tables, split_indices, subset_cache
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import PoseTowerCfg, RunCfg, TextTowerCfg, load_config
+from signclip.trainer.metrics_log import read_metrics
 from signclip.trainer.sources import PackedSource
 from signclip.trainer.text_features import TextFeatures
-from signclip.trainer.train import read_metrics, train
+from signclip.trainer.train import train
 
 BATCHES_PER_EPOCH = 36   # the synthetic cache holds whole batches: no odd-sized last batch to recompile
 

@@ -15,11 +15,12 @@ from signclip.trainer.checkpoint import load_checkpoint, save_checkpoint, ship_c
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, RunCfg, TextTowerCfg, TrainCfg
 from signclip.trainer.data import write_manifest
 from signclip.trainer.lexicon import lexicon_rows
+from signclip.trainer.metrics_log import read_metrics
 from signclip.trainer.model import SignCLIP
 from signclip.trainer.schedule import lr_at
 from signclip.trainer.sources import SyntheticSource
 from signclip.trainer.text_inputs import build_text_inputs, tokenize
-from signclip.trainer.train import make_optimizer, read_metrics, train
+from signclip.trainer.train import make_optimizer, train
 
 ROOT = Path(__file__).parents[2]
 LEXICON = ROOT / "tests" / "data" / "lexicon"
