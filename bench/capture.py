@@ -3,6 +3,7 @@ landmarks' agreement with Holistic, the letters read, and a whole `signclip look
 
     python bench/capture.py                      # every mode, 2 rounds, the fixture videos
     python bench/capture.py --rounds 3 --videos tests/data/videos/asl_letters_CAB.mp4
+    python bench/capture.py --markdown docs/speed.md   # also writes its section of that page
 
 Per frame: the video decoded to RGB once, beforehand; each mode runs over every frame after its
 graph has started on the first, modes in turns over `--rounds` rounds (medians), so that they see
@@ -30,6 +31,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 from signclip.runtime.capture import CaptureConfig, HolisticCapture, open_video, video_frames  # noqa: E402
 from signclip.runtime.int8_path import cpu_name  # noqa: E402
 from signclip.runtime.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import Report, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "data" / "videos"
@@ -126,10 +130,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", nargs="+", type=Path, default=DEFAULT_VIDEOS)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--markdown", type=Path, metavar="PAGE", help="also write the report into this page")
     args = parser.parse_args(argv)
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; mediapipe 0.10.18 legacy graphs, model complexity 1")
-    print(f"\n{'video':<22} {'frames':>6}  {'mode':<13} {'ms/frame':>8} {'x holistic':>10}  "
-          f"{'hand frames':>11} {'hands <=0.05':>12} {'pose <=0.05':>11} {'hand worst':>10}")
+    out = Report()
+    out.print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; mediapipe 0.10.18 legacy graphs, model "
+              f"complexity 1; {time.strftime('%Y-%m-%d')}; medians of {args.rounds} rounds")
+    out.print()
+    out.print("| video | frames | mode | ms/frame | x Holistic | hand frames | hands within 0.05 | "
+              "pose within 0.05 | hand worst (palm lengths) |")
+    out.print("|---|---|---|---|---|---|---|---|---|")
     for video in args.videos:
         frames = decoded(video)
         times = {mode: [] for mode in MODES}
@@ -143,15 +152,19 @@ def main(argv=None) -> None:
         for mode in MODES:
             ms = statistics.median(times[mode])
             a = agreement(results["holistic"], results[mode])
-            print(f"{video.name:<22} {len(frames):>6}  {mode:<13} {ms:8.1f} {base / ms:10.2f}  "
-                  f"{a['hand frames']:>11} {a['hands close']:12.3f} {a['pose close']:11.3f} "
-                  f"{a['hand worst']:10.4f}")
-    print("\nletters read (top-1, ase) on the letter videos " + " ".join(LETTERS))
-    for mode, config in MODES.items():
-        print(f"  {mode:<13} {letters_read(config)}")
+            out.print(f"| {video.name} | {len(frames)} | {mode} | {ms:.1f} | {base / ms:.2f} | "
+                      f"{a['hand frames']} | {a['hands close']:.3f} | {a['pose close']:.3f} | "
+                      f"{a['hand worst']:.4f} |")
+    out.print()
+    out.print("Letters read (top-1, ase) on the letter videos " + " ".join(LETTERS) + ": " + "; ".join(
+        f"{mode} {letters_read(config)}" for mode, config in MODES.items()) + ".")
     whole, alone, signs = lookup_vs_holistic(VIDEOS / "asl_letters_CAB.mp4")
-    print(f"\nsignclip lookup asl_letters_CAB.mp4 --segments (the default bundle's capture): {whole:.2f} s, "
-          f"reads {signs}; Holistic alone on its frames {alone:.2f} s: {alone / whole:.2f}x")
+    out.print()
+    out.print(f"`signclip lookup asl_letters_CAB.mp4 --segments` (the default bundle's capture, interpreter "
+              f"start and model loading included): {whole:.2f} s, reads {signs}; Holistic alone on its "
+              f"frames {alone:.2f} s: **{alone / whole:.2f}x**.")
+    if args.markdown:
+        write_section(args.markdown, "bench/capture.py", out.markdown())
 
 
 if __name__ == "__main__":

@@ -32,8 +32,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "runtime"))
+sys.path.insert(0, str(ROOT / "bench"))
 VIDEOS = ROOT / "tests" / "data" / "videos"
 VIDEO_LETTERS = "ABCL"
+from report import Report, write_section  # noqa: E402
+
+OUT = Report()  # what is printed, for --markdown
 
 
 def edit_alignment(read: str, truth: str) -> tuple:
@@ -146,14 +150,16 @@ def score(words, readings) -> dict:
 
 def table(title: str, rows: list) -> None:
     base = rows[0][1]
-    print(f"\n{title}")
-    print("| method | words | letter error rate | exact words | delay median (ms) | delay p90 (ms) "
+    OUT.print()
+    OUT.print(f"**{title}**")
+    OUT.print()
+    OUT.print("| method | words | letter error rate | exact words | delay median (ms) | delay p90 (ms) "
           "| per frame (us) | per frame / baseline |")
-    print("|---|---|---|---|---|---|---|---|")
+    OUT.print("|---|---|---|---|---|---|---|---|")
     for name, s in rows:
         ratio = s["frame_us"] / base["frame_us"]
-        print(f"| {name} | {s['words']} | {s['ler']:.3f} | {s['exact']}/{s['words']} | {s['delay']:.1f} | "
-              f"{s['delay90']:.1f} | {s['frame_us']:.1f} | {ratio:.2f}x |")
+        OUT.print(f"| {name} | {s['words']} | {s['ler']:.3f} | {s['exact']}/{s['words']} | "
+                  f"{s['delay']:.1f} | {s['delay90']:.1f} | {s['frame_us']:.1f} | {ratio:.2f}x |")
 
 
 def video_letters() -> dict:
@@ -176,7 +182,7 @@ def run_set(title, words, engine, language, letters, moving, prior) -> None:
     table(title, rows)
     for w, r in zip(words, raw, strict=True):
         if r.text != w.word:
-            print(f"  {w.word:<10} read {r.text}")
+            OUT.print(f"- {w.word} read {r.text}")
 
 
 def main(argv=None) -> int:
@@ -189,12 +195,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-videos", dest="videos", action="store_false",
                         help="skip the words joined from the project's letter videos (MediaPipe)")
+    parser.add_argument("--markdown", type=Path, metavar="PAGE", help="also write the report into this page")
     args = parser.parse_args(argv)
 
-    from spelling_data import FAST_TRANSITION_S, fast_holds, join_word, lexicon_folder, lexicon_letters
+    from spelling_data import FAST_TRANSITION_S, fast_holds, join_word, lexicon_letters
 
     from signclip.runtime.bundle import load_bundle
     from signclip.runtime.engine import Engine
+    from signclip.runtime.int8_path import cpu_name
     from signclip.runtime.spelling import MOVING_LETTERS, alphabet
     from signclip.runtime.word_prior import WordPrior
 
@@ -212,9 +220,10 @@ def main(argv=None) -> int:
     names = word_list(spoken, set(clips), args.words, args.seed)
     words = [join_word(w, clips) for w in names]
     engine.pose_encoder.embed_one(engine.model_input(words[0].clip))  # warm up the session
-    print(f"bundle {engine.bundle.path}; {args.language} letters from {lexicon_folder()}; "
-          f"{len(words)} words of {sum(len(w.word) for w in words)} letters, "
-          f"{sum(w.clip.num_frames for w in words)} frames at {words[0].clip.fps:g} fps")
+    OUT.print(f"CPU: {cpu_name()}; {time.strftime('%Y-%m-%d')}; bundle "
+              f"{args.bundle or 'default'}; {args.language} letters from spoken-to-signed's lexicon; "
+              f"{len(words)} words of {sum(len(w.word) for w in words)} letters, "
+              f"{sum(w.clip.num_frames for w in words)} frames at {words[0].clip.fps:g} fps")
     run_set(f"Words joined from the lexicon's {args.language} letter clips", words, engine, args.language,
             letters, moving, prior)
     rng = np.random.default_rng(args.seed)
@@ -225,16 +234,18 @@ def main(argv=None) -> int:
         clips = video_letters()
         names = word_list(spoken, set(VIDEO_LETTERS), 100, args.seed, top=10000)
         words = [join_word(w, clips) for w in names]
-        print(f"\n{len(words)} words from the project's letter videos ({', '.join(names)}), "
+        OUT.print(f"\n{len(words)} words from the project's letter videos ({', '.join(names)}), "
               f"{words[0].clip.fps:g} fps")
         run_set("Words joined from the project's letter videos (a signer the model never saw)", words,
                 engine, args.language, letters, moving, prior)
         fast = [join_word(w, clips, max_hold_s=fast_holds(w, rng), transition_s=FAST_TRANSITION_S)
                 for w in names]
         run_set("The same, spelled fast", fast, engine, args.language, letters, moving, prior)
-    print("\nDelay: from the end of a letter's held part to its output, for letters read right "
+    OUT.print("\nDelay: from the end of a letter's held part to its output, for letters read right "
           "(frames until the deciding one, plus encoder and lookup). Per frame: reader work without "
           "the lookups; ratio against the baseline in this run.")
+    if args.markdown:
+        write_section(args.markdown, "bench/spelling.py", OUT.markdown())
     return 0
 
 
