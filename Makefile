@@ -109,7 +109,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 # The shipped model: edge-small on the lexicon and ASL-HG's photos of 10 signers, then its pose-only INT8
-# bundle. TRAIN_DATA is the recipe (README, "New signers").
+# bundle. TRAIN_DATA is the recipe (docs/training.md, "New signers").
 TRAIN_DATA := --handshapes asl-hg,digits --lexicon-weight 12
 default-model: setup
 	$(BIN)/signclip lexicon -o runs/edge-small/manifest.csv $(TRAIN_DATA)
@@ -119,7 +119,7 @@ default-model: setup
 	$(BIN)/signclip export $(MODEL) --format onnx-int8 --no-text-encoder --clips 600 \
 		--data runs/edge-small/manifest.csv --out runtime/models/default
 
-# The README's tables: (a), (f) a model trained without three sign languages and two ASL-HG signers,
+# The evaluation tables (docs/evaluation.md): (a), (f) a model trained without three sign languages and two ASL-HG signers,
 # (b)-(d) the shipped model,
 # (e) five models each trained without two of ASL-HG's signers (runs/new-signers, reused when there).
 eval: setup
@@ -142,7 +142,7 @@ eval: setup
 clean:
 	rm -rf $(VENV) $(VENV310) $(LATEST) build *.egg-info web/node_modules
 
-# ---- The GPU machine (bench/gpu_run.sh; README, GPU): no package index there, 64 MiB may travel.
+# ---- The GPU machine (bench/gpu_run.sh; docs/gpu.md): no package index there, 64 MiB may travel.
 # gpu-wheelhouse: the pinned wheels its image lacks (bench/gpu-wheels.txt) for its Python 3.12 and for
 # this machine's Python (the offline check below), into .gpu/wheels. gpu-data: what it trains on,
 # into .gpu/data. gpu-image: a stand-in for its python3 here. gpu-check: the offline run on this CPU.

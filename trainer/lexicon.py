@@ -50,8 +50,8 @@ def lexicon_rows(root=None, hold_out=()) -> list:
     return rows
 
 
-# The default model's recipe (README, "New signers"): the lexicon beside ASL-HG's photos, each lexicon
-# clip drawn 12 times an epoch so that it fills about two thirds of every batch.
+# The default model's recipe (docs/training.md, "New signers"): the lexicon beside ASL-HG's photos,
+# each lexicon clip drawn 12 times an epoch so that it fills about two thirds of every batch.
 DEFAULT_HANDSHAPES = ("asl-hg", "digits")
 DEFAULT_LEXICON_WEIGHT = 12
 

@@ -123,7 +123,7 @@ def test_holds_are_ordered_and_disjoint_on_any_noise(letters, seed):
 
 
 # The shipped model reads the lexicon signer's Z, traced between two holds, as X (0.58 against Z's
-# 0.54; README, Fingerspelling): when a model reads it again, this comes off.
+# 0.54; docs/speed.md, Fingerspelling): when a model reads it again, this comes off.
 Z_AS_X = pytest.mark.xfail(strict=True, reason="the default model reads the lexicon's moving Z as X")
 
 
