@@ -18,8 +18,9 @@ from signclip.runtime.bundle import (
     sha256_file,
     vocabulary_hash,
 )
+from signclip.runtime.encoders import unit
 from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.selfcheck import SELFCHECK_FILE, unit
+from signclip.runtime.selfcheck import SELFCHECK_FILE
 
 TOOLS = ("signclip-edge", "torch", "onnx", "onnxruntime", "onnxscript", "tokenizers", "numpy",
          "transformers", "tensorrt")

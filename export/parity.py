@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import onnxruntime as ort
 
+from signclip.runtime.selfcheck import embed_each as run_pose  # the runtime's self-check runs the same
+
+__all__ = ["COSINE_FLOOR", "COSINE_MIN", "TOP1_MIN", "Parity", "compare", "run_pose", "run_text", "session",
+           "unit"]
+
 # Mean cosine over the real inputs, by precision (the issue's figures, e.g. MiniLM per-channel INT8
 # "0.992", are means); no single input may fall below COSINE_FLOOR; top-1 agreement for all.
 COSINE_MIN = {"fp32": 0.9999, "int8": 0.99, "fp16": 0.99}
@@ -55,12 +60,6 @@ def session(path, threads: int = 2) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def run_pose(sess: ort.InferenceSession, clips) -> np.ndarray:
-    """Embeddings [N, D] of clips [T_i, F], one clip per run."""
-    out = [sess.run(None, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0][0] for c in clips]
-    return np.stack(out).astype(np.float32)
 
 
 def run_text(sess: ort.InferenceSession, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .encoders import unit
+
 SELFCHECK_FILE = "selfcheck.npz"
 # cosine between two CPUs' runs of one graph: exact integer products leave float rounding only
 # (measured 1 - 2e-7 between AVX2 and AVX-512 VNNI); a saturating kernel falls to 0.995
@@ -37,10 +39,6 @@ class SelfCheck:
                 f"{self.reference_at_export:.5f}): {verdict}")
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def split_clips(poses: np.ndarray, lengths: np.ndarray) -> list:
     """The stored clips [T_i, F] float32 from their concatenation [sum T, F] (float16 on disk)."""
     ends = np.cumsum(lengths)
@@ -48,7 +46,8 @@ def split_clips(poses: np.ndarray, lengths: np.ndarray) -> list:
 
 
 def embed_each(session, clips: list) -> np.ndarray:
-    """Embeddings [N, D] of clips, one run each, as the export's gate ran them."""
+    """Embeddings [N, D] of clips [T_i, F], one run each (batch 1): how the export's gate runs them
+    (export/parity.py uses this one) and how the self-check must run them again."""
     out = [session.run(None, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0][0] for c in clips]
     return np.stack(out).astype(np.float32)
 
