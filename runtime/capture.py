@@ -162,7 +162,8 @@ class HolisticCapture:
             self._quiet.close()
         parts = [
             _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
-            _landmarks(getattr(results, "face_landmarks", None), self._face_points, width, height),
+            _landmarks(results.face_landmarks if self.config.face else None, self._face_points, width,
+                       height),
             _landmarks(results.left_hand_landmarks, 21, width, height),
             _landmarks(results.right_hand_landmarks, 21, width, height),
             _landmarks(results.pose_world_landmarks, 33, width, height, visibility=True),

@@ -29,11 +29,10 @@ PQ_TRAIN_ROWS = 65_536    # rows the PQ codebooks are trained on (16 centroids p
 BOUNDED_THRESHOLD = 20_000  # rows above which exact search prunes with int8 scores and error bounds
 
 
-def check_top_k(k: int) -> int:
-    """`k` itself, or a SignclipError where it asks for no result at all."""
+def check_top_k(k: int) -> None:
+    """A SignclipError where `k` asks for no result at all."""
     if k < 1:
         raise SignclipError(f"--top-k {k}: must be at least 1")
-    return k
 
 
 class IndexKind(str, enum.Enum):

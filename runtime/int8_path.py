@@ -11,37 +11,38 @@ import platform
 from pathlib import Path
 
 
+def cpuinfo() -> dict:
+    """The first value of each field of Linux's /proc/cpuinfo ({} elsewhere)."""
+    path = Path("/proc/cpuinfo")
+    fields = {}
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 def cpu_features() -> set:
     """Instruction-set names this CPU reports: NumPy's own run-time detection (CPUID on x86,
     HWCAP on ARM), plus the Linux flags NumPy does not name (AVX-VNNI, AMX, I8MM), unless
     /proc/cpuinfo describes another CPU than the one running us (an emulator passes the host's)."""
-    features = set()
     try:
         from numpy.core._multiarray_umath import __cpu_features__
     except ImportError:  # NumPy 2 moved it
         from numpy._core._multiarray_umath import __cpu_features__
-    features |= {name.lower() for name, present in __cpu_features__.items() if present}
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("flags", "Features"):
-                flags = set(value.split())
-                if ("avx512f" in flags) == ("avx512f" in features):
-                    features |= flags & {"avx_vnni", "amx_int8", "i8mm"}
-                break
+    features = {name.lower() for name, present in __cpu_features__.items() if present}
+    info = cpuinfo()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    if ("avx512f" in flags) == ("avx512f" in features):
+        features |= flags & {"avx_vnni", "amx_int8", "i8mm"}
     return features
 
 
 def cpu_name() -> str:
     """The processor's model name (Linux: /proc/cpuinfo), else what the platform module knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware") and value.strip():
-                return value.strip()
-    return platform.processor() or platform.machine()
+    info = cpuinfo()
+    name = info.get("model name") or info.get("Model") or info.get("Hardware")
+    return name or platform.processor() or platform.machine()
 
 
 def int8_path(machine: str | None = None, features: set | None = None) -> str:

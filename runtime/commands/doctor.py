@@ -93,8 +93,9 @@ def selfcheck(b) -> dict:
 
     if SELFCHECK_FILE not in b.meta["files"]:
         return {"present": False}
-    precision = b.parity.get(b.meta.get("format"), {}).get("chosen", {}).get("pose", {}).get("precision")
-    floor = b.parity.get(b.meta.get("format"), {}).get("gate", {}).get("cosine_floor", {}).get(precision)
+    numbers = b.parity.get(b.meta.get("format"), {})
+    precision = numbers.get("chosen", {}).get("pose", {}).get("precision")
+    floor = numbers.get("gate", {}).get("cosine_floor", {}).get(precision)
     encoder = b.encoder_file("pose")
     if encoder.suffix not in (".onnx", ".ort"):
         return {"present": True, "error": f"{encoder.name} is not an ONNX Runtime graph"}
