@@ -1,4 +1,7 @@
-"""Which INT8 kernel ONNX Runtime takes on this CPU, by the instruction sets it dispatches on.
+"""The INT8 instruction sets this CPU offers ONNX Runtime's kernels, and what they mean for saturation.
+
+Which of several VNNI-class kernels ONNX Runtime picks (AMX needs the kernel's permission, for one)
+is its own choice; all of them sum into 32 bits, so the line names what is there, not the pick.
 
 x86-64: AMX, AVX-512 VNNI or AVX-VNNI add u8 x s8 products straight into 32 bits; AVX2 alone uses
 VPMADDUBSW, whose 16-bit pair sums saturate with full 8-bit weights (exact with 7-bit ones).
@@ -50,12 +53,12 @@ def int8_path(machine: str | None = None, features: set | None = None) -> str:
     machine = (machine or platform.machine()).lower()
     features = cpu_features() if features is None else features
     if machine in ("x86_64", "amd64", "i686", "x86"):
-        if "amx_int8" in features:
-            return "x86-64 AMX-INT8 (32-bit sums, no saturation)"
-        if "avx512_clx" in features or "avx512_icl" in features:
-            return "x86-64 AVX-512 VNNI (32-bit sums, no saturation)"
-        if "avx_vnni" in features:
-            return "x86-64 AVX-VNNI (32-bit sums, no saturation)"
+        has = {"AMX-INT8": "amx_int8" in features,
+               "AVX-512 VNNI": bool(features & {"avx512_clx", "avx512_icl"}),
+               "AVX-VNNI": "avx_vnni" in features}
+        vnni = [name for name, present in has.items() if present]
+        if vnni:
+            return f"x86-64 with {', '.join(vnni)} (32-bit sums, no saturation)"
         if "avx2" in features:
             return ("x86-64 AVX2 without VNNI (VPMADDUBSW: 16-bit pair sums, which saturate with 8-bit "
                     "weights; exact with 7-bit ones)")
