@@ -87,10 +87,12 @@ def _check_columns(path: Path, rows: list, columns: tuple) -> None:
 
 
 def read_manifest(path) -> list:
-    """Entries of a CSV/JSONL manifest; pose paths resolved against the manifest's folder."""
+    """Entries of a CSV/JSONL manifest; pose paths resolved against the manifest's folder. Rows of
+    split 'test' are left out: a bundle never ships the clips its evaluation holds out."""
     path = Path(path)
     rows = _rows(path)
     _check_columns(path, rows, MANIFEST_COLUMNS)
+    rows = [r for r in rows if r.get("split") != "test"] or rows
     return [Entry(path.parent / r["pose"], str(r["text"]), str(r["spoken_language"]),
                   str(r["sign_language"]), int(r["item"]) if r.get("item") not in (None, "") else None)
             for r in rows]
@@ -148,12 +150,12 @@ def pick_clips(entries: list, count: int) -> list:
 
 
 def entry_clip(entry: Entry, photo_frames: int):
-    """The PoseClip of a manifest entry: its .pose file, or its handshape photo held as in training."""
+    """The PoseClip of a manifest entry: its .pose file, or its photo or word clip as in training."""
     if entry.item is None:
         return read_pose(entry.pose)
-    from signclip.trainer.handshapes import photo_clip
+    from signclip.trainer.clips import item_clip
 
-    return photo_clip(entry.pose, entry.item, photo_frames)
+    return item_clip(entry.pose, entry.item, photo_frames)
 
 
 def clip_input(entry: Entry, config: NormalizationConfig, max_frames: int) -> ModelInput:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import packs
 from .bundle import Bundle, load_bundle
 from .encoders import EncoderOptions, PoseEncoder, TextEncoder
 from .errors import SignclipError
 from .index import IndexKind, VectorIndex
 from .normalize import ModelInput, preprocess
+from .packs import PackShelf
 from .personal import ANY_LANGUAGE, PersonalVocabulary, clean_label, clean_language, vocabulary_path
 from .personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
 from .pose import PoseClip
@@ -35,7 +37,7 @@ class Match:
     language: str
     text: str
     score: float
-    source: str  # "bundle" (vocabulary), "clip" (a vocabulary clip) or "personal" (taught)
+    source: str  # "bundle" (vocabulary), "clip" (a vocabulary clip), "personal" or "pack NAME" (taught)
 
     def to_json(self) -> dict:
         return {**asdict(self), "score": round(float(self.score), 6)}
@@ -142,9 +144,10 @@ class Engine:
         self.personal_path = vocabulary_path(self.dim, self.bundle.model_hash) if personal else None
         self.store = (PersonalStore(self.personal_path, self.dim, self.bundle.model_hash)
                       if personal else None)
+        self.packs = PackShelf(self.dim, self.bundle.model_hash) if personal else None
         self.restore_command = restore_command  # named in warnings: the CLI adds its --bundle
         self._no_personal = PersonalVocabulary.empty(self.dim, self.bundle.model_hash)
-        self._personal_index = self._indexed = None
+        self._indexes: dict = {}  # source -> (vocabulary, its index), rebuilt when the file changed
         self._pose = self._text = self._rows = self._reference = None
 
     # ------------------------------------------------------------ encoders
@@ -240,22 +243,37 @@ class Engine:
         return self.store.problem
 
     def personal_warning(self) -> str | None:
-        """One line for the user when taught signs are left out, else None."""
+        """One line for the user when taught signs or a pack are left out, else None."""
         problem = self.personal_problem
-        return problem and problem.message("the bundle answers alone", self.restore_command)
+        if problem:
+            return problem.message("the bundle answers alone", self.restore_command)
+        for name, _, problem in (self.packs.current() if self.packs is not None else []):
+            if problem:
+                return problem.message(f"pack {name} is left out", packs.restore_command(name))
+        return None
+
+    def taught(self) -> list:
+        """(source, vocabulary) of the signs taught here: the personal vocabulary, then every pack."""
+        found = [("personal", self.personal)] if self.store is not None else []
+        if self.packs is not None:
+            found += [(f"pack {name}", vocab) for name, vocab, _ in self.packs.current()]
+        return [(source, vocab) for source, vocab in found if len(vocab)]
 
     @property
     def personal_index(self) -> VectorIndex:
-        return self._index_of(self.personal)
+        return self._index_of("personal", self.personal)
 
-    def _index_of(self, vocab: PersonalVocabulary) -> VectorIndex:
-        if self._indexed is not vocab:  # rebuilt when the file changed
-            self._personal_index, self._indexed = VectorIndex(vocab.prototypes, vocab.languages), vocab
-        return self._personal_index
+    def _index_of(self, source: str, vocab: PersonalVocabulary) -> VectorIndex:
+        indexed, index = self._indexes.get(source, (None, None))
+        if indexed is not vocab:  # rebuilt when the file changed
+            index = VectorIndex(vocab.prototypes, vocab.languages)
+            self._indexes[source] = (vocab, index)
+        return index
 
     def languages(self, text_query: bool = False) -> list:
         target = self.clip_index if (text_query and self.clip_index is not None) else self.label_index
-        return sorted(set(target.languages) | (set(self.personal.languages.tolist()) - {ANY_LANGUAGE}))
+        taught = {lg for _, vocab in self.taught() for lg in vocab.languages.tolist()} - {ANY_LANGUAGE}
+        return sorted(set(target.languages) | taught)
 
     def check_language(self, language: str | None, text_query: bool = False) -> None:
         """A SignclipError naming the known languages where `language` is not one of them."""
@@ -264,22 +282,23 @@ class Engine:
                                 f"{', '.join(self.languages(text_query)) or 'none'}")
 
     def _check_not_empty(self, target: VectorIndex) -> None:
-        if len(target) == 0 and len(self.personal) == 0:
+        if len(target) == 0 and not self.taught():
             raise SignclipError("nothing to look up: the bundle's vocabulary is empty and no sign is "
                                 "taught (signclip teach LABEL CLIP...)")
 
     def _personal_matches(self, query: np.ndarray, k: int, language: str | None,
                           against_texts: bool = True) -> list:
-        p = self.personal  # one snapshot: the file may change between two reads
-        if not len(p):  # no taught signs: skip the calibration's two scans too
+        taught = self.taught()  # one snapshot of each file: it may change between two reads
+        if not taught:  # no taught signs: skip the calibration's two scans too
             return []
         scale = self._calibration(query) if against_texts else None
         out = []
-        for lang in ([None] if language is None else [language, ANY_LANGUAGE]):
-            hits = self._index_of(p).search(query, k, lang)
-            out += [Match(str(p.labels[i]), str(p.languages[i]), str(p.labels[i]),
-                          float(scale(s) if scale else s), "personal")
-                    for i, s in zip(hits.ids, hits.scores, strict=True)]
+        for source, p in taught:
+            for lang in ([None] if language is None else [language, ANY_LANGUAGE]):
+                hits = self._index_of(source, p).search(query, k, lang)
+                out += [Match(str(p.labels[i]), str(p.languages[i]), str(p.labels[i]),
+                              float(scale(s) if scale else s), source)
+                        for i, s in zip(hits.ids, hits.scores, strict=True)]
         return out
 
     def _calibration(self, query: np.ndarray):

@@ -120,6 +120,9 @@ OPENPOSE_137 = Layout("openpose137", _component("pose_keypoints_2d", (
     + _component("hand_right_keypoints_2d", OPENPOSE_HAND_POINTS))
 MODEL_203 = Layout("model203", _component(BODY, BODY_POINTS) + _component(FACE, FACE_CONTOUR_IDS)
                    + _component(LEFT_HAND, HAND_POINTS) + _component(RIGHT_HAND, HAND_POINTS))
+# The body and both hands, no face: lexical-sign sources converted for a model that hides the face
+BODY_HANDS_75 = Layout("bodyhands75", _component(BODY, BODY_POINTS) + _component(LEFT_HAND, HAND_POINTS)
+                       + _component(RIGHT_HAND, HAND_POINTS))
 
 LAYOUTS = {lay.name: lay for lay in
            (HOLISTIC_543, HOLISTIC_576, HOLISTIC_586, REDUCED_178, OPENPOSE_137, MODEL_203)}

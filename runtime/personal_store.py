@@ -160,6 +160,13 @@ class PersonalStore:
             self._remove_stale_temporaries()
         return new
 
+    def delete(self) -> None:
+        """Remove the file and its last good copy, under the lock."""
+        with self._locked():
+            for path in (self.path, self.last_good_path):
+                path.unlink(missing_ok=True)
+            self._seen = ()
+
     def restore(self) -> tuple:
         """Put the last good copy back: (vocabulary, where the damaged file was kept or None)."""
         with self._locked():

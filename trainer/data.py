@@ -2,7 +2,8 @@
 
 Columns: `pose` (a .pose path, or a handshape landmark `.npz` with `item` its row; relative paths
 are relative to the manifest's folder), `text`, `spoken_language`, `sign_language`, and optional
-`signer`, `split`, `item` and `weight` (how many times an epoch draws the clip; default 1).
+`signer`, `split`, `item`, `weight` (how many times an epoch draws the clip; default 1), and the
+clip's provenance: `source` (which set, which recording) and `license`.
 Example (CSV):
 
     pose,text,spoken_language,sign_language,signer,split,item,weight
@@ -22,7 +23,7 @@ from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 
 REQUIRED = ("pose", "text", "spoken_language", "sign_language")
-OPTIONAL = ("signer", "split", "item", "weight")
+OPTIONAL = ("signer", "split", "item", "weight", "source", "license")
 COLUMNS = REQUIRED + OPTIONAL
 DEFAULT_TEMPLATE = "<{spoken}> <{signed}> {text}"  # the reference's prompt; ModelCfg.prompt_template
 TEMPLATE_FIELDS = ("spoken", "signed", "text", "signer")
@@ -40,6 +41,8 @@ class ManifestRow:
     split: str | None = None
     item: int | None = None      # the row of a handshape photo file; None for a .pose file
     weight: int = 1              # draws per epoch
+    source: str | None = None    # provenance: the set and the recording, e.g. "islr 2044/185948800"
+    license: str | None = None   # SPDX id of the clip's license, e.g. CC-BY-4.0
 
     def to_record(self) -> dict:
         record = asdict(self)
@@ -112,7 +115,8 @@ def read_manifest(path, *, check_files: bool = True) -> list:
         weight = _integer(record.get("weight"), 1, f"{path}:{number}: weight", least=1)
         rows.append(ManifestRow(pose.resolve() if check_files else pose, record["text"],
                                 record["spoken_language"], record["sign_language"],
-                                record.get("signer") or None, record.get("split") or None, item, weight))
+                                record.get("signer") or None, record.get("split") or None, item, weight,
+                                record.get("source") or None, record.get("license") or None))
     return rows
 
 

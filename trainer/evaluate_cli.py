@@ -6,13 +6,16 @@
     signclip evaluate RUN/checkpoint --protocol new-signer --data lexicon.csv --videos tests/data/videos
     signclip evaluate RUN/checkpoint --protocol new-signers --data train.csv --runs runs/new-signers
     signclip evaluate HELDOUT/checkpoint --protocol new-body --data train.csv
+    signclip evaluate RUN/checkpoint --protocol words --data train.csv   # held-out word signers
     signclip evaluate ... --hand-view 0          # whole clips only, without the hands-alone view
 
 new-signers trains one model per fold of ASL-HG signers (the checkpoint's config on the manifest
 without the fold's photos; models already trained in --runs are reused) and tests each on the
 photos of the signers it never saw. new-body needs a model trained without three sign languages and
 two signers (`signclip lexicon --hold-out asq,bzs,mfs --handshapes asl-hg --hold-out-signers P1,P2`):
-the signers' hands are put into the languages' clips, a new hand in a new body.
+the signers' hands are put into the languages' clips, a new hand in a new body. words looks up the
+word clips of split "test" (`signclip lexicon --words islr --hold-out-word-signers ...`: the signers
+the checkpoint was trained without) among every ASL prompt of the manifest.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pathlib import Path
 
 from signclip.runtime.errors import SignclipError
 
-PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented", "new-signers", "new-body")
+PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented", "new-signers", "new-body",
+             "words")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +119,12 @@ def run(args: argparse.Namespace) -> int:
         result = protocols.new_body(model, rows)
         text = _table(result, "(f) a new hand in a new body: held-out signers' photographed hands in "
                               "held-out languages' clips, among the ASL classes")
+    elif args.protocol == "words":
+        result = protocols.held_out_words(model, rows)
+        vocabulary = len({r.text for r in rows if r.sign_language == "ase"})
+        text = _table({k: v for k, v in result.items()},
+                      f"(g) held-out word signers ({', '.join(result['all']['signers'])}): each clip among "
+                      f"the {vocabulary} ASL entries (letters, digits, words)")
     elif args.protocol == "augmented":
         result = {"fresh augmentation": protocols.augmented(model, rows)}
         text = _table(result, "(d) training clips under fresh augmentation (sanity check only)")

@@ -109,7 +109,8 @@ def handshape_rows(name: str, *, sign_language: str | None = None, hold_out_sign
         if labels is not None and label not in labels:
             continue
         split = "test" if signer in hold_out_signers else "train"
-        rows.append(ManifestRow(path, label, "en", language, signer or None, split, item=i, weight=weight))
+        rows.append(ManifestRow(path, label, "en", language, signer or None, split, item=i, weight=weight,
+                                source=f"{name} {signer or '-'}/{i}", license=SETS[name].license))
     return rows
 
 

@@ -1,10 +1,12 @@
-"""Write a training manifest: the 600-clip fingerspelling lexicon that spoken-to-signed ships, and
-with --handshapes the photos of many signers' hands that the trainer ships (`handshapes.py`).
+"""Write a training manifest: the 600-clip fingerspelling lexicon that spoken-to-signed ships, with
+--handshapes the photos of many signers' hands and with --words the lexical signs that the trainer
+ships (`handshapes.py`, `words.py`).
 
     signclip lexicon -o lexicon.csv                      every clip, split "train"
     signclip lexicon -o lexicon.csv --hold-out ase,gsg   leave-languages-out: those are "test"
     signclip lexicon -o train.csv --handshapes asl-hg,digits --lexicon-weight 12   # the default model's
     signclip lexicon -o train.csv --handshapes asl-hg --hold-out-signers P1,P2   # photos of P1, P2: "test"
+    signclip lexicon -o train.csv --words islr,asl-app --hold-out-word-signers 4718,25571
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def lexicon_rows(root=None, hold_out=()) -> list:
     for r in records:
         split = "test" if r["signed_language"] in hold_out else "train"
         rows.append(ManifestRow((root / r["path"]).resolve(), r["words"], r["spoken_language"],
-                                r["signed_language"], None, split))
+                                r["signed_language"], None, split, source=f"spoken-to-signed {r['path']}",
+                                license="MIT"))
     return rows
 
 
@@ -57,10 +60,12 @@ DEFAULT_LEXICON_WEIGHT = 12
 
 
 def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_out_signers=(),
-                   lexicon_weight: int = 1) -> list:
+                   lexicon_weight: int = 1, words=(), hold_out_word_signers=()) -> list:
     """Write the manifest (CSV or JSONL by suffix, absolute paths): the lexicon's clips, each drawn
-    `lexicon_weight` times an epoch, then the photos of the `handshapes` sets; returns its rows."""
+    `lexicon_weight` times an epoch, the photos of the `handshapes` sets, then the clips of the
+    `words` sets (`hold_out_word_signers`' as 'test'); returns its rows."""
     from .handshapes import handshape_rows, set_signers
+    from .words import word_rows
 
     named = {s for name in handshapes for s in set_signers(name)}
     unknown = sorted(set(hold_out_signers) - named)
@@ -70,6 +75,12 @@ def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_
     rows = [replace(r, weight=lexicon_weight) for r in lexicon_rows(root, tuple(hold_out))]
     for name in handshapes:
         rows += handshape_rows(name, hold_out_signers=hold_out_signers)
+    word_clips = [r for name in words for r in word_rows(name)]
+    unknown = sorted(set(hold_out_word_signers) - {r.signer for r in word_clips})
+    if unknown:
+        raise SignclipError(f"--hold-out-word-signers: {', '.join(unknown)} not in "
+                            f"{', '.join(words) or 'no word set'}")
+    rows += [replace(r, split="test") if r.signer in hold_out_word_signers else r for r in word_clips]
     write_manifest(rows, out_manifest)
     return rows
 
@@ -87,6 +98,10 @@ def add_arguments(parser) -> None:
                         help="add the photos of these handshape sets (asl-hg, digits)")
     parser.add_argument("--hold-out-signers", type=_languages, default=(), metavar="P1,...",
                         help="photos of these signers get split 'test'")
+    parser.add_argument("--words", type=_languages, default=(), metavar="SET,...",
+                        help="add the lexical signs of these word sets (islr, asl-app)")
+    parser.add_argument("--hold-out-word-signers", type=_languages, default=(), metavar="ID,...",
+                        help="word clips of these signers (ISLR participant numbers) get split 'test'")
     parser.add_argument("--lexicon-weight", type=int, default=1, metavar="N",
                         help="draw each lexicon clip N times an epoch (balances it against the photos)")
 
@@ -94,12 +109,18 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.lexicon_weight < 1:
         raise SignclipError(f"--lexicon-weight {args.lexicon_weight}: must be at least 1")
+    if args.hold_out_word_signers and not args.words:
+        raise SignclipError("--hold-out-word-signers needs --words (the signers are in the word sets)")
     if args.hold_out_signers and not args.handshapes:
         raise SignclipError("--hold-out-signers needs --handshapes (the signers are in the photo sets)")
     rows = import_lexicon(args.output, args.hold_out, handshapes=args.handshapes,
-                          hold_out_signers=args.hold_out_signers, lexicon_weight=args.lexicon_weight)
+                          hold_out_signers=args.hold_out_signers, lexicon_weight=args.lexicon_weight,
+                          words=args.words, hold_out_word_signers=args.hold_out_word_signers)
     test = sum(r.split == "test" for r in rows)
-    photos = sum(r.item is not None for r in rows)
-    print(f"wrote {args.output}: {len(rows)} clips ({photos} photos), {len(rows) - test} train, {test} test, "
+    sets = [(r.source or "").split(" ")[0] for r in rows]
+    photos = sum(s in args.handshapes for s in sets)
+    word_clips = sum(s in args.words for s in sets)
+    print(f"wrote {args.output}: {len(rows)} clips ({photos} photos, {word_clips} words), "
+          f"{len(rows) - test} train, {test} test, "
           f"{len({r.sign_language for r in rows})} sign languages")
     return 0

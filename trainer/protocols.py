@@ -4,7 +4,8 @@
 (b) robustness: each clip changed the ways real cameras and signers change it, against the clean clip;
 (c) a new signer and camera: real letter videos through video -> pose -> lookup;
 (d) retrieval on the training clips under fresh augmentation (a sanity check only);
-(e) new signers: ASL-HG's photos of 2 signers by a model trained without them, 5 folds.
+(e) new signers: ASL-HG's photos of 2 signers by a model trained without them, 5 folds;
+(g) held-out word signers: lexical signs of people the model never saw, among the whole vocabulary.
 """
 
 from __future__ import annotations
@@ -340,3 +341,38 @@ def _mean(summaries: list) -> dict:
 
 __all__ = ["CHANGES", "HELD_OUT", "NEW_SIGNER_FOLDS", "augmented", "held_out", "new_signer",
            "new_signers", "new_signers_protocol", "robustness"]
+
+
+# ---------------------------------------------------------------- (g) held-out word signers
+
+
+def held_out_words(model, rows: list, language: str = "ase") -> dict:
+    """Word clips of split "test" (signers the model never saw) looked up among every prompt of
+    their sign language in the manifest (letters, digits and words): one summary per word and all."""
+    from .handshapes import load_set
+    from .words import is_word_file
+
+    tests = [r for r in rows if r.split == "test" and r.sign_language == language and r.item is not None
+             and is_word_file(load_set(str(r.pose)))]
+    if not tests:
+        raise SignclipError("the words protocol needs word clips of held-out signers: signclip lexicon "
+                            "--words islr --hold-out-word-signers ID,...")
+    vocabulary = sorted({r.text for r in rows if r.sign_language == language})
+    template = model.cfg.prompt_template
+    texts = [prompt(ManifestRow(Path(), t, "en", language), template) for t in vocabulary]
+    inputs = [preprocess(read_clip(r, model.cfg.normalization.photo_frames), model.cfg.normalization)
+              for r in tests]
+    scores = embed_clips(model, inputs) @ embed_texts(model, texts).T              # (N, C)
+    ranks = _ranks(scores, np.array([vocabulary.index(r.text) for r in tests]))
+    sizes = np.full(len(tests), len(vocabulary))
+    words = np.array([r.text for r in tests])
+    out = {w: summarize_ranks(ranks[words == w], sizes[words == w]) for w in sorted(set(words))}
+    out["all"] = summarize_ranks(ranks, sizes)
+    out["all"]["signers"] = sorted({r.signer for r in tests})
+    # the same clips among the held-out words alone: whether the model tells those words apart,
+    # not only that the clips look like the set they came from
+    tested = sorted(set(words))
+    columns = np.array([vocabulary.index(w) for w in tested])
+    out["among these words only"] = summarize_ranks(
+        _ranks(scores[:, columns], np.array([tested.index(w) for w in words])), np.full(len(tests), len(tested)))
+    return out

@@ -107,8 +107,8 @@ class PackedSource:
 
     @property
     def credits(self) -> list:
-        """License and credit of the photo sets in the data (checkpoints carry them)."""
-        from .handshapes import credits
+        """License and credit of the photo and word sets in the data (checkpoints carry them)."""
+        from .clips import credits
 
         return credits(self.cache.rows)
 

@@ -47,10 +47,13 @@ def format_table(name: str, matches: list) -> str:
     lines = [name]
     labels = [cut(m.label, LABEL_COLUMN) for m in matches]
     width = max([5, *(len(label) for label in labels)])
-    lines.append(f"  {'#':>2}  {'label':<{width}}  {'lang':<5} {'score':>7}  source    text")
-    for i, (m, label) in enumerate(zip(matches, labels, strict=True), 1):
+    sources = [cut(m.source, LABEL_COLUMN) for m in matches]  # "pack NAME" is as long as its name
+    source_width = max([6, *(len(s) for s in sources)])
+    lines.append(f"  {'#':>2}  {'label':<{width}}  {'lang':<5} {'score':>7}  "
+                 f"{'source':<{source_width}}  text")
+    for i, (m, label, source) in enumerate(zip(matches, labels, sources, strict=True), 1):
         lines.append(f"  {i:>2}  {label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
-                     f"{m.source:<8}  {cut(m.text, TEXT_COLUMN)}")
+                     f"{source:<{source_width}}  {cut(m.text, TEXT_COLUMN)}")
     return "\n".join(lines)
 
 

@@ -40,7 +40,7 @@ def test_jsonl_roundtrip(poses, tmp_path):
     assert read_manifest(tmp_path / "m.csv") == rows
     record = json.loads((tmp_path / "m.jsonl").read_text().splitlines()[0])
     assert set(record) == {"pose", "text", "spoken_language", "sign_language", "signer", "split", "item",
-                           "weight"}
+                           "weight", "source", "license"}
 
 
 def test_missing_column_is_named(tmp_path):
