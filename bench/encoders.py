@@ -43,6 +43,7 @@ CANDIDATES = {"ort fp32": builders.fp32("pose"),
               "ort int8": builders.dynamic_int8("pose", per_channel=False),
               "ort int8 pc": builders.dynamic_int8("pose", per_channel=True),
               "ort int8 pc in32": builders.dynamic_int8("pose", per_channel=True, input_layer_fp32=True),
+              "ort int8 block": builders.blockwise_int8("pose"),
               "ort fp16": builders.fp16("pose")}
 
 

@@ -125,7 +125,7 @@ BODY_HANDS_75 = Layout("bodyhands75", _component(BODY, BODY_POINTS) + _component
                        + _component(RIGHT_HAND, HAND_POINTS))
 
 LAYOUTS = {lay.name: lay for lay in
-           (HOLISTIC_543, HOLISTIC_576, HOLISTIC_586, REDUCED_178, OPENPOSE_137, MODEL_203)}
+           (HOLISTIC_543, HOLISTIC_576, HOLISTIC_586, REDUCED_178, OPENPOSE_137, MODEL_203, BODY_HANDS_75)}
 
 
 def canonical_name(point: Point) -> Point:

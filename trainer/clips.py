@@ -21,6 +21,13 @@ def item_clip(path, item: int, photo_frames: int) -> PoseClip:
     return photo_clip(path, item, photo_frames)
 
 
+def is_word_row(row: ManifestRow) -> bool:
+    """Whether a row is a clip of a converted word file (not a photo, not a .pose file)."""
+    from .words import is_word_file
+
+    return row.item is not None and is_word_file(load_set(str(row.pose)))
+
+
 def read_clip(row: ManifestRow, photo_frames: int) -> PoseClip:
     """A row's PoseClip: its `.pose` file, or its item of a photo or word file."""
     if row.item is None:

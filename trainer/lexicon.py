@@ -6,7 +6,8 @@ ships (`handshapes.py`, `words.py`).
     signclip lexicon -o lexicon.csv --hold-out ase,gsg   leave-languages-out: those are "test"
     signclip lexicon -o train.csv --handshapes asl-hg,digits --lexicon-weight 12   # the default model's
     signclip lexicon -o train.csv --handshapes asl-hg --hold-out-signers P1,P2   # photos of P1, P2: "test"
-    signclip lexicon -o train.csv --words islr,asl-app --hold-out-word-signers 4718,25571
+    signclip lexicon -o train.csv --words islr,asl-app       # ISLR's five held-out participants: "test"
+    signclip lexicon -o train.csv --words islr --hold-out-word-signers none   # every participant trains
 """
 
 from __future__ import annotations
@@ -60,12 +61,13 @@ DEFAULT_LEXICON_WEIGHT = 12
 
 
 def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_out_signers=(),
-                   lexicon_weight: int = 1, words=(), hold_out_word_signers=()) -> list:
+                   lexicon_weight: int = 1, words=(), hold_out_word_signers=None) -> list:
     """Write the manifest (CSV or JSONL by suffix, absolute paths): the lexicon's clips, each drawn
     `lexicon_weight` times an epoch, the photos of the `handshapes` sets, then the clips of the
-    `words` sets (`hold_out_word_signers`' as 'test'); returns its rows."""
+    `words` sets (`hold_out_word_signers`' as 'test'; None: ISLR_HELD_OUT where a set has them);
+    returns its rows."""
     from .handshapes import handshape_rows, set_signers
-    from .words import word_rows
+    from .words import ISLR_HELD_OUT, word_rows
 
     named = {s for name in handshapes for s in set_signers(name)}
     unknown = sorted(set(hold_out_signers) - named)
@@ -76,6 +78,8 @@ def import_lexicon(out_manifest, hold_out=(), *, root=None, handshapes=(), hold_
     for name in handshapes:
         rows += handshape_rows(name, hold_out_signers=hold_out_signers)
     word_clips = [r for name in words for r in word_rows(name)]
+    if hold_out_word_signers is None:
+        hold_out_word_signers = tuple(s for s in ISLR_HELD_OUT if s in {r.signer for r in word_clips})
     unknown = sorted(set(hold_out_word_signers) - {r.signer for r in word_clips})
     if unknown:
         raise SignclipError(f"--hold-out-word-signers: {', '.join(unknown)} not in "
@@ -100,8 +104,10 @@ def add_arguments(parser) -> None:
                         help="photos of these signers get split 'test'")
     parser.add_argument("--words", type=_languages, default=(), metavar="SET,...",
                         help="add the lexical signs of these word sets (islr, asl-app)")
-    parser.add_argument("--hold-out-word-signers", type=_languages, default=(), metavar="ID,...",
-                        help="word clips of these signers (ISLR participant numbers) get split 'test'")
+    parser.add_argument("--hold-out-word-signers", type=_languages, default=None, metavar="ID,...",
+                        help="word clips of these signers (ISLR participant numbers) get split 'test' "
+                             "(default: the five chosen before training, 4718,25571,29302,36257,53618; "
+                             "none: every signer trains)")
     parser.add_argument("--lexicon-weight", type=int, default=1, metavar="N",
                         help="draw each lexicon clip N times an epoch (balances it against the photos)")
 
@@ -109,6 +115,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.lexicon_weight < 1:
         raise SignclipError(f"--lexicon-weight {args.lexicon_weight}: must be at least 1")
+    if args.hold_out_word_signers == ("none",):
+        args.hold_out_word_signers = ()
     if args.hold_out_word_signers and not args.words:
         raise SignclipError("--hold-out-word-signers needs --words (the signers are in the word sets)")
     if args.hold_out_signers and not args.handshapes:

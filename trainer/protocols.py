@@ -23,7 +23,7 @@ from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
-from .clips import read_clip
+from .clips import is_word_row, read_clip
 from .config import to_dict
 from .data import ManifestRow, prompt
 from .embed import embed_clips, embed_texts
@@ -247,7 +247,8 @@ def new_body(model, rows: list, language: str = "ase", seed: int = 0) -> dict:
     data comes to a new person on video; rows of split "test" give both, the model saw neither."""
     from .augment import transplant_hand
 
-    photos = [r for r in rows if r.split == "test" and r.item is not None and r.sign_language == language]
+    photos = [r for r in rows if r.split == "test" and r.item is not None and r.sign_language == language
+              and not is_word_row(r)]
     hosts = [r for r in rows if r.split == "test" and r.item is None]
     if not photos or not hosts:
         raise SignclipError("the new-body protocol needs held-out photos and held-out sign languages: "
@@ -349,11 +350,7 @@ __all__ = ["CHANGES", "HELD_OUT", "NEW_SIGNER_FOLDS", "augmented", "held_out", "
 def held_out_words(model, rows: list, language: str = "ase") -> dict:
     """Word clips of split "test" (signers the model never saw) looked up among every prompt of
     their sign language in the manifest (letters, digits and words): one summary per word and all."""
-    from .handshapes import load_set
-    from .words import is_word_file
-
-    tests = [r for r in rows if r.split == "test" and r.sign_language == language and r.item is not None
-             and is_word_file(load_set(str(r.pose)))]
+    tests = [r for r in rows if r.split == "test" and r.sign_language == language and is_word_row(r)]
     if not tests:
         raise SignclipError("the words protocol needs word clips of held-out signers: signclip lexicon "
                             "--words islr --hold-out-word-signers ID,...")
@@ -373,6 +370,7 @@ def held_out_words(model, rows: list, language: str = "ase") -> dict:
     # not only that the clips look like the set they came from
     tested = sorted(set(words))
     columns = np.array([vocabulary.index(w) for w in tested])
-    out["among these words only"] = summarize_ranks(
-        _ranks(scores[:, columns], np.array([tested.index(w) for w in words])), np.full(len(tests), len(tested)))
+    right = np.array([tested.index(w) for w in words])
+    out["among these words only"] = summarize_ranks(_ranks(scores[:, columns], right),
+                                                    np.full(len(tests), len(tested)))
     return out

@@ -78,6 +78,10 @@ WORD_SETS = {
     "asl-app": WordSet("words_asl_app.npz", "ASL-App: 100 ASL signs of one signer", "MIT",
                        ASL_APP_CREDIT, "ase", 1280, 720, 29.97, 12),
 }
+# Five of ISLR's 21 participants (every fourth by number), chosen before any training: `signclip
+# lexicon --words islr` marks their clips "test" unless told otherwise, so the default model never
+# sees them and its word table is measured on strangers.
+ISLR_HELD_OUT = ("4718", "25571", "29302", "36257", "53618")
 
 
 def gloss(word: str) -> str:

@@ -165,9 +165,13 @@ def print_report(r: dict) -> None:
                       f"{p['cosine_mean']:.5f}, worst {p['cosine_min']:.5f}, top-1 "
                       f"{p['top1_agreement']:.1%} over {p['inputs']} inputs, {verdict}")
         for tower, scheme in b["int8"].items():
+            if scheme["max_abs_weight"] is None:  # blockwise: INT8 weights, products in FP32 on every CPU
+                detail = "products in FP32 (the same on every CPU)"
+            else:
+                detail = (f"weights up to {scheme['max_abs_weight']} (no CPU saturates up to "
+                          f"{scheme['safe_abs_weight']})")
             print(f"  int8 {tower:<6} {scheme['scheme']}: {scheme['products']} products, {scheme['weights']} "
-                  f"weights up to {scheme['max_abs_weight']} (no CPU saturates up to "
-                  f"{scheme['safe_abs_weight']})")
+                  f"{detail}")
         check = b["selfcheck"]
         print(f"  self-check  {check.get('line') or check.get('error') or 'none in this bundle'}")
         p = b["personal"]

@@ -1,7 +1,7 @@
 """`signclip app`: the command opens the window on a video and exits 0 once it is closed; user errors
 are one line and exit status 2."""
 
-from conftest import SHORT_VIDEO
+from conftest import SHORT_VIDEO, VIDEOS
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -44,3 +44,14 @@ def test_no_display_is_one_line(tiny_bundle, capsys, monkeypatch):
 def test_unknown_language_is_one_line(tiny_bundle, signclip_home, capsys):
     assert main(["app", "--source", str(SHORT_VIDEO), "--bundle", str(tiny_bundle), "-l", "xyz"]) == 2
     assert "language 'xyz' is not in the vocabulary; known: ase, gss, ise" in capsys.readouterr().err
+
+
+def test_the_app_finds_the_words_of_a_vocabulary_pack(engine):
+    """A pack built by `signclip pack` is searched by the app's lookups too (the same engine)."""
+    from signclip.runtime.pose_io import read_pose
+
+    clip = read_pose(VIDEOS.parent / "poses" / "reduced178_278f.pose")
+    inner = engine.engine
+    inner.packs.add("classroom", "TREE", inner.embed_clips([clip]), ["tree.pose"], "ase")
+    first = engine.lookup_clip(clip, 3, "ase")[0]
+    assert (first.label, first.source) == ("TREE", "pack classroom")

@@ -53,3 +53,28 @@ def test_taught_sign_does_not_win_unrelated_queries(engine, signclip_home):
     assert fresh.lookup_clips([other], k=3)[0][0].label == "SOUP"
     top = fresh.lookup_clips([letter_a], k=3, language="ase")[0]
     assert top[0].label == "A" and top[0].source == "bundle"
+
+
+def test_the_vocabulary_holds_lexical_signs_with_their_sources_credited(engine):
+    v = engine.vocabulary
+    ase = {str(label) for label, lang in zip(v.labels, v.languages, strict=True) if lang == "ase"}
+    lexical = {w for w in ase if len(w) > 1 and not w.isdigit()}       # not a letter, not a number
+    assert len(lexical) >= 50 and {"HELLO", "THANK-YOU", "MOTHER", "WATER"} <= lexical
+    credited = " ".join(c["name"] for c in engine.bundle.meta["training_data"])
+    assert "ISLR" in credited and "ASL-App" in credited
+    credits_file = (engine.bundle.path / "CREDITS.md").read_text(encoding="utf-8")
+    assert "CC-BY-4.0" in credits_file and "Isolated Sign Language Recognition" in credits_file
+    matches = engine.lookup_text("HELLO", k=5, language="ase")
+    assert matches[0].label == "HELLO"
+
+
+def test_held_out_signers_words_come_in_the_top_5_of_the_whole_asl_vocabulary(engine):
+    """The acceptance bound, on the participants the default model never trained on (ISLR)."""
+    from signclip.trainer.words import ISLR_HELD_OUT, word_clip, word_rows
+
+    rows = word_rows("islr", hold_out_signers=ISLR_HELD_OUT)
+    tests = [r for r in rows if r.split == "test"]
+    assert len(tests) == 161 and {r.signer for r in tests} == set(ISLR_HELD_OUT)
+    results = engine.lookup_clips([word_clip(r.pose, r.item) for r in tests], k=5, language="ase")
+    top5 = sum(r.text in [m.label for m in found] for r, found in zip(tests, results, strict=True))
+    assert top5 / len(tests) >= 0.80, top5 / len(tests)

@@ -36,7 +36,13 @@ def test_doctor_checks_the_shipped_bundle_on_this_cpu(signclip_home, monkeypatch
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert any(f"INT8 path: {kind}" in out for kind in ("x86-64", "ARM64")) or "portable kernel" in out
-    assert "u8s8-7bit" in out and "int8 weights up to 64" in out
+    from signclip.runtime.bundle import default_bundle_path, load_bundle
+
+    meta = load_bundle(default_bundle_path()).meta
+    if meta.get("int8", {}).get("pose"):  # the bundle ships whichever graph passed the export's gate
+        assert f"int8 pose   {meta['int8']['pose']['scheme']}" in out
+    else:
+        assert f"parity onnx-int8 pose {meta['encoders']['pose']} (fp32)" in out
     assert "self-check  8 example clips re-embedded here" in out
     assert "the same answers as the exporting machine" in out
     assert main(["doctor", "--json"]) == 0
