@@ -87,7 +87,7 @@ def write_selfcheck(folder: Path, clips: list, reference: np.ndarray, exported: 
 
 def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: str, encoders: dict,
                parity: dict, tokenizer: dict, format_name: str, folder: Path, credits=(),
-               int8: dict | None = None) -> dict:
+               int8: dict | None = None, signs=()) -> dict:
     """signclip.json: everything the runtime checks, with the sha256 of every file in `folder`."""
     files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
              if p.is_file() and p.name != META_FILE}
@@ -104,7 +104,8 @@ def build_meta(*, model_cfg, logit_scale: float, fps: float, vocab, vocab_sha: s
         "prompt_template": model_cfg.prompt_template,
         "tokenizer": tokenizer,
         "vocabulary": {"count": len(vocab), "languages": sorted(set(vocab.languages)),
-                       "sha256": vocab_sha},
+                       "sha256": vocab_sha,
+                       "signs": [list(s) for s in signs]},  # lexical signs: never read as letters
         "files": files,
         "encoders": encoders,
         "tools": tool_versions(),

@@ -114,6 +114,17 @@ def looked_up(entries: list) -> list:
     return [e for e in entries if e.sign_language != UNSPECIFIED]
 
 
+def lexical_signs(entries) -> list:
+    """[label, sign language] of the entries that only word files show (not the lexicon's letters,
+    not a photo's handshape): lexical signs, which a spelling reader must not take for letters."""
+    from signclip.trainer.clips import is_word_row
+
+    kinds: dict = {}
+    for e in entries:
+        kinds.setdefault((e.text, e.sign_language), set()).add(is_word_row(e))
+    return sorted([label, lang] for (label, lang), word in kinds.items() if word == {True})
+
+
 def vocabulary_texts(entries, template: str) -> VocabularyTexts:
     """Unique (text, spoken, signed) rows in first-seen order, each with its prompt."""
     seen, texts, labels, languages = set(), [], [], []

@@ -184,7 +184,9 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
                           vocab=vocab, vocab_sha=vocab_sha, encoders={t: p.file for t, p in chosen.items()},
                           parity=parity, format_name=fmt.name, folder=tmp,
                           tokenizer={"file": TOKENIZER_FILE, "max_tokens": mcfg.text.max_tokens},
-                          credits=credits, int8={t: p.int8 for t, p in chosen.items() if p.int8})
+                          credits=credits, int8={t: p.int8 for t, p in chosen.items() if p.int8},
+                          signs=[s for s in data.lexical_signs(entries)
+                                 if tuple(s) in set(zip(vocab.labels, vocab.languages))])
         write_meta(tmp, meta)
         make_publishable(tmp)
         load_bundle(tmp)  # the runtime's own check, before anything becomes visible at --out

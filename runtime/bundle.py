@@ -114,6 +114,11 @@ class Bundle:
         return int(text.get("max_tokens", 32)) if isinstance(text, dict) else 32
 
     @property
+    def signs(self) -> frozenset:
+        """(label, language) of the vocabulary's lexical signs: never letters, however short (ASL's WHY)."""
+        return frozenset((str(label), str(lang)) for label, lang in self.meta["vocabulary"].get("signs", []))
+
+    @property
     def parity(self) -> dict:
         return dict(self.meta.get("parity") or {})
 

@@ -119,11 +119,12 @@ def read_clip(path, photo_frames: int = 1, capture=None) -> PoseClip:
     return trim_rest(video_to_clip(path, capture or CaptureConfig()))
 
 
-def _sample_rows(rows: np.ndarray, limit: int = 2048) -> np.ndarray:
-    """At most `limit` rows, a fixed random sample (same every run)."""
-    if len(rows) > limit:
-        rows = rows[np.random.default_rng(0).choice(len(rows), limit, replace=False)]
-    return np.asarray(rows, np.float32)
+def sample_indices(n: int, limit: int = 2048) -> np.ndarray:
+    """At most `limit` of n row numbers, a fixed random sample (the same every run; the web page
+    is given the same ones)."""
+    if n > limit:
+        return np.random.default_rng(0).choice(n, limit, replace=False)
+    return np.arange(n)
 
 
 class Engine:
@@ -320,14 +321,21 @@ class Engine:
         t_mu, t_sd = float(text.mean()), float(text.std()) or 1.0
         return lambda s: t_mu + (s - p_mu) / p_sd * t_sd
 
+    def calibration_rows(self) -> tuple | None:
+        """Which clip and text rows of the vocabulary the calibration reads (up to 2,048 of each), or
+        None where the bundle has too few (then taught signs keep their raw cosine)."""
+        v = self.vocabulary
+        if not v.has_clips or len(v.embeddings) < 2 or len(v.clip_embeddings) < 2:
+            return None
+        return sample_indices(len(v.clip_embeddings)), sample_indices(len(v.embeddings))
+
     def _reference_rows(self):
-        """Up to 2,048 of the bundle's clip and text embeddings, a fixed sample for the calibration."""
+        """The sampled clip and text embeddings of `calibration_rows`, read once."""
         if self._reference is None:
+            rows = self.calibration_rows()
             v = self.vocabulary
-            if not v.has_clips or len(v.embeddings) < 2 or len(v.clip_embeddings) < 2:
-                self._reference = ()
-            else:
-                self._reference = (_sample_rows(v.clip_embeddings), _sample_rows(v.embeddings))
+            self._reference = () if rows is None else (np.asarray(v.clip_embeddings[rows[0]], np.float32),
+                                                        np.asarray(v.embeddings[rows[1]], np.float32))
         return self._reference or None
 
     def lookup_embedding(self, embedding: np.ndarray, k: int = 5, language: str | None = None) -> list:

@@ -85,12 +85,13 @@ class WordEnd:
     decided_frame: int
 
 
-def alphabet(labels, languages, language: str | None) -> frozenset:
-    """The letters of one sign language (or of all): vocabulary labels short enough to be letters.
+def alphabet(labels, languages, language: str | None, signs=frozenset()) -> frozenset:
+    """The letters of one sign language (or of all): vocabulary labels short enough to be letters,
+    except the bundle's lexical `signs` ((label, language) pairs: ASL's WHY is a word, not a letter).
     Digits are not letters: a number is signed, not spelled, and ASL's 0 and O, V and 2 look alike."""
     return frozenset(str(label) for label, lang in zip(labels, languages, strict=True)
                      if (language is None or lang == language) and 0 < len(str(label)) <= MAX_LETTER_CHARS
-                     and not str(label).isdigit())
+                     and not str(label).isdigit() and (str(label), str(lang)) not in signs)
 
 
 @dataclass
@@ -302,7 +303,7 @@ def reader_options(engine, language: str | None, words: str | None = None, *, en
     own (the app's go through its lock)."""
     engine.check_language(language)
     v = engine.vocabulary
-    letters = alphabet(v.labels, v.languages, language)
+    letters = alphabet(v.labels, v.languages, language, engine.bundle.signs)
     if not letters:
         raise SignclipError(f"the vocabulary has no letters{f' of {language}' if language else ''}: "
                             "nothing to spell with")

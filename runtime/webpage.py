@@ -83,20 +83,36 @@ def _word_lists(folder: Path, languages) -> dict:
     return out
 
 
-def _spelling(folder: Path, words) -> dict:
-    """The Spell mode's settings (runtime/spelling.py, holds.py, word_prior.py) and word lists."""
+def _spelling(folder: Path, words, signs=frozenset()) -> dict:
+    """The Spell mode's settings (runtime/spelling.py, holds.py, word_prior.py), word lists, and the
+    vocabulary's lexical signs (never letters)."""
     from .spelling import MAX_LETTER_CHARS, MOVING_LETTERS, SpellConfig
     from .word_prior import WordPriorConfig
 
     return {"config": dataclasses.asdict(SpellConfig()), "max_letter_chars": MAX_LETTER_CHARS,
             "moving_letters": {k: sorted(v) for k, v in MOVING_LETTERS.items()},
             "hand_points": list(HAND_POINTS), "word_prior": dataclasses.asdict(WordPriorConfig()),
-            "words": _word_lists(folder, words)}
+            "words": _word_lists(folder, words), "signs": sorted(list(s) for s in signs)}
 
 
-def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS) -> dict:
-    """The bundle's web format into `folder` (with the word lists of the spoken languages `words`);
-    returns the manifest."""
+def taught_entries(folder: Path, taught, calibration) -> dict | None:
+    """Taught signs (`Engine.taught()`: (source, vocabulary) pairs) as the page's `vocabulary.taught`:
+    one prototype per sign, and which rows the calibration reads (`Engine.calibration_rows`)."""
+    taught = [(source, vocab) for source, vocab in taught if len(vocab)]
+    if not taught:
+        return None
+    prototypes = np.concatenate([vocab.prototypes for _, vocab in taught])
+    return {"labels": [str(x) for _, vocab in taught for x in vocab.labels],
+            "languages": [str(x) for _, vocab in taught for x in vocab.languages],
+            "sources": [source for source, vocab in taught for _ in vocab.labels],
+            "embeddings": _float32_file(folder, "taught.f32", prototypes),
+            "calibration": None if calibration is None else {"clip_rows": calibration[0].tolist(),
+                                                             "text_rows": calibration[1].tolist()}}
+
+
+def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None) -> dict:
+    """The bundle's web format into `folder` (with the word lists of the spoken languages `words`,
+    and the `taught` signs of packs, calibrated on the `calibration` rows); returns the manifest."""
     from .engine import spoken_languages  # the engine's reading of the prompts, not a second one
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,6 +126,8 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS) -> dict:
         vocabulary["clips"] = {"labels": v.clip_labels.tolist(), "languages": v.clip_languages.tolist(),
                                "texts": v.clip_texts.tolist(),
                                "embeddings": _float32_file(folder, "clips.f32", v.clip_embeddings)}
+    if (entries := taught_entries(folder, taught, calibration)) is not None:
+        vocabulary["taught"] = entries
     if (bundle.path / CREDITS_FILE).is_file():
         shutil.copyfile(bundle.path / CREDITS_FILE, folder / CREDITS_FILE)
     manifest = {
@@ -126,7 +144,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS) -> dict:
         "face_indices": face_indices(MODEL_203).tolist(),
         "normalization": meta["normalization"],
         "segmenter": dataclasses.asdict(SegmenterConfig()),
-        "spelling": _spelling(folder, words),
+        "spelling": _spelling(folder, words, bundle.signs),
         "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],
         "prompt_template": meta["prompt_template"],
         "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
@@ -185,8 +203,10 @@ def check_out_folder(out: Path) -> None:
                             f"or empty folder (a page built before is replaced)")
 
 
-def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DEFAULT_WORDS) -> dict:
-    """The static page for `bundle` at `out`: what the page is built from (also in SITE_MARK)."""
+def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DEFAULT_WORDS, taught=(),
+               calibration=None) -> dict:
+    """The static page for `bundle` (and the `taught` signs of packs) at `out`: what the page is
+    built from (also in SITE_MARK)."""
     out = Path(out).absolute()
     check_out_folder(out)
     if not (web / "src").is_dir():
@@ -204,8 +224,9 @@ def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DE
                 target = tmp / "vendor" / package.split("/")[-1] / Path(f).name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(modules / package / f, target)
-        manifest = write_web_model(bundle, tmp / MODEL_DIR, words)
+        manifest = write_web_model(bundle, tmp / MODEL_DIR, words, taught, calibration)
         mark = {"bundle": str(bundle.path), "model": manifest["source"]["model"],
+                "packs": sorted({source for source, _ in taught}),
                 "packages": package_versions(modules),
                 "bytes": sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())}
         (tmp / SITE_MARK).write_text(json.dumps(mark, indent=1) + "\n")

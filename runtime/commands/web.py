@@ -25,6 +25,9 @@ def add_arguments(parser) -> None:
                         help="spoken languages (ISO 639-1, comma-separated; '' for none) whose word lists "
                              "the Spell mode ships for its prior, about 0.9 MB each (default: en, where the "
                              "wordfreq package is installed)")
+    parser.add_argument("--packs", default=None, metavar="NAME,...",
+                        help="vocabulary packs whose signs the page finds too (default: every pack of this "
+                             "bundle's model on this machine; 'none' for none)")
     parser.add_argument("--serve", action="store_true", help="then serve the folder until interrupted")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
@@ -42,6 +45,26 @@ def default_words() -> tuple:
     return DEFAULT_WORDS
 
 
+def packs_for_page(bundle, wanted: str | None) -> tuple:
+    """The (source, vocabulary) pairs of the packs the page ships, and the calibration's rows."""
+    from ..engine import Engine
+
+    engine = Engine(bundle)
+    found = {source.removeprefix("pack "): (source, vocab) for source, vocab in engine.taught()
+             if source.startswith("pack ")}
+    if wanted is None:
+        names = sorted(found)
+    elif wanted.strip().lower() == "none":
+        names = []
+    else:
+        names = [n.strip() for n in wanted.split(",") if n.strip()]
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise SignclipError(f"--packs: no pack {', '.join(missing)} for this bundle's model; packs: "
+                                f"{', '.join(sorted(found)) or 'none'} (signclip pack list)")
+    return [found[n] for n in names], engine.calibration_rows()
+
+
 def run(args) -> int:
     from ..bundle import load_bundle
     from ..webpage import build_site, check_out_folder, make_server
@@ -52,9 +75,12 @@ def run(args) -> int:
     bundle = load_bundle(args.bundle)
     words = tuple(w.strip() for w in args.words.split(",") if w.strip()) if args.words is not None \
         else default_words()
-    mark = build_site(bundle, args.out, words=words)
+    taught, calibration = packs_for_page(bundle, args.packs)
+    mark = build_site(bundle, args.out, words=words, taught=taught, calibration=calibration)
+    packs = ", ".join(source.removeprefix("pack ") for source in mark["packs"])
     print(f"{args.out}: the web page for {mark['model']} ({mark['bytes'] / 1e6:.1f} MB; "
-          + ", ".join(f"{k} {v}" for k, v in mark["packages"].items()) + ")")
+          + ", ".join(f"{k} {v}" for k, v in mark["packages"].items()) + ")"
+          + (f" with the packs {packs}" if packs else ""))
     if not args.serve:
         return 0
     server = make_server(args.out, args.host, args.port)

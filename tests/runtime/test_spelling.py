@@ -122,12 +122,7 @@ def test_holds_are_ordered_and_disjoint_on_any_noise(letters, seed):
 # ---------------------------------------------------------------- letters with the shipped model
 
 
-# The shipped model reads the lexicon signer's Z, traced between two holds, as X (0.58 against Z's
-# 0.54; docs/speed.md, Fingerspelling): when a model reads it again, this comes off.
-Z_AS_X = pytest.mark.xfail(strict=True, reason="the default model reads the lexicon's moving Z as X")
-
-
-@pytest.mark.parametrize("word", ["CAB", "JOKE", pytest.param("BLAZE", marks=Z_AS_X), "BOOK", "CLOCK"])
+@pytest.mark.parametrize("word", ["CAB", "JOKE", "BLAZE", "BOOK", "CLOCK"])
 def test_words_joined_without_rest_are_read_letter_by_letter(engine, letters, word):
     spelled = join_word(word, letters)
     read = letters_of(spell(engine, spelled.clip))

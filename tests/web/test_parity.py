@@ -130,7 +130,7 @@ def made_up_readings(engine, n: int = 40) -> list:
     doubled, with made-up scores; for the word prior alone."""
     rng = np.random.default_rng(0)
     v = engine.vocabulary
-    letters = sorted(alphabet(v.labels, v.languages, "ase"))
+    letters = sorted(alphabet(v.labels, v.languages, "ase", engine.bundle.signs))
     words = ("HELLO", "HOUSE", "WATER", "SIGN", "LANGUAGE", "CAB", "BOOK", "FRIEND", "SCHOOL", "QUIZ")
     out = []
     for _ in range(n):

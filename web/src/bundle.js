@@ -44,10 +44,11 @@ export async function loadWebModel(read) {
   }
   const dim = manifest.embedding_dim;
   const v = manifest.vocabulary;
-  const [encoder, embeddings, clips] = await Promise.all([
+  const [encoder, embeddings, clips, taught] = await Promise.all([
     readChecked(read, manifest.encoder),
     readRows(read, v.embeddings, dim),
     v.clips ? readRows(read, v.clips.embeddings, dim) : null,
+    v.taught ? readRows(read, v.taught.embeddings, dim) : null,
   ]);
   return {
     manifest,
@@ -56,7 +57,7 @@ export async function loadWebModel(read) {
     normalization: normalizationConfig(manifest.normalization),
     segmenter: manifest.segmenter,
     spelling: manifest.spelling,
-    vocabulary: new Vocabulary(manifest, embeddings, clips),
+    vocabulary: new Vocabulary(manifest, embeddings, clips, taught),
     encoder: new Uint8Array(encoder),
   };
 }

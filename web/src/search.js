@@ -50,9 +50,24 @@ export function makePrompt(template, text, signed, spoken) {
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in fields ? fields[name] : whole));
 }
 
+/** A taught sign's language that matches every language filter (runtime/personal.py's ANY_LANGUAGE). */
+const ANY_LANGUAGE = '';
+
+/** Mean and population standard deviation of `rows`' dot products with `query` (rows of unit [N, D]). */
+function dotStats(matrix, dim, rows, query) {
+  const dots = rows.map((r) => {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += matrix[r * dim + j] * query[j];
+    return Math.fround(s);
+  });
+  const mean = dots.reduce((a, b) => a + b, 0) / dots.length;
+  const sd = Math.sqrt(dots.reduce((a, b) => a + (b - mean) ** 2, 0) / dots.length);
+  return { mean, sd: sd || 1.0 };
+}
+
 /** The vocabulary of a web bundle: labels, prompts and embeddings, and its lookups. */
 export class Vocabulary {
-  constructor(manifest, embeddings, clipEmbeddings) {
+  constructor(manifest, embeddings, clipEmbeddings, taughtEmbeddings = null) {
     const v = manifest.vocabulary;
     this.dim = manifest.embedding_dim;
     this.template = manifest.prompt_template;
@@ -64,14 +79,20 @@ export class Vocabulary {
     this.embeddings = embeddings;
     this.index = new VectorIndex(embeddings, this.dim, v.languages);
     this.clips = v.clips && clipEmbeddings
-      ? { ...v.clips, index: new VectorIndex(clipEmbeddings, this.dim, v.clips.languages) }
+      ? { ...v.clips, embeddings: clipEmbeddings,
+        index: new VectorIndex(clipEmbeddings, this.dim, v.clips.languages) }
+      : null;
+    // the signs of vocabulary packs (signclip web --packs): pose prototypes, as the engine's taught signs
+    this.taught = v.taught && taughtEmbeddings
+      ? { ...v.taught, index: new VectorIndex(taughtEmbeddings, this.dim, v.taught.languages) }
       : null;
   }
 
   /** Sign languages to filter by (those of the clips for text queries, where the bundle has clips). */
   languages(textQuery = false) {
     const source = textQuery && this.clips ? this.clips.languages : this.languageOf;
-    return [...new Set(source)].sort();
+    const taught = this.taught ? this.taught.languages.filter((lang) => lang !== ANY_LANGUAGE) : [];
+    return [...new Set([...source, ...taught])].sort();
   }
 
   /** Every label (word or letter) of the vocabulary, for the search box's suggestions. */
@@ -92,7 +113,32 @@ export class Vocabulary {
     const found = this.index.search(embedding, k * 2, language).map(({ id, score }) => ({
       label: this.labels[id], language: this.languageOf[id], text: this.texts[id], score, source: 'bundle',
     }));
-    return merge(found, k);
+    return merge([...found, ...this.taughtMatches(embedding, k, language)], k);
+  }
+
+  /**
+   * Taught signs for a pose embedding, their cosine put on the texts' scale as runtime/engine.py's
+   * _calibration does: standardized against the query's cosines to the bundle's clips, then mapped
+   * onto its cosines to the texts (the same sampled rows, `calibration`).
+   */
+  taughtMatches(query, k, language) {
+    if (!this.taught) return [];
+    const c = this.taught.calibration;
+    let scale = (s) => s;
+    if (c && this.clips) {
+      const pose = dotStats(this.clips.embeddings, this.dim, c.clip_rows, query);
+      const text = dotStats(this.embeddings, this.dim, c.text_rows, query);
+      scale = (s) => text.mean + (s - pose.mean) / pose.sd * text.sd;
+    }
+    const out = [];
+    for (const lang of language === null ? [null] : [language, ANY_LANGUAGE]) {
+      for (const { id, score } of this.taught.index.search(query, k, lang)) {
+        const label = this.taught.labels[id];
+        out.push({ label, language: this.taught.languages[id], text: label, score: scale(score),
+          source: this.taught.sources[id] });
+      }
+    }
+    return out;
   }
 
   /** Text to sign: the text prompted per sign language, its stored embedding against the clips. */

@@ -11,13 +11,19 @@ import { FrameRing } from './recognizer.js';
 import { HandActivitySegmenter } from './segmentation.js';
 import { roundHalfEven } from './numeric.js';
 
-/** The letters of one sign language (or of all): labels short enough to be letters, not numbers. */
-export function alphabet(labels, languages, language, maxChars) {
+/**
+ * The letters of one sign language (or of all): labels short enough to be letters, not numbers, and
+ * not one of the bundle's lexical `signs` ([label, language] pairs: ASL's WHY is a word).
+ */
+export function alphabet(labels, languages, language, maxChars, signs = []) {
+  const words = new Set(signs.map(([label, lang]) => `${label}\u0000${lang}`));
   const out = new Set();
   labels.forEach((label, i) => {
     const n = [...String(label)].length;
     if ((language === null || languages[i] === language) && n > 0 && n <= maxChars
-        && !/^\p{Nd}+$/u.test(String(label))) out.add(String(label));
+        && !/^\p{Nd}+$/u.test(String(label)) && !words.has(`${label}\u0000${languages[i]}`)) {
+      out.add(String(label));
+    }
   });
   return out;
 }
@@ -26,7 +32,7 @@ export function alphabet(labels, languages, language, maxChars) {
 function spellingFor(web, language) {
   const s = web.manifest.spelling;
   const v = web.vocabulary;
-  const letters = alphabet(v.labels, v.languageOf, language, s.max_letter_chars);
+  const letters = alphabet(v.labels, v.languageOf, language, s.max_letter_chars, s.signs ?? []);
   const movingLists = language === null ? Object.values(s.moving_letters) : [s.moving_letters[language] ?? []];
   const moving = new Set(movingLists.flat().filter((x) => letters.has(x)));
   return { letters, moving };

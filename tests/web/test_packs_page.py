@@ -1,0 +1,72 @@
+"""Vocabulary packs in the page: `signclip web` ships the packs' signs, and the page's lookups
+(web/src/search.js, in Node) rank and score them as the Python engine does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from page_driver import NODE, WEB
+
+from signclip.runtime.bundle import load_bundle
+from signclip.runtime.engine import Engine
+from signclip.runtime.pose_io import read_pose
+from signclip.runtime.webpage import write_web_model
+
+POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
+LEXICON = Path(__file__).resolve().parents[1] / "data" / "lexicon"
+
+
+@pytest.fixture
+def engine_with_packs(signclip_home):
+    engine = Engine(load_bundle())
+    clips = {name: read_pose(POSES / f"{name}.pose") for name in ("reduced178_278f", "holistic576_97f")}
+    embedded = {name: engine.embed_clips([clip])[0][None] for name, clip in clips.items()}
+    engine.packs.add("classroom", "TREE", embedded["reduced178_278f"], ["tree.pose"], "ase")
+    engine.packs.add("family", "WAVE", embedded["holistic576_97f"], ["wave.pose"])   # any language
+    return engine, clips
+
+
+def test_the_page_finds_pack_signs_as_the_engine_does(engine_with_packs, tmp_path):
+    engine, clips = engine_with_packs
+    model = tmp_path / "model"
+    manifest = write_web_model(engine.bundle, model, words=(), taught=engine.taught(),
+                               calibration=engine.calibration_rows())
+    assert manifest["vocabulary"]["taught"]["sources"] == ["pack classroom", "pack family"]
+    lexicon = [read_pose(p) for p in sorted((LEXICON / "ase").glob("*.pose"))[:3]]
+    embeddings = engine.embed_clips([*clips.values(), *lexicon])
+    queries = [{"embedding": e.tolist(), "language": lang, "k": 5}
+               for e in embeddings for lang in (None, "ase", "gsg")]
+    (tmp_path / "queries.json").write_text(json.dumps(queries))
+    if NODE is None:
+        pytest.skip("Node.js is not installed")
+    done = subprocess.run([NODE, "test/lookup.mjs", str(tmp_path / "queries.json"), str(model),
+                           str(tmp_path / "out.json")], cwd=WEB, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["languages"] == engine.languages()
+    firsts = []
+    for q, js in zip(queries, out["results"], strict=True):
+        py = engine.lookup_embedding(np.array(q["embedding"], np.float32), q["k"], q["language"])
+        assert [(m["label"], m["language"], m["source"]) for m in js] == \
+            [(m.label, m.language, m.source) for m in py], q["language"]
+        np.testing.assert_allclose([m["score"] for m in js], [m.score for m in py], atol=1e-4)
+        firsts.append((js[0]["label"], js[0]["source"]))
+    # each pack clip finds its own sign first; the family's WAVE (any language) under every filter
+    assert firsts[0:2] == [("TREE", "pack classroom")] * 2 and firsts[3:6] == [("WAVE", "pack family")] * 3
+
+
+def test_signclip_web_ships_every_pack_or_the_ones_named(engine_with_packs):
+    from signclip.runtime.commands.web import packs_for_page
+    from signclip.runtime.errors import SignclipError
+
+    engine, _ = engine_with_packs
+    taught, calibration = packs_for_page(engine.bundle, None)
+    assert [source for source, _ in taught] == ["pack classroom", "pack family"] and calibration is not None
+    assert [source for source, _ in packs_for_page(engine.bundle, "family")[0]] == ["pack family"]
+    assert packs_for_page(engine.bundle, "none")[0] == []
+    with pytest.raises(SignclipError, match="no pack school"):
+        packs_for_page(engine.bundle, "school")

@@ -1,0 +1,21 @@
+// The page's vocabulary lookups in Node, for tests/web/test_packs_page.py:
+//
+//   node test/lookup.mjs QUERIES_JSON MODEL_DIR OUT_JSON
+//
+// QUERIES_JSON: [{embedding: [D numbers], language: code or null, k}]; OUT_JSON gets, for each, the
+// matches of the page's Vocabulary.lookupEmbedding (bundle entries and the packs' taught signs).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadWebModel } from '../src/bundle.js';
+
+const [queriesFile, modelDir, outFile] = process.argv.slice(2);
+const read = async (name) => {
+  const b = readFileSync(join(modelDir, name));
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+};
+const web = await loadWebModel(read);
+const queries = JSON.parse(readFileSync(queriesFile, 'utf8'));
+const results = queries.map((q) => web.vocabulary.lookupEmbedding(Float32Array.from(q.embedding), q.k, q.language)
+  .map((m) => ({ label: m.label, language: m.language, score: m.score, source: m.source })));
+writeFileSync(outFile, JSON.stringify({ results, languages: web.vocabulary.languages() }));
