@@ -37,7 +37,7 @@ demo: setup
 		echo "== continuous signing: C-A-B, sign by sign"; \
 		$(BIN)/signclip lookup $(VIDEOS)/asl_letters_CAB.mp4 --segments --language ase; \
 		echo "== fingerspelling: the same video read letter by letter"; \
-		$(BIN)/signclip spell $(VIDEOS)/asl_letters_CAB.mp4 --language ase; \
+		$(BIN)/signclip spell $(VIDEOS)/asl_letters_CAB.mp4 --language ase --words en; \
 		echo "== a word: HELLO by a Deaf signer no training saw (ISLR participant 53618, as a .pose file)"; \
 		$(BIN)/signclip lookup tests/data/words/islr_hello_53618.pose --language ase; \
 		echo "== text to sign: the word HELLO among the ASL clips, and the letter B in every sign language"; \

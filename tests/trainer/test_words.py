@@ -98,11 +98,14 @@ def test_a_word_file_round_trips_to_a_clip_in_pixels(tmp_path):
 
 
 def test_the_shipped_sets_hold_what_the_readme_says():
-    islr, app = word_rows("islr"), word_rows("asl-app")
+    islr, app = word_rows("islr"), word_rows("asl-app", lexical_only=False)
     assert len(islr) == 747 and {r.text for r in islr} == {"HELLO", "THANK-YOU"}
     assert len({r.signer for r in islr}) == 21
     assert len(app) == 100 and len({r.text for r in app} - set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
                                    - {str(n) for n in range(11)}) == 64   # 52 words and 12 months
+    # a manifest takes the lexical signs: ASL-App's letters and digits 1-9 are left out, TEN stays
+    lexical = {r.text for r in word_rows("asl-app")}
+    assert len(lexical) == 65 and "10" in lexical and not lexical & set("ABC123")
     assert {r.license for r in islr} == {"CC-BY-4.0"} and {r.license for r in app} == {"MIT"}
     assert islr[0].source.startswith("islr ") and app[0].weight == WORD_SETS["asl-app"].weight
 

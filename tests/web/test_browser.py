@@ -78,13 +78,7 @@ def test_the_page_spells_in_its_spell_mode(spelled, engine):
         assert x["startS"] < x["endS"]
     assert spelled["words"][0]["letters"] and spelled["foreign_requests"] == []
     assert spelled["console_errors"] == []
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="the default model reads this new signer's A as S (S 0.462, A 0.413 "
-                                       "for the letter video; `signclip spell` reads C S B too)")
-def test_the_page_spells_c_a_b(spelled):
-    assert spelled["found"], f"the page spelled {[w['word'] for w in spelled['words']]}"
+    assert spelled["found"], f"the page spelled {words}"
 
 
 @pytest.mark.slow
@@ -99,8 +93,9 @@ def test_the_page_shows_the_signs_of_the_camera_video(page):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="the default model reads this new signer's A as S (S 0.462, A 0.413 "
-                                       "for the letter video): the page shows C S B")
+@pytest.mark.xfail(strict=False, reason="the page sees 4-6 frames of each letter on this shared CPU; "
+                                       "this signer's A, read first by the runtime (A 0.467, S 0.338), "
+                                       "has been read as S in some runs")
 def test_the_page_reads_c_a_b(page):
     assert page["found"], f"top-1 of the signs shown: {[s['top5'][0]['label'] for s in page['signs']]}"
 
