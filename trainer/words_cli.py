@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from signclip.runtime.commands.teach import plural
 from signclip.runtime.errors import SignclipError
 
 from . import words
@@ -38,12 +39,16 @@ def run(args) -> int:
         clips = convert(args.source, args.input)
         meta = {**words.set_meta(args.source), "converted_from": args.input.name}
         words.write_word_set(clips, args.output, meta)
-        print(f"wrote {args.output}: {len(clips)} clips of {len({c.label for c in clips})} words by "
-              f"{len({c.signer for c in clips})} signers ({words.WORD_SETS[args.source].license})")
+        labels, signers = {c.label for c in clips}, {c.signer for c in clips}
+        print(f"wrote {args.output}: {plural(len(clips), 'clip')} of {plural(len(labels), 'word')} by "
+              f"{plural(len(signers), 'signer')} ({words.WORD_SETS[args.source].license})")
         return 0
     for name, s in words.WORD_SETS.items():
-        rows = words.word_rows(name)
+        rows = words.word_rows(name, lexical_only=False)
         counts = Counter(r.text for r in rows)
-        print(f"{name}: {s.title} ({s.license}); {len(rows)} clips, {len({r.signer for r in rows})} signers")
+        lexical = sum(words.is_lexical(r.text) for r in rows)
+        print(f"{name}: {s.title} ({s.license}); {plural(len(rows), 'clip')}, "
+              f"{plural(len({r.signer for r in rows}), 'signer')}; a manifest takes the {lexical} of "
+              f"lexical signs")
         print("  " + ", ".join(f"{w} x{n}" if n > 1 else w for w, n in sorted(counts.items())))
     return 0
