@@ -151,3 +151,16 @@ def test_the_words_protocol_ranks_held_out_clips_among_the_whole_vocabulary():
     assert result["all"]["clips"] == 20 and result["all"]["chance R@5"] == pytest.approx(5 / len(ase))
     with pytest.raises(SignclipError, match="needs word clips of held-out signers"):
         held_out_words(model, lexicon_rows(LEXICON))
+
+
+def test_the_words_command_converts_and_lists_in_one_line_each(tmp_path, capsys):
+    from signclip.runtime.cli import main
+
+    out = tmp_path / "islr.npz"
+    assert main(["words", "convert", "islr", str(WORDS / "islr_sample"), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}: 6 clips of 2 words by 3 signers (CC-BY-4.0)"
+    assert [r.text for r in word_rows("islr", path=out)] == ["HELLO"] * 3 + ["THANK-YOU"] * 3
+    assert main(["words", "list"]) == 0
+    assert "a manifest takes the 65 of lexical signs" in capsys.readouterr().out
+    assert main(["words", "convert", "asl-app", str(tmp_path / "none"), "-o", str(out)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
