@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import packs
 from .bundle import Bundle, load_bundle
 from .encoders import EncoderOptions, PoseEncoder, TextEncoder
 from .errors import SignclipError
 from .index import IndexKind, VectorIndex
 from .normalize import ModelInput, preprocess
 from .packs import PackShelf
+from .packs import restore_command as pack_restore_command
 from .personal import ANY_LANGUAGE, PersonalVocabulary, clean_label, clean_language, vocabulary_path
 from .personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
 from .pose import PoseClip
@@ -149,6 +149,7 @@ class Engine:
         self.restore_command = restore_command  # named in warnings: the CLI adds its --bundle
         self._no_personal = PersonalVocabulary.empty(self.dim, self.bundle.model_hash)
         self._indexes: dict = {}  # source -> (vocabulary, its index), rebuilt when the file changed
+        self._languages: dict = {}
         self._pose = self._text = self._rows = self._reference = None
 
     # ------------------------------------------------------------ encoders
@@ -250,7 +251,7 @@ class Engine:
             return problem.message("the bundle answers alone", self.restore_command)
         for name, _, problem in (self.packs.current() if self.packs is not None else []):
             if problem:
-                return problem.message(f"pack {name} is left out", packs.restore_command(name))
+                return problem.message(f"pack {name} is left out", pack_restore_command(name))
         return None
 
     def taught(self) -> list:
@@ -272,13 +273,21 @@ class Engine:
         return index
 
     def languages(self, text_query: bool = False) -> list:
-        target = self.clip_index if (text_query and self.clip_index is not None) else self.label_index
         taught = {lg for _, vocab in self.taught() for lg in vocab.languages.tolist()} - {ANY_LANGUAGE}
-        return sorted(set(target.languages) | taught)
+        return sorted(self._bundle_languages(text_query) | taught)
+
+    def _bundle_languages(self, text_query: bool) -> frozenset:
+        """The bundle's own languages (of its clips, for text queries where it has clips), built once."""
+        key = text_query and self.clip_index is not None
+        if key not in self._languages:
+            self._languages[key] = frozenset((self.clip_index if key else self.label_index).languages)
+        return self._languages[key]
 
     def check_language(self, language: str | None, text_query: bool = False) -> None:
         """A SignclipError naming the known languages where `language` is not one of them."""
-        if language is not None and language not in self.languages(text_query):
+        if language is None or language in self._bundle_languages(text_query):
+            return  # the common case: no pack folder is read on the way to every lookup
+        if language not in self.languages(text_query):
             raise SignclipError(f"language {language!r} is not in the vocabulary; known: "
                                 f"{', '.join(self.languages(text_query)) or 'none'}")
 

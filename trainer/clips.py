@@ -3,8 +3,6 @@ one clip of a converted word file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from signclip.runtime.pose import PoseClip
 from signclip.runtime.pose_io import read_pose
 
@@ -38,7 +36,8 @@ def read_clip(row: ManifestRow, photo_frames: int) -> PoseClip:
 def credits(records) -> list:
     """The photo and word sets that manifest records draw on, with license and credit: checkpoints
     and bundles carry them (CC BY 4.0 requires it)."""
-    from . import handshapes, words
+    from .handshapes import SETS
+    from .handshapes import credits as set_credits
+    from .words import WORD_SETS
 
-    records = [r for r in records if r.get("item") is not None and Path(r["pose"]).suffix == ".npz"]
-    return handshapes.credits(records) + words.credits(records)
+    return set_credits(records, [*SETS.values(), *WORD_SETS.values()])

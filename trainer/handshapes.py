@@ -119,9 +119,10 @@ def set_signers(name: str) -> list:
     return sorted(set(load_set(str(asset_path(name)))["signer"].tolist()) - {""})
 
 
-def credits(records) -> list:
-    """The sets that manifest records (`ManifestRow.to_record()` dicts) draw on, with license and
-    credit: checkpoints and bundles carry them (ASL-HG's CC BY 4.0 requires it)."""
+def credits(records, sets=None) -> list:
+    """The sets (default: the photo sets; any with file, title, license, credit) that manifest records
+    (`ManifestRow.to_record()` dicts) draw on, with license and credit: checkpoints and bundles carry
+    them (ASL-HG's CC BY 4.0 requires it)."""
     used = {Path(r["pose"]).name for r in records if r.get("item") is not None}
     return [{"name": s.title, "license": s.license, "credit": s.credit}
-            for s in SETS.values() if s.file in used]
+            for s in (SETS.values() if sets is None else sets) if s.file in used]

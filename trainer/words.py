@@ -248,9 +248,3 @@ def word_rows(name: str, *, hold_out_signers=(), path=None, lexical_only: bool =
                 z["label"].tolist(), z["signer"].tolist(), z["source_id"].tolist(), strict=True))
             if is_lexical(label) or not lexical_only]
 
-
-def credits(records) -> list:
-    """The word sets that manifest records draw on, with license and credit (bundles carry them)."""
-    used = {Path(r["pose"]).name for r in records if r.get("item") is not None}
-    return [{"name": s.title, "license": s.license, "credit": s.credit}
-            for s in WORD_SETS.values() if s.file in used]
