@@ -33,7 +33,7 @@ DEFAULT_VIDEOS = ("asl_letters_CAB.mp4", "webcam_one_hand.mp4", "asl_letter_C.mp
 
 def mediapipe_alone(path: Path) -> tuple:
     """(frames, seconds): decode + RGB + Holistic, one frame after the other."""
-    from signclip.runtime.capture import CaptureConfig, HolisticCapture, open_video, video_frames
+    from signclip.runtime.capture.holistic import CaptureConfig, HolisticCapture, open_video, video_frames
 
     capture, _ = open_video(path)
     frames = 0
@@ -103,8 +103,8 @@ def app_pipeline(path: Path, engine, app) -> dict:
 def open_bundle(bundle: str | None):
     """The engine of `bundle` (or the default one); without any, the tests' tiny bundle (needs torch)."""
     from signclip.app.engine_service import LockedEngine
-    from signclip.runtime.engine import Engine
     from signclip.runtime.errors import SignclipError
+    from signclip.runtime.recognition.engine import Engine
 
     try:
         return LockedEngine(Engine(bundle, personal=False)), bundle or "default"

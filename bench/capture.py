@@ -28,9 +28,9 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from signclip.runtime.capture import CaptureConfig, HolisticCapture, open_video, video_frames  # noqa: E402
-from signclip.runtime.int8_path import cpu_name  # noqa: E402
-from signclip.runtime.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
+from signclip.runtime.capture.holistic import CaptureConfig, HolisticCapture, open_video, video_frames  # noqa: E402
+from signclip.runtime.model.int8_path import cpu_name  # noqa: E402
+from signclip.runtime.pose.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import Report, write_section  # noqa: E402
@@ -95,9 +95,9 @@ def agreement(reference: tuple, other: tuple) -> dict:
 
 def letters_read(config: CaptureConfig) -> str:
     """The top-1 letter of each fixture letter video (ASL), captured with `config`."""
-    from signclip.runtime.capture import video_to_clip
-    from signclip.runtime.engine import Engine
-    from signclip.runtime.segmentation import trim_rest
+    from signclip.runtime.capture.holistic import video_to_clip
+    from signclip.runtime.recognition.engine import Engine
+    from signclip.runtime.recognition.segmentation import trim_rest
 
     engine = Engine()
     read = []

@@ -26,9 +26,9 @@ from signclip.export import builders, data
 from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
-from signclip.runtime.commands.bench import timed
-from signclip.runtime.int8_path import cpu_name, int8_path
-from signclip.runtime.normalize import ModelInput, hands_view, hidden_indices
+from signclip.runtime.cli.bench import timed
+from signclip.runtime.model.int8_path import cpu_name, int8_path
+from signclip.runtime.pose.normalize import ModelInput, hands_view, hidden_indices
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
 from signclip.trainer.model import PoseEncoder, tokenizer_path

@@ -102,7 +102,7 @@ def one_case(data: bytes, path: Path, engine, tally: Tally, sink) -> None:
     """Read one file and, when read, look it up; count what happened."""
     from pose_fuzz import check_clip, check_matches
 
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose.io import read_pose
 
     def read():
         clip = read_pose(path)
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
 
     from pose_fuzz import KINDS
 
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     engine = Engine(args.bundle, personal=False)
     per_kind = max(1, args.cases // len(KINDS))

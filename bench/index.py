@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from signclip.runtime.index import IndexKind, VectorIndex, brute_force, recall_at_k
+from signclip.runtime.model.index import IndexKind, VectorIndex, brute_force, recall_at_k
 
 
 def unit(x: np.ndarray) -> np.ndarray:

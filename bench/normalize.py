@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime.commands.bench import timed
+from signclip.runtime.cli.bench import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -32,8 +32,8 @@ def bench_clip(path: Path, repeat: int) -> dict:
     from pose_format import Pose
     from pose_format.utils.generic import pose_normalization_info
 
-    from signclip.runtime.normalize import StreamingNormalizer, normalize_frames, preprocess
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose.io import read_pose
+    from signclip.runtime.pose.normalize import StreamingNormalizer, normalize_frames, preprocess
 
     raw = path.read_bytes()
     pose = Pose.read(raw)
@@ -64,9 +64,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    from signclip.runtime import normalize  # noqa: F401  (compiles or loads the Numba cache)
-    from signclip.runtime.normalize import preprocess
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose import normalize  # noqa: F401  (compiles or loads the Numba cache)
+    from signclip.runtime.pose.io import read_pose
+    from signclip.runtime.pose.normalize import preprocess
 
     preprocess(read_pose(CLIPS[0]))
     jit = time.perf_counter() - t0

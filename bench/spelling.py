@@ -81,7 +81,7 @@ class Reading:
 
 
 def read_spelling(spelled, engine, language, letters, moving, prior=None) -> Reading:
-    from signclip.runtime.spelling import Letter, SpellReader, WordEnd
+    from signclip.runtime.recognition.spelling import Letter, SpellReader, WordEnd
 
     clip = spelled.clip
     reader = SpellReader(clip.layout, clip.fps, engine.pose_encoder.embed_one,
@@ -104,7 +104,7 @@ def read_spelling(spelled, engine, language, letters, moving, prior=None) -> Rea
 
 def read_signs(spelled, engine, language, letters) -> Reading:
     """The baseline: the sign recognizer's segments, each read as its best letter."""
-    from signclip.runtime.recognizer import Recognizer
+    from signclip.runtime.recognition.recognizer import Recognizer
 
     clip = spelled.clip
     recognizer = Recognizer(clip.layout, clip.fps, engine.pose_encoder.embed_one,
@@ -164,7 +164,7 @@ def table(title: str, rows: list) -> None:
 
 def video_letters() -> dict:
     """{letter: PoseClip} of the project's letter videos, through MediaPipe."""
-    from signclip.runtime.capture import video_to_clip
+    from signclip.runtime.capture.holistic import video_to_clip
 
     return {x: video_to_clip(VIDEOS / f"asl_letter_{x}.mp4") for x in VIDEO_LETTERS}
 
@@ -200,11 +200,11 @@ def main(argv=None) -> int:
 
     from spelling_data import FAST_TRANSITION_S, fast_holds, join_word, lexicon_letters
 
-    from signclip.runtime.bundle import load_bundle
-    from signclip.runtime.engine import Engine
-    from signclip.runtime.int8_path import cpu_name
-    from signclip.runtime.spelling import MOVING_LETTERS, alphabet
-    from signclip.runtime.word_prior import WordPrior
+    from signclip.runtime.model.bundle import load_bundle
+    from signclip.runtime.model.int8_path import cpu_name
+    from signclip.runtime.recognition.engine import Engine
+    from signclip.runtime.recognition.spelling import MOVING_LETTERS, alphabet
+    from signclip.runtime.recognition.word_prior import WordPrior
 
     bundle = load_bundle(args.bundle)
     if args.hand_view is not None:  # a lookup choice: measure any weight without re-exporting

@@ -46,7 +46,7 @@ def lexicon_rows(limit: int) -> list:
 
 def rest_of(frame: np.ndarray, mask: np.ndarray, layout) -> tuple:
     """The same body with its hands resting: hand points masked, the body's arm points in the lap."""
-    from signclip.runtime.layouts import BODY, LEFT_HAND, RIGHT_HAND
+    from signclip.runtime.pose.layouts import BODY, LEFT_HAND, RIGHT_HAND
 
     frame, mask = frame.copy(), mask.copy()
     r, left = layout.index[(BODY, "RIGHT_SHOULDER")], layout.index[(BODY, "LEFT_SHOULDER")]
@@ -62,7 +62,7 @@ def rest_of(frame: np.ndarray, mask: np.ndarray, layout) -> tuple:
 
 def make_stream(minutes: float, clip_limit: int, seed: int = 0):
     """Frames [T, K, 3], mask [T, K] and layout of `minutes` at 30 fps: rest, sign, rest, sign, ..."""
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose.io import read_pose
 
     folder, rows = lexicon_rows(clip_limit)
     clips = [read_pose(folder / r["path"]) for r in rows]
@@ -88,9 +88,9 @@ def make_stream(minutes: float, clip_limit: int, seed: int = 0):
 
 def open_bundle(path: str | None):
     """(Engine, description): --bundle, else the default bundle, else a tiny bundle from the tests."""
-    from signclip.runtime.bundle import default_bundle_path
-    from signclip.runtime.engine import Engine
     from signclip.runtime.errors import SignclipError
+    from signclip.runtime.model.bundle import default_bundle_path
+    from signclip.runtime.recognition.engine import Engine
 
     if path:
         return Engine(path, personal=False), f"bundle {path}"
@@ -117,10 +117,10 @@ def main(argv=None) -> int:
     parser.add_argument("--bundle", default=None)
     args = parser.parse_args(argv)
 
-    from signclip.runtime.normalize import preprocess
-    from signclip.runtime.pose import PoseClip
-    from signclip.runtime.recognizer import Recognizer, run_lookup
-    from signclip.runtime.segmentation import HandActivitySegmenter
+    from signclip.runtime.pose.clip import PoseClip
+    from signclip.runtime.pose.normalize import preprocess
+    from signclip.runtime.recognition.recognizer import Recognizer, run_lookup
+    from signclip.runtime.recognition.segmentation import HandActivitySegmenter
 
     frames, mask, layout, planted, folder = make_stream(args.minutes, args.clips)
     engine, described = open_bundle(args.bundle)

@@ -67,9 +67,9 @@ def _lexicon_rows():
 
 def _baseline_clips_per_s(rows, seconds: float) -> float:
     """Re-parse each .pose file per clip, then the same augmentation and normalization."""
-    from signclip.runtime.layouts import MODEL_203
-    from signclip.runtime.normalize import NormalizationConfig, finish, normalize_frames
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose.io import read_pose
+    from signclip.runtime.pose.layouts import MODEL_203
+    from signclip.runtime.pose.normalize import NormalizationConfig, finish, normalize_frames
     from signclip.trainer.augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
 
     cfg, bank, rng = AugmentConfig(), NoiseBank(0), np.random.default_rng(0)

@@ -37,8 +37,8 @@ GROUPS = (("vendor/holistic/", "MediaPipe Holistic (web)"), ("vendor/onnxruntime
 
 def python_pipeline(video: Path, engine, language: str) -> tuple:
     """(frames, seconds, top-1 labels): every frame through MediaPipe and the recognizer."""
-    from signclip.runtime.capture import HolisticCapture, open_video, video_frames
-    from signclip.runtime.recognizer import Recognizer
+    from signclip.runtime.capture.holistic import HolisticCapture, open_video, video_frames
+    from signclip.runtime.recognition.recognizer import Recognizer
 
     capture, info = open_video(video)
     frames = 0
@@ -83,8 +83,8 @@ def main() -> None:
     from fake_camera import write_y4m
     from page_driver import CHROMIUM, NODE
 
-    from signclip.runtime.engine import Engine
-    from signclip.runtime.webpage import build_site
+    from signclip.runtime.cli.webpage import build_site
+    from signclip.runtime.recognition.engine import Engine
 
     if CHROMIUM is None or NODE is None:
         sys.exit("bench/web.py needs Node.js and Chromium (make web; make test installs Chromium)")

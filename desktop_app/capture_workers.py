@@ -21,8 +21,8 @@ def open_capture(spec: SourceSpec) -> tuple:
     """(cv2.VideoCapture, SourceInfo) for a camera or video, else a SignclipError."""
     import cv2
 
-    from signclip.runtime.capture import open_video
-    from signclip.runtime.sources import open_camera
+    from signclip.runtime.capture.holistic import open_video
+    from signclip.runtime.capture.sources import open_camera
 
     if spec.is_camera:
         capture, fps = open_camera(spec.value)
@@ -151,7 +151,7 @@ class PoseWorker(QObject):
             self.out.close()
 
     def _run(self) -> None:
-        from signclip.runtime.capture import CaptureConfig, HolisticCapture
+        from signclip.runtime.capture.holistic import CaptureConfig, HolisticCapture
 
         recent = deque(maxlen=30)  # finish times of the last frames, for the FPS readout
         with HolisticCapture(self.capture_config or CaptureConfig()) as holistic:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from signclip.runtime.commands.engine_args import add_engine_arguments
+from signclip.runtime.cli.engine_args import add_engine_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -69,7 +69,7 @@ class LockedEngine:
 
     def spell_options(self, language: str | None) -> dict:
         """SpellReader's options as the command line reads letters, with this lock's encoder and lookup."""
-        from signclip.runtime.spelling import reader_options
+        from signclip.runtime.recognition.spelling import reader_options
 
         options = reader_options(self.engine, language, encode=self.embed_one, lookup=self.lookup_embedding)
         options.pop("correct")
@@ -102,7 +102,7 @@ class LockedEngine:
 
     def read_photo(self, path) -> tuple:
         """(RGB pixels, clip) of a photo: MediaPipe runs outside the lock, the model is not needed."""
-        from signclip.runtime.photo import read_photo
+        from signclip.runtime.capture.photo import read_photo
 
         return read_photo(path, self.engine.bundle.normalization.photo_frames)
 

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.index import check_top_k
+from signclip.runtime.model.index import check_top_k
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,9 @@ def check_options(options: AppOptions) -> None:
 
 def build_window(options: AppOptions, **window_kwargs):
     """The engine and a window on `options.source` (a QApplication must exist)."""
-    from signclip.runtime.encoders import EncoderOptions
-    from signclip.runtime.engine import Engine
-    from signclip.runtime.personal_store import RESTORE_COMMAND
+    from signclip.runtime.model.encoders import EncoderOptions
+    from signclip.runtime.recognition.engine import Engine
+    from signclip.runtime.vocabulary.personal_store import RESTORE_COMMAND
 
     from .engine_service import LockedEngine
     from .frames import SourceSpec

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signclip.runtime.layouts import BODY, FACE, HAND_POINTS, LEFT_HAND, RIGHT_HAND, Layout
+from signclip.runtime.pose.layouts import BODY, FACE, HAND_POINTS, LEFT_HAND, RIGHT_HAND, Layout
 
 # MediaPipe POSE_CONNECTIONS without the legs (signers are seen from the hips up).
 BODY_EDGES = (

@@ -26,7 +26,7 @@ class Pipeline(QObject):
         super().__init__()
         self.engine, self.k, self.normalization = engine, k, normalization
         if capture_config is None and normalization is not None:  # capture only what the model reads
-            from signclip.runtime.capture import capture_for
+            from signclip.runtime.capture.holistic import capture_for
 
             capture_config = capture_for(normalization)
         self.opener, self.retry_s, self.capture_config = opener, retry_s, capture_config

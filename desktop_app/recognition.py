@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from signclip.runtime.layouts import HOLISTIC_576
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.recognizer import SignEvent
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.layouts import HOLISTIC_576
+from signclip.runtime.recognition.recognizer import SignEvent
 
 from .engine_service import LockedEngine, TeachExamples, TeachRequest
 from .frames import END
@@ -24,7 +24,7 @@ from .slots import FrameSlot
 @dataclass(frozen=True)
 class Recognition:
     """One recognized sign: source frames [start, end), the top-k matches (empty: no shoulders seen)
-    and the per-stage timings of `signclip.runtime.recognizer.Timings`."""
+    and the per-stage timings of `signclip.runtime.recognition.recognizer.Timings`."""
 
     start_frame: int
     end_frame: int
@@ -53,8 +53,8 @@ class Stats:
 
 
 class RecognitionWorker(QObject):
-    """Streaming recognition (`signclip.runtime.recognizer.Recognizer`) on the newest posed frames;
-    records teaching examples from the same frames."""
+    """Streaming recognition (`signclip.runtime.recognition.recognizer.Recognizer`) on the newest
+    posed frames; records teaching examples from the same frames."""
 
     recognized = Signal(Recognition)
     capturing = Signal(bool)          # a sign has started (True) or ended (False)
@@ -107,9 +107,9 @@ class RecognitionWorker(QObject):
         return spelling, self.language if spelling else None
 
     def _new_recognizer(self, fps: float, mode: tuple):
-        from signclip.runtime.normalize import NormalizationConfig
-        from signclip.runtime.recognizer import Recognizer
-        from signclip.runtime.spelling import SpellReader
+        from signclip.runtime.pose.normalize import NormalizationConfig
+        from signclip.runtime.recognition.recognizer import Recognizer
+        from signclip.runtime.recognition.spelling import SpellReader
 
         normalization = self.normalization or NormalizationConfig()
         spelling, language = mode

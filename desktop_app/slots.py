@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from signclip.runtime.sources import FrameSlot
+from signclip.runtime.capture.sources import FrameSlot
 
 __all__ = ["DisplayGate", "FrameSlot"]  # FrameSlot lives in the runtime: its video reader uses it too
 

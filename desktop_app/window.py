@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import HOLISTIC_576
-from signclip.runtime.personal import LABEL_MAX, clean_label
-from signclip.runtime.spelling import Letter, WordEnd
+from signclip.runtime.pose.layouts import HOLISTIC_576
+from signclip.runtime.recognition.spelling import Letter, WordEnd
+from signclip.runtime.vocabulary.personal import LABEL_MAX, clean_label
 
 from .engine_service import LockedEngine, PhotoLookup, PhotoTeach, TeachExamples, TeachRequest
 from .frames import PosedFrame, SourceInfo, SourceSpec

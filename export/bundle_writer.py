@@ -1,4 +1,4 @@
-"""Writes the bundle's metadata and vocabulary in the format `signclip.runtime.bundle` loads."""
+"""Writes the bundle's metadata and vocabulary in the format `signclip.runtime.model.bundle` loads."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from signclip.runtime.atomic import atomic_write_bytes
-from signclip.runtime.bundle import (
+from signclip.runtime.model.bundle import (
     META_FILE,
     SCHEMA_VERSION,
     VOCABULARY_FILE,
     sha256_file,
     vocabulary_hash,
 )
-from signclip.runtime.encoders import unit
-from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.selfcheck import SELFCHECK_FILE
+from signclip.runtime.model.encoders import unit
+from signclip.runtime.model.selfcheck import SELFCHECK_FILE
+from signclip.runtime.pose.layouts import MODEL_203
 
 TOOLS = ("signclip-edge", "torch", "onnx", "onnxruntime", "onnxscript", "tokenizers", "numpy",
          "transformers", "tensorrt")

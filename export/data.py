@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import ModelInput, NormalizationConfig, preprocess
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.normalize import ModelInput, NormalizationConfig, preprocess
 
 MANIFEST_COLUMNS = ("pose", "text", "spoken_language", "sign_language")
 VOCAB_COLUMNS = ("text", "spoken_language", "sign_language")

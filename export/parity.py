@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import onnxruntime as ort
 
-from signclip.runtime.selfcheck import embed_each as run_pose  # the runtime's self-check runs the same
+from signclip.runtime.model.selfcheck import embed_each as run_pose  # the runtime's self-check runs the same
 
 __all__ = ["COSINE_FLOOR", "COSINE_MIN", "TOP1_MIN", "Parity", "compare", "run_pose", "run_text", "session",
            "unit"]

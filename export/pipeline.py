@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from signclip.runtime.atomic import make_publishable, replace_folder
-from signclip.runtime.bundle import META_FILE, TOKENIZER_FILE, load_bundle
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import hidden_indices
+from signclip.runtime.model.bundle import META_FILE, TOKENIZER_FILE, load_bundle
+from signclip.runtime.pose.normalize import hidden_indices
 
 from . import data
 from .bundle_writer import (

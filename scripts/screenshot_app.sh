@@ -30,9 +30,9 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from signclip.app.main import AppOptions, build_window
-from signclip.runtime.engine import Engine
+from signclip.runtime.recognition.engine import Engine
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import HOLISTIC_576, RIGHT_HAND
+from signclip.runtime.pose.layouts import HOLISTIC_576, RIGHT_HAND
 
 source, out, signs, bundle = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] or None
 language = sys.argv[5] or None

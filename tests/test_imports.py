@@ -1,6 +1,7 @@
 """The import graph of the four parts: no circle anywhere, and no arrow up the architecture's table
 (the runtime imports none of the others; the trainer and the app only the runtime; export the
-trainer and the runtime). Every import statement counts, those inside functions too."""
+trainer and the runtime), nor up the runtime's stages (pose, capture, model, vocabulary,
+recognition, cli). Every import statement counts, those inside functions too."""
 
 from __future__ import annotations
 
@@ -79,6 +80,19 @@ def circles(edges: dict) -> list:
     return found
 
 
+# The runtime's stages and the stages each may import (docs/layout.md); its root modules (errors,
+# atomic, home) and the bundled models are below every stage.
+STAGES = {"pose": set(), "capture": {"pose"}, "model": {"pose"}, "vocabulary": {"model"},
+          "recognition": {"pose", "capture", "model", "vocabulary"},
+          "cli": {"pose", "capture", "model", "vocabulary", "recognition"}}
+
+
+def stage(name: str) -> str | None:
+    """The runtime stage a runtime module belongs to; None for the root modules."""
+    parts = name.split(".")
+    return parts[2] if len(parts) > 3 and parts[2] in STAGES else None
+
+
 def part(name: str) -> str:
     return next(p for p in MAY_IMPORT if name == p or name.startswith(p + "."))
 
@@ -98,3 +112,14 @@ def test_no_import_up_the_architecture():
     upward = sorted((m, d) for m, deps in edges.items() for d in deps
                     if part(d) != part(m) and part(d) not in MAY_IMPORT[part(m)])
     assert upward == []
+
+
+def test_no_import_up_the_runtime_stages():
+    edges = graph()
+    runtime = {m: deps for m, deps in edges.items() if part(m) == "signclip.runtime"}
+    assert {stage(m) for m in runtime} >= set(STAGES)  # every stage has modules
+    upward = sorted((m, d) for m, deps in runtime.items() for d in deps
+                    if stage(m) and stage(d) and stage(d) != stage(m) and stage(d) not in STAGES[stage(m)])
+    assert upward == []
+    root_up = sorted((m, d) for m, deps in runtime.items() for d in deps if stage(m) is None and stage(d))
+    assert root_up == []  # errors, atomic and home import no stage

@@ -1,6 +1,6 @@
 """A tiny but real model bundle for runtime tests: random-weight SignCLIP towers exported to ONNX.
 
-Follows the contract of `signclip.runtime.bundle` (what `signclip export` writes). Uses torch, as
+Follows the contract of `signclip.runtime.model.bundle` (what `signclip export` writes). Uses torch, as
 tests may; the runtime under test does not.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime import bundle as B
-from signclip.runtime.layouts import MODEL_203
+from signclip.runtime.model import bundle as B
+from signclip.runtime.pose.layouts import MODEL_203
 
 DATA = Path(__file__).resolve().parent / "data"
 LEXICON = DATA / "lexicon"
@@ -29,7 +29,7 @@ DIM = 16
 def tiny_model(normalization=None):
     import torch
 
-    from signclip.runtime.normalize import NormalizationConfig
+    from signclip.runtime.pose.normalize import NormalizationConfig
     from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg
     from signclip.trainer.model import SignCLIP
 
@@ -87,8 +87,8 @@ def make_tiny_bundle(folder: Path, with_clips: bool = True, empty: bool = False,
     """Export the tiny model, embed letter prompts (and the lexicon clips) into a bundle."""
     import torch
 
-    from signclip.runtime.normalize import preprocess
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose.io import read_pose
+    from signclip.runtime.pose.normalize import preprocess
 
     model, cfg = tiny_model(normalization)
     work = folder.parent / f".{folder.name}.onnx"

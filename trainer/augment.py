@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from signclip.runtime.layouts import BODY, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
-from signclip.runtime.normalize import ModelInput, face_indices, flip, hand_points, shoulder_indices
+from signclip.runtime.pose.layouts import BODY, LEFT_HAND, MODEL_203, RIGHT_HAND, flip_permutation
+from signclip.runtime.pose.normalize import ModelInput, face_indices, flip, hand_points, shoulder_indices
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ import numpy as np
 
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.normalize import NormalizationConfig, hand_points, shoulder_indices
+from signclip.runtime.pose.layouts import MODEL_203
+from signclip.runtime.pose.normalize import NormalizationConfig, hand_points, shoulder_indices
 
 from .clips import read_clip
 from .data import DEFAULT_TEMPLATE, prompt

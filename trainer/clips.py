@@ -3,8 +3,8 @@ one clip of a converted word file."""
 
 from __future__ import annotations
 
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.io import read_pose
 
 from .data import ManifestRow
 from .handshapes import load_set, photo_clip

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import NormalizationConfig
+from signclip.runtime.pose.normalize import NormalizationConfig
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from signclip.runtime.encoders import mix_views, pad_batch  # the runtime's: torch sees what ONNX sees
+from signclip.runtime.model.encoders import mix_views, pad_batch  # the runtime's: torch sees what ONNX sees
 
 from .model import SignCLIP, tokenizer_path
 

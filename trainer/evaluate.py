@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime.normalize import preprocess
+from signclip.runtime.pose.normalize import preprocess
 
 from .clips import read_clip
 from .data import prompt

@@ -3,7 +3,7 @@
 The fingerspelling lexicon has one signer per language, so a model trained on it alone learns one
 person's hands. These sets add many people's hands (`assets/README.md`). A photo becomes a clip
 in the model layout with its hand(s) where a video's would be and the body and face masked, held
-for `photo_frames` identical frames, as the runtime holds a photo it looks up (`runtime/photo.py`).
+for `photo_frames` identical frames, as the runtime holds a photo it looks up (`runtime/capture/photo.py`).
 
     signclip handshapes -o photos.csv                    # ASL-HG, every signer, as manifest rows
     signclip handshapes -o photos.csv --hold-out-signers P1,P2 --digits hands
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from signclip.runtime.capture.photo import PHOTO_FPS, hold, place_hands
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.photo import PHOTO_FPS, hold, place_hands
-from signclip.runtime.pose import PoseClip
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.layouts import MODEL_203
 
 from .data import ManifestRow
 

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from signclip.runtime.capture.photo import hold
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.normalize import ModelInput, NormalizationConfig, to_model_input
-from signclip.runtime.photo import hold
+from signclip.runtime.pose.layouts import MODEL_203
+from signclip.runtime.pose.normalize import ModelInput, NormalizationConfig, to_model_input
 
 from .augment import (
     RIGHT_HAND_POINTS,

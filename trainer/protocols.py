@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import FACE, LEFT_HAND, RIGHT_HAND, flip_permutation
-from signclip.runtime.normalize import ModelInput, normalize_frames, preprocess
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import FACE, LEFT_HAND, RIGHT_HAND, flip_permutation
+from signclip.runtime.pose.normalize import ModelInput, normalize_frames, preprocess
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
 from .clips import is_word_row, read_clip
@@ -188,8 +188,8 @@ def augmented(model, rows: list, seed: int = 0) -> dict:
 
 
 def _renormalized(frames, mask, config) -> ModelInput:
-    from signclip.runtime.layouts import MODEL_203
-    from signclip.runtime.normalize import finish
+    from signclip.runtime.pose.layouts import MODEL_203
+    from signclip.runtime.pose.normalize import finish
 
     return finish(normalize_frames(frames, mask, MODEL_203), mask, config)
 
@@ -199,8 +199,8 @@ def _renormalized(frames, mask, config) -> ModelInput:
 
 def new_signer(model, videos_dir, vocabulary_rows: list, language: str = "ase") -> dict:
     """Rank of the right letter for each real letter video, among the language's alphabet."""
-    from signclip.runtime.capture import video_to_clip
-    from signclip.runtime.segmentation import trim_rest
+    from signclip.runtime.capture.holistic import video_to_clip
+    from signclip.runtime.recognition.segmentation import trim_rest
 
     rows = [r for r in vocabulary_rows if r.sign_language == language]
     texts = [prompt(r, model.cfg.prompt_template) for r in rows]

@@ -26,8 +26,8 @@ import numpy as np
 
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY_HANDS_75
-from signclip.runtime.pose import PoseClip
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.layouts import BODY_HANDS_75
 
 from .data import ManifestRow
 from .handshapes import load_set

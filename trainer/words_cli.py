@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from signclip.runtime.commands.teach import plural
+from signclip.runtime.cli.teach import plural
 from signclip.runtime.errors import SignclipError
 
 from . import words

@@ -19,6 +19,6 @@ CAB_VIDEO = VIDEOS / "asl_letters_CAB.mp4"      # 327 frames: C, A, B fingerspel
 @pytest.fixture
 def engine(tiny_bundle, signclip_home):
     from signclip.app.engine_service import LockedEngine
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     return LockedEngine(Engine(tiny_bundle))

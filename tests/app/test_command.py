@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from signclip.app.window import MainWindow
-from signclip.runtime.cli import main
+from signclip.runtime.cli.main import main
 
 
 def test_app_command_opens_the_window_and_exits_when_it_closes(qapp, tiny_bundle, signclip_home):
@@ -48,7 +48,7 @@ def test_unknown_language_is_one_line(tiny_bundle, signclip_home, capsys):
 
 def test_the_app_finds_the_words_of_a_vocabulary_pack(engine):
     """A pack built by `signclip pack` is searched by the app's lookups too (the same engine)."""
-    from signclip.runtime.pose_io import read_pose
+    from signclip.runtime.pose.io import read_pose
 
     clip = read_pose(VIDEOS.parent / "poses" / "reduced178_278f.pose")
     inner = engine.engine

@@ -3,8 +3,8 @@
 import numpy as np
 
 from signclip.app.overlay import BODY_EDGES, FACE_CONTOUR_EDGES, HAND_EDGES, skeleton, visible_segments
-from signclip.runtime.layouts import BODY_POINTS, HOLISTIC_576, MODEL_203
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import BODY_POINTS, HOLISTIC_576, MODEL_203
 
 
 def test_edges_are_mediapipes_drawing_sets():

@@ -1,6 +1,6 @@
-"""The app reads fingerspelling as the command line does: the same reader options (runtime/spelling.py
-`reader_options`), so the same letters on the fixture letter videos and on a word with a moving letter,
-with and without a sign language chosen."""
+"""The app reads fingerspelling as the command line does: the same reader options
+(runtime/recognition/spelling.py `reader_options`), so the same letters on the fixture letter videos
+and on a word with a moving letter, with and without a sign language chosen."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 from spelling_data import join_word, lexicon_letters  # noqa: E402
 from streaming_data import cab_clip  # noqa: E402
 
-from signclip.runtime.layouts import HOLISTIC_576, conversion_plan, convert  # noqa: E402
-from signclip.runtime.pose import PoseClip  # noqa: E402
-from signclip.runtime.spelling import read_clip, reader_options  # noqa: E402
+from signclip.runtime.pose.clip import PoseClip  # noqa: E402
+from signclip.runtime.pose.layouts import HOLISTIC_576, conversion_plan, convert  # noqa: E402
+from signclip.runtime.recognition.spelling import read_clip, reader_options  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
     from signclip.app.engine_service import LockedEngine
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     engine = Engine(personal=False)  # the default bundle: real letters
     return engine, LockedEngine(engine)

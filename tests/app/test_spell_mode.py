@@ -5,7 +5,7 @@ from conftest import CAB_VIDEO
 from test_window import WAIT_MS, close, open_window
 
 from signclip.app.frames import SourceSpec
-from signclip.runtime.spelling import Letter, WordEnd
+from signclip.runtime.recognition.spelling import Letter, WordEnd
 
 
 def letter(ch: str) -> Letter:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from signclip.app.frames import SourceSpec
 from signclip.app.window import ALL_LANGUAGES, MainWindow
-from signclip.runtime.personal import vocabulary_path
+from signclip.runtime.vocabulary.personal import vocabulary_path
 
 WAIT_MS = 60000  # MediaPipe is 20-100 ms a frame on a busy 2-core machine
 
@@ -161,7 +161,7 @@ def test_teach_from_photos_then_the_sign_is_listed(qtbot, engine):
 def test_bad_label_is_refused_before_recording_and_an_unreadable_vocabulary_is_named(qtbot, tiny_bundle,
                                                                                     signclip_home):
     from signclip.app.engine_service import LockedEngine
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     e = Engine(tiny_bundle)
     path = vocabulary_path(e.dim, e.bundle.model_hash)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from signclip.export import data
-from signclip.runtime.normalize import NormalizationConfig
+from signclip.runtime.pose.normalize import NormalizationConfig
 from signclip.trainer.checkpoint import load_checkpoint, save_checkpoint
 from signclip.trainer.config import TextTowerCfg, load_config
 from signclip.trainer.model import SignCLIP

@@ -13,10 +13,10 @@ from signclip.export import data
 from signclip.export.formats import FORMATS, check_options
 from signclip.export.parity import session
 from signclip.export.pipeline import ExportOptions, export_bundle
-from signclip.runtime.bundle import META_FILE, VOCABULARY_ARRAYS, load_bundle
-from signclip.runtime.cli import main
+from signclip.runtime.cli.main import main
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.selfcheck import SELFCHECK_FILE, run_selfcheck
+from signclip.runtime.model.bundle import META_FILE, VOCABULARY_ARRAYS, load_bundle
+from signclip.runtime.model.selfcheck import SELFCHECK_FILE, run_selfcheck
 from signclip.trainer.checkpoint import (
     load_checkpoint,  # noqa: I001
     save_checkpoint,

@@ -143,7 +143,7 @@ def test_hidden_points_are_skipped_by_the_first_layer(tiny_model, lexicon, tmp_p
     (a smaller first-layer weight, one product found as the input layer) and equals torch on clips
     normalized that way."""
     from signclip.export.quantize import input_layer_nodes
-    from signclip.runtime.normalize import NormalizationConfig, hidden_indices
+    from signclip.runtime.pose.normalize import NormalizationConfig, hidden_indices
 
     config = NormalizationConfig(hide_face=True, hide_legs=True)
     hidden = hidden_indices(config)

@@ -14,8 +14,8 @@ from signclip.export import builders, data
 from signclip.export.int8_scheme import describe
 from signclip.export.onnx_export import export_pose_onnx
 from signclip.export.parity import run_pose, session, unit
-from signclip.runtime.bundle import default_bundle_path, load_bundle
-from signclip.runtime.normalize import hidden_indices
+from signclip.runtime.model.bundle import default_bundle_path, load_bundle
+from signclip.runtime.pose.normalize import hidden_indices
 from signclip.trainer.checkpoint import load_checkpoint
 
 CHECKPOINT = Path(__file__).parents[2] / "models" / "edge-small"

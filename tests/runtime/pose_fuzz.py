@@ -19,8 +19,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY, BODY_POINTS, FACE, HAND_POINTS, LEFT_HAND, RIGHT_HAND
-from signclip.runtime.pose_io import MAX_COORDINATE, MAX_FPS
+from signclip.runtime.pose.io import MAX_COORDINATE, MAX_FPS
+from signclip.runtime.pose.layouts import BODY, BODY_POINTS, FACE, HAND_POINTS, LEFT_HAND, RIGHT_HAND
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SEEDS = [DATA / "poses" / "holistic586_5f.pose", DATA / "poses" / "openpose137_93f.pose",

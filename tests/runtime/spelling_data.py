@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime.layouts import BODY, LEFT_HAND, RIGHT_HAND
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import BODY, LEFT_HAND, RIGHT_HAND
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ARRIVED = 1.0        # wrist speed (shoulder widths / s) under which the hand has arrived ...

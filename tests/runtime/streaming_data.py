@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime.layouts import BODY, LEFT_HAND, RIGHT_HAND
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import BODY, LEFT_HAND, RIGHT_HAND
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CAB_VIDEO = DATA / "videos" / "asl_letters_CAB.mp4"
@@ -27,7 +27,7 @@ ARM_POINTS = ("WRIST", "PINKY", "INDEX", "THUMB")
 @lru_cache(maxsize=1)
 def cab_clip() -> PoseClip:
     """MediaPipe Holistic over the C-A-B video: ~330 frames, 5-45 s on a shared 2-core CPU."""
-    from signclip.runtime.capture import video_to_clip
+    from signclip.runtime.capture.holistic import video_to_clip
 
     return video_to_clip(CAB_VIDEO)
 

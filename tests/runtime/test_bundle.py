@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-from signclip.runtime import bundle as B
 from signclip.runtime.errors import SignclipError
+from signclip.runtime.model import bundle as B
 
 
 def copy(src, dst):

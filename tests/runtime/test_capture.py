@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from pose_format import Pose
 
-from signclip.runtime.capture import CaptureConfig, video_to_clip
+from signclip.runtime.capture.holistic import CaptureConfig, video_to_clip
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY, FACE, LEFT_HAND, RIGHT_HAND
+from signclip.runtime.pose.layouts import BODY, FACE, LEFT_HAND, RIGHT_HAND
 
 # Measured with mediapipe 0.10.18, model complexity 1 (the data README gives the same numbers).
 SOUP_RATES = {BODY: 1.00, FACE: 1.00, LEFT_HAND: 0.98, RIGHT_HAND: 0.85}
@@ -35,7 +35,7 @@ def test_soup_frames_fps_and_detection_rates(soup):
 
 
 def test_webcam_clip_goes_through_with_hands_masked(videos_dir):
-    from signclip.runtime.normalize import preprocess
+    from signclip.runtime.pose.normalize import preprocess
 
     clip = video_to_clip(videos_dir / "webcam_one_hand.mp4")
     assert clip.num_frames == 58
@@ -133,16 +133,16 @@ def test_without_the_face_pose_and_hands_are_holistics(soup, videos_dir):
 
 
 def test_a_bundle_that_hides_the_face_captures_without_it():
-    from signclip.runtime.bundle import load_bundle
-    from signclip.runtime.capture import capture_for
-    from signclip.runtime.normalize import NormalizationConfig
+    from signclip.runtime.capture.holistic import capture_for
+    from signclip.runtime.model.bundle import load_bundle
+    from signclip.runtime.pose.normalize import NormalizationConfig
 
     assert capture_for(load_bundle().normalization) == CaptureConfig(face=False)
     assert capture_for(NormalizationConfig(hide_face=False)) == CaptureConfig(face=True)
 
 
 def test_read_ahead_keeps_order_stops_early_and_passes_errors_on():
-    from signclip.runtime.capture import read_ahead
+    from signclip.runtime.capture.holistic import read_ahead
 
     assert list(read_ahead(iter(range(50)), depth=3)) == list(range(50))
     taken = read_ahead(iter(range(1000)), depth=2)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from signclip.runtime.bundle import default_bundle_path, load_bundle
-from signclip.runtime.engine import Engine
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.model.bundle import default_bundle_path, load_bundle
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.recognition.engine import Engine
 
 LEXICON = Path(__file__).parents[1] / "data" / "lexicon"
 

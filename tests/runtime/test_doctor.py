@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from signclip.runtime.bundle import META_FILE, default_bundle_path, sha256_file
-from signclip.runtime.cli import main
-from signclip.runtime.int8_path import int8_path
-from signclip.runtime.selfcheck import SELFCHECK_FILE
+from signclip.runtime.cli.main import main
+from signclip.runtime.model.bundle import META_FILE, default_bundle_path, sha256_file
+from signclip.runtime.model.int8_path import int8_path
+from signclip.runtime.model.selfcheck import SELFCHECK_FILE
 
 
 @pytest.mark.parametrize("machine, features, expected", [
@@ -36,7 +36,7 @@ def test_doctor_checks_the_shipped_bundle_on_this_cpu(signclip_home, monkeypatch
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert any(f"INT8 path: {kind}" in out for kind in ("x86-64", "ARM64")) or "portable kernel" in out
-    from signclip.runtime.bundle import default_bundle_path, load_bundle
+    from signclip.runtime.model.bundle import default_bundle_path, load_bundle
 
     meta = load_bundle(default_bundle_path()).meta
     if meta.get("int8", {}).get("pose"):  # the bundle ships whichever graph passed the export's gate

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from tiny_bundle import LEXICON, torch_pose_embedding
 
-from signclip.runtime.bundle import load_bundle
-from signclip.runtime.encoders import (
+from signclip.runtime.errors import SignclipError
+from signclip.runtime.model.bundle import load_bundle
+from signclip.runtime.model.encoders import (
     CPU,
     CUDA,
     TENSORRT,
@@ -23,9 +24,8 @@ from signclip.runtime.encoders import (
     resample_indices,
     unit,
 )
-from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import ModelInput, NormalizationConfig, hands_view, preprocess
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.normalize import ModelInput, NormalizationConfig, hands_view, preprocess
 
 POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
 ALL = ["AzureExecutionProvider", TENSORRT, CUDA, CPU]
@@ -160,7 +160,7 @@ def test_cuda_matches_cpu(bundle, pose_encoder):
 
 
 def tensorrt_ready() -> bool:
-    from signclip.runtime.tensorrt_runner import tensorrt_status
+    from signclip.runtime.model.tensorrt_runner import tensorrt_status
 
     return tensorrt_status()["available"]
 
@@ -169,7 +169,7 @@ def tensorrt_ready() -> bool:
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None or not tensorrt_ready(),
                     reason="TensorRT with cuda-python and a CUDA device is not available here")
 def test_native_tensorrt_matches_onnxruntime(bundle, pose_encoder, signclip_home):
-    from signclip.runtime.tensorrt_runner import TensorRTPoseEncoder
+    from signclip.runtime.model.tensorrt_runner import TensorRTPoseEncoder
 
     clips = [preprocess(read_pose(POSES / n)) for n in ("holistic576_97f.pose", "holistic586_5f.pose")]
     trt = TensorRTPoseEncoder(bundle)
@@ -179,7 +179,7 @@ def test_native_tensorrt_matches_onnxruntime(bundle, pose_encoder, signclip_home
 
 
 def test_native_tensorrt_falls_back_to_onnxruntime(bundle, capsys):
-    from signclip.runtime.tensorrt_runner import load_pose_encoder
+    from signclip.runtime.model.tensorrt_runner import load_pose_encoder
 
     if tensorrt_ready():
         pytest.skip("TensorRT is available here: the fallback is not taken")

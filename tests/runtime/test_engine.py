@@ -12,11 +12,18 @@ import numpy as np
 import pytest
 from tiny_bundle import LEXICON, lexicon_rows
 
-from signclip.runtime import bundle as B
-from signclip.runtime.engine import Engine, Match, merge, parse_prompt, read_clip, spoken_languages
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import flip
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.model import bundle as B
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.normalize import flip
+from signclip.runtime.recognition.engine import (
+    Engine,
+    Match,
+    merge,
+    parse_prompt,
+    read_clip,
+    spoken_languages,
+)
 
 POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
 
@@ -125,7 +132,7 @@ def test_empty_vocabulary(tiny_bundle, tmp_path, signclip_home):
 
 
 def test_personal_vocabulary_of_another_size(tiny_bundle, signclip_home):
-    from signclip.runtime.personal import PersonalVocabulary, vocabulary_path, write_personal
+    from signclip.runtime.vocabulary.personal import PersonalVocabulary, vocabulary_path, write_personal
 
     b = B.load_bundle(tiny_bundle)
     x = np.eye(8, dtype=np.float32)[:1]

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pose_fuzz import KINDS, SEED_BYTES, check_clip, check_matches, check_refusal, crafted, fields, mutated
 
-from signclip.runtime import bundle as B
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.model import bundle as B
+from signclip.runtime.pose.io import read_pose
 
 
 def fast(n: int):
@@ -68,7 +68,7 @@ def test_read_pose_reads_or_refuses_in_one_line(tmp_path_factory, capfd, kind, e
 
 @pytest.fixture(scope="module")
 def default_engine():
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     return Engine(personal=False)  # the shipped bundle: pose-only, no torch needed
 

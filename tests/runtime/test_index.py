@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from signclip.runtime.bundle import load_bundle
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.index import (
+from signclip.runtime.model.bundle import load_bundle
+from signclip.runtime.model.index import (
     PQ_THRESHOLD,
     IndexKind,
     VectorIndex,
@@ -96,7 +96,7 @@ def test_small_and_empty():
 
 def test_bounded_exact_search_equals_brute_force_on_a_large_index():
     """Above BOUNDED_THRESHOLD the exact search prunes with int8 scores; it must stay exact."""
-    from signclip.runtime.index import BOUNDED_THRESHOLD
+    from signclip.runtime.model.index import BOUNDED_THRESHOLD
 
     rng = np.random.default_rng(3)
     rows = rng.normal(size=(BOUNDED_THRESHOLD + 5000, 64)).astype(np.float32)

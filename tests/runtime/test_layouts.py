@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from signclip.runtime.layouts import (
+from signclip.runtime.pose.layouts import (
     FACE,
     FACE_CONTOUR_IDS,
     HOLISTIC_543,

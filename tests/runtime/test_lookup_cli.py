@@ -1,4 +1,4 @@
-"""The lookup, embed, teach, bench and doctor commands through `signclip.runtime.cli.main`."""
+"""The lookup, embed, teach, bench and doctor commands through `signclip.runtime.cli.main.main`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from signclip.runtime.cli import main
+from signclip.runtime.cli.main import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 POSE = str(DATA / "poses" / "holistic576_97f.pose")

@@ -24,7 +24,7 @@ BLOCKER = textwrap.dedent("""
 
 def runtime_modules() -> list:
     names = [f"signclip.runtime.{p.stem}" for p in sorted(RUNTIME.glob("*.py")) if p.stem != "__init__"]
-    names += [f"signclip.runtime.commands.{p.stem}" for p in sorted((RUNTIME / "commands").glob("*.py"))
+    names += [f"signclip.runtime.cli.{p.stem}" for p in sorted((RUNTIME / "commands").glob("*.py"))
               if p.stem != "__init__"]
     return ["signclip.runtime", *names]
 
@@ -46,7 +46,7 @@ def test_every_runtime_module_imports_without_torch(tmp_path):
         import importlib, sys
         for name in {runtime_modules()!r}:
             importlib.import_module(name)
-        from signclip.runtime.cli import build_parser
+        from signclip.runtime.cli.main import build_parser
         build_parser()
         assert "torch" not in sys.modules
         print("ok")
@@ -58,7 +58,7 @@ def test_every_runtime_module_imports_without_torch(tmp_path):
 @pytest.mark.slow
 def test_lookup_runs_without_torch(tmp_path, tiny_bundle):
     pose = Path(__file__).resolve().parents[1] / "data" / "poses" / "holistic576_97f.pose"
-    code = ("import sys; from signclip.runtime.cli import main; "
+    code = ("import sys; from signclip.runtime.cli.main import main; "
             f"rc = main(['lookup', {str(pose)!r}, '--text', 'A', '--json']); "
             "assert 'torch' not in sys.modules; sys.exit(rc)")
     r = run_without_torch(tmp_path, code, {"SIGNCLIP_BUNDLE": str(tiny_bundle),

@@ -10,7 +10,9 @@ from pose_format.utils.generic import pose_normalization_info
 from pose_format.utils.holistic import mirror_horizontal
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import (
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import (
     BODY,
     FACE,
     LEFT_HAND,
@@ -19,7 +21,7 @@ from signclip.runtime.layouts import (
     RIGHT_HAND,
     layout_from_points,
 )
-from signclip.runtime.normalize import (
+from signclip.runtime.pose.normalize import (
     RESTING_BELOW,
     ModelInput,
     NormalizationConfig,
@@ -32,8 +34,6 @@ from signclip.runtime.normalize import (
     normalize_frames,
     preprocess,
 )
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.pose_io import read_pose
 
 LEXICON = sorted((Path(__file__).parents[1] / "data" / "lexicon").rglob("*.pose"))
 FIXTURES = ["holistic576_97f.pose", "holistic576_121f.pose", "holistic586_5f.pose",
@@ -113,8 +113,8 @@ def test_flip_equals_normalizing_a_mirrored_video(data_dir, name):
     clip = read_pose(data_dir / name)
     ours = preprocess(clip, PLAIN)
     ours_flipped = flip(ours.frames, ours.mask, MODEL_203)[0]
-    from signclip.runtime.layouts import layout_from_points
-    from signclip.runtime.pose import PoseClip
+    from signclip.runtime.pose.clip import PoseClip
+    from signclip.runtime.pose.layouts import layout_from_points
 
     points = [(c.name, p) for c in mirrored.header.components for p in c.points]
     data = np.asarray(mirrored.body.data.filled(0))[:, 0].astype(np.float32)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.packs import PackShelf, build_plan, check_name, word_of
+from signclip.runtime.vocabulary.packs import PackShelf, build_plan, check_name, word_of
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DIM, HASH = 8, "0123456789abcdef" * 4
@@ -30,7 +30,7 @@ def run_cli(*args, env, check=True):
 
 @pytest.fixture
 def cli_env(signclip_home):
-    from signclip.runtime.bundle import default_bundle_path
+    from signclip.runtime.model.bundle import default_bundle_path
 
     env = {**os.environ, "SIGNCLIP_HOME": str(signclip_home)}
     env["SIGNCLIP_BUNDLE"] = str(default_bundle_path())  # pose-only, no torch: runs under 3.10 too
@@ -39,7 +39,7 @@ def cli_env(signclip_home):
 
 def clip_folders(root: Path) -> Path:
     """Three words, each a folder of real .pose clips (stretches of two recordings)."""
-    from signclip.runtime.pose_io import read_pose, write_pose
+    from signclip.runtime.pose.io import read_pose, write_pose
 
     reduced = read_pose(DATA / "poses" / "reduced178_278f.pose")
     holistic = read_pose(DATA / "poses" / "holistic576_121f.pose")
@@ -142,7 +142,7 @@ def test_pack_errors_are_one_line(cli_env, tmp_path):
 
 @pytest.mark.slow
 def test_8_pack_add_processes_at_once_leave_8_words(cli_env, tmp_path):
-    from signclip.runtime.pose_io import read_pose, write_pose
+    from signclip.runtime.pose.io import read_pose, write_pose
 
     source = read_pose(DATA / "poses" / "reduced178_278f.pose")
     clips = []

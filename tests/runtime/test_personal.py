@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.personal import (
+from signclip.runtime.vocabulary.personal import (
     PersonalVocabulary,
     data_dir,
     read_personal,

@@ -18,8 +18,13 @@ import pytest
 from filelock import FileLock
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.personal import PersonalVocabulary, clean_label, clean_language, read_personal
-from signclip.runtime.personal_store import PersonalStore
+from signclip.runtime.vocabulary.personal import (
+    PersonalVocabulary,
+    clean_label,
+    clean_language,
+    read_personal,
+)
+from signclip.runtime.vocabulary.personal_store import PersonalStore
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DIM, HASH = 8, "0123456789abcdef" * 4
@@ -178,7 +183,7 @@ def test_a_held_lock_is_waited_for_then_named(tmp_path):
 def test_a_full_disk_is_one_line_and_leaves_the_vocabulary_as_it_was(store, monkeypatch):
     import errno
 
-    from signclip.runtime import personal_store
+    from signclip.runtime.vocabulary import personal_store
 
     teach(store, "SOUP")
     before = store.path.read_bytes()
@@ -205,7 +210,7 @@ def cli(*args, env):
 
 @pytest.fixture
 def cli_env(signclip_home):
-    from signclip.runtime.bundle import default_bundle_path
+    from signclip.runtime.model.bundle import default_bundle_path
 
     env = {**os.environ, "SIGNCLIP_HOME": str(signclip_home)}
     env["SIGNCLIP_BUNDLE"] = str(default_bundle_path())  # pose-only, no torch: runs under 3.10 too
@@ -214,7 +219,7 @@ def cli_env(signclip_home):
 
 @pytest.mark.slow
 def test_16_teach_processes_at_once_leave_16_findable_signs(cli_env, tmp_path):
-    from signclip.runtime.pose_io import read_pose, write_pose
+    from signclip.runtime.pose.io import read_pose, write_pose
 
     source = read_pose(DATA / "poses" / "reduced178_278f.pose")
     clips = []
@@ -238,8 +243,8 @@ def test_16_teach_processes_at_once_leave_16_findable_signs(cli_env, tmp_path):
 
 KILLED_WRITER = textwrap.dedent("""
     import sys, numpy as np
-    from signclip.runtime.personal import PersonalVocabulary
-    from signclip.runtime.personal_store import PersonalStore
+    from signclip.runtime.vocabulary.personal import PersonalVocabulary
+    from signclip.runtime.vocabulary.personal_store import PersonalStore
     path, round_ = sys.argv[1], int(sys.argv[2])
     store = PersonalStore(path, 384, "h")
     rng = np.random.default_rng(round_)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from signclip.runtime.cli import main
+from signclip.runtime.capture.photo import body_in_picture, hand_side, photo_to_clip, place_hands
+from signclip.runtime.cli.main import main
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY, FACE, HOLISTIC_576, LEFT_HAND, RIGHT_HAND
-from signclip.runtime.normalize import NormalizationConfig
-from signclip.runtime.photo import body_in_picture, hand_side, photo_to_clip, place_hands
+from signclip.runtime.pose.layouts import BODY, FACE, HOLISTIC_576, LEFT_HAND, RIGHT_HAND
+from signclip.runtime.pose.normalize import NormalizationConfig
 
 PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 FRAME = PHOTOS / "asl_letter_C_frame.jpg"   # a frame of the letter video C: the whole signer

@@ -8,9 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from signclip.runtime.cli import main
-from signclip.runtime.layouts import HOLISTIC_576, RIGHT_HAND
-from signclip.runtime.photo import View, mirror_label, photo_keypoints, read_image, render, to_photo, views
+from signclip.runtime.capture.photo import (
+    View,
+    mirror_label,
+    photo_keypoints,
+    read_image,
+    render,
+    to_photo,
+    views,
+)
+from signclip.runtime.cli.main import main
+from signclip.runtime.pose.layouts import HOLISTIC_576, RIGHT_HAND
 
 pytest.importorskip("mediapipe")
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -34,7 +42,7 @@ def frame_at(path: Path, index: int) -> np.ndarray:
 def hand_crops(rgb: np.ndarray) -> list:
     """Square crops around the signer's right hand (found by Holistic in the whole frame), the hand
     filling each of FILLS of the crop's side."""
-    from signclip.runtime.capture import CaptureConfig, HolisticCapture
+    from signclip.runtime.capture.holistic import CaptureConfig, HolisticCapture
 
     with HolisticCapture(CaptureConfig(), static_image_mode=True) as holistic:
         frame, confidence = holistic.process(rgb)

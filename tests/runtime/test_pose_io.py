@@ -3,8 +3,8 @@ import pytest
 from pose_format import Pose
 
 from signclip.runtime.errors import SignclipError, UnsupportedLayout
-from signclip.runtime.layouts import HOLISTIC_576, HOLISTIC_586, REDUCED_178
-from signclip.runtime.pose_io import read_pose, write_pose
+from signclip.runtime.pose.io import read_pose, write_pose
+from signclip.runtime.pose.layouts import HOLISTIC_576, HOLISTIC_586, REDUCED_178
 
 EXPECTED = {
     "holistic576_97f.pose": ("holistic576", 97, 25.0),
@@ -80,8 +80,8 @@ def test_bad_files_give_one_clear_error(tmp_path, poses_dir):
 
 
 def test_no_usable_component_is_unsupported_layout(tmp_path, poses_dir):
-    from signclip.runtime.layouts import Layout
-    from signclip.runtime.pose import PoseClip
+    from signclip.runtime.pose.clip import PoseClip
+    from signclip.runtime.pose.layouts import Layout
 
     face_only = Layout("face", tuple(("FACE_LANDMARKS", str(i)) for i in range(468)))
     clip = PoseClip(face_only, np.ones((3, 468, 3), np.float32), np.ones((3, 468), bool), 25.0)

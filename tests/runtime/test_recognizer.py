@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from streaming_data import cab_clip, lexicon_stream
 
-from signclip.runtime.normalize import NormalizationConfig, preprocess
-from signclip.runtime.pose_io import write_pose
-from signclip.runtime.recognizer import Recognizer, SignEvent, lookup_segments
-from signclip.runtime.segmentation import SegmenterConfig, WindowConfig, segment_clip
-from signclip.runtime.sources import PoseFileSource
+from signclip.runtime.capture.sources import PoseFileSource
+from signclip.runtime.pose.io import write_pose
+from signclip.runtime.pose.normalize import NormalizationConfig, preprocess
+from signclip.runtime.recognition.recognizer import Recognizer, SignEvent, lookup_segments
+from signclip.runtime.recognition.segmentation import SegmenterConfig, WindowConfig, segment_clip
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def cab():
 
 @pytest.fixture(scope="module")
 def engine(tiny_bundle):
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     return Engine(tiny_bundle, personal=False)
 

@@ -7,9 +7,9 @@ import pytest
 from streaming_data import CAB_TRUTH, cab_clip, hand_at, lexicon_clips, lexicon_stream, rest_frame
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import MODEL_203, REDUCED_178
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.segmentation import (
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.layouts import MODEL_203, REDUCED_178
+from signclip.runtime.recognition.segmentation import (
     FrameCounts,
     HandActivitySegmenter,
     SegmenterConfig,
@@ -152,7 +152,7 @@ def test_bad_config_is_a_clear_error(change, message):
 
 
 def test_a_layout_without_shoulders_cannot_be_segmented():
-    from signclip.runtime.layouts import HAND_POINTS, RIGHT_HAND, Layout
+    from signclip.runtime.pose.layouts import HAND_POINTS, RIGHT_HAND, Layout
 
     hand_only = Layout("hand", tuple((RIGHT_HAND, p) for p in HAND_POINTS))
     with pytest.raises(SignclipError, match="no shoulders"):

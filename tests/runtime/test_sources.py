@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
+from signclip.runtime.capture.sources import FrameSlot, PoseFileSource, VideoSource, open_source
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.pose_io import read_pose
-from signclip.runtime.sources import FrameSlot, PoseFileSource, VideoSource, open_source
+from signclip.runtime.pose.io import read_pose
 
 SOUP_FRAMES = 41
 

@@ -8,8 +8,8 @@ import pytest
 from spelling_data import DATA, join_word, lexicon_letters
 from streaming_data import cab_clip
 
-from signclip.runtime.cli import main
-from signclip.runtime.pose_io import write_pose
+from signclip.runtime.cli.main import main
+from signclip.runtime.pose.io import write_pose
 
 VIDEOS = DATA / "videos"
 
@@ -84,7 +84,7 @@ def test_spell_reads_the_cab_video(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_spell_reads_a_word_joined_from_the_letter_videos(tmp_path, capsys):
-    from signclip.runtime.capture import video_to_clip
+    from signclip.runtime.capture.holistic import video_to_clip
 
     letters = {x: video_to_clip(VIDEOS / f"asl_letter_{x}.mp4") for x in "ABC"}
     path = tmp_path / "cab.pose"

@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spelling_data import DATA, held_part, join_word, lexicon_letters
 
-from signclip.runtime.engine import Engine
-from signclip.runtime.holds import HoldConfig, HoldTracker
-from signclip.runtime.layouts import LEFT_HAND, RIGHT_HAND
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.segmentation import HandActivitySegmenter
-from signclip.runtime.spelling import (
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.layouts import LEFT_HAND, RIGHT_HAND
+from signclip.runtime.recognition.engine import Engine
+from signclip.runtime.recognition.holds import HoldConfig, HoldTracker
+from signclip.runtime.recognition.segmentation import HandActivitySegmenter
+from signclip.runtime.recognition.spelling import (
     MOVING_LETTERS,
     Letter,
     SpellConfig,
@@ -185,7 +185,7 @@ def letter(ch: str, *candidates) -> Letter:
 
 def test_the_word_prior_fixes_a_near_miss_and_keeps_what_is_far():
     pytest.importorskip("wordfreq")
-    from signclip.runtime.word_prior import WordPrior
+    from signclip.runtime.recognition.word_prior import WordPrior
 
     prior = WordPrior("en", frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     # P was read where the lookup ranked O a close second
@@ -199,7 +199,7 @@ def test_the_word_prior_fixes_a_near_miss_and_keeps_what_is_far():
 def test_the_word_prior_refuses_unknown_languages():
     pytest.importorskip("wordfreq")
     from signclip.runtime.errors import SignclipError
-    from signclip.runtime.word_prior import WordPrior
+    from signclip.runtime.recognition.word_prior import WordPrior
 
     with pytest.raises(SignclipError, match="no word list"):
         WordPrior("xx")

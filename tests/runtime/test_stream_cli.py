@@ -8,12 +8,12 @@ import sys
 import pytest
 from streaming_data import CAB_VIDEO, cab_clip
 
-from signclip.runtime.cli import main
-from signclip.runtime.commands.stream import StatusLine
-from signclip.runtime.normalize import preprocess
-from signclip.runtime.pose_io import write_pose
-from signclip.runtime.segmentation import segment_clip
-from signclip.runtime.sources import Frame
+from signclip.runtime.capture.sources import Frame
+from signclip.runtime.cli.main import main
+from signclip.runtime.cli.stream import StatusLine
+from signclip.runtime.pose.io import write_pose
+from signclip.runtime.pose.normalize import preprocess
+from signclip.runtime.recognition.segmentation import segment_clip
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def json_lines(text: str) -> list:
 
 def test_lookup_segments_json_gives_three_signs_equal_to_the_offline_lookup(
         cab, cab_pose, tiny_bundle, signclip_home, capsys):
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.recognition.engine import Engine
 
     assert main(["lookup", str(cab_pose), "--segments", "--json", "--bundle", str(tiny_bundle)]) == 0
     records = json_lines(capsys.readouterr().out)

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from signclip.runtime.layouts import BODY, MODEL_203
-from signclip.runtime.normalize import flip, normalize_frames
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import BODY, MODEL_203
+from signclip.runtime.pose.normalize import flip, normalize_frames
 from signclip.trainer.augment import (
     BODY_POINTS,
     HANDS,

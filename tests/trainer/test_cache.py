@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.normalize import NormalizationConfig, finish, normalize_frames, preprocess
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import MODEL_203
+from signclip.runtime.pose.normalize import NormalizationConfig, finish, normalize_frames, preprocess
 from signclip.trainer import cache as cache_module
 from signclip.trainer.cache import PackedCache, build_cache, build_synthetic_cache, synthetic_lengths
 from signclip.trainer.data import ManifestRow

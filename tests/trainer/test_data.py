@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signclip.runtime.cli import main as cli_main
+from signclip.runtime.cli.main import main as cli_main
 from signclip.runtime.errors import SignclipError
 from signclip.trainer.data import ManifestRow, prompt, read_manifest, select_split, write_manifest
 from signclip.trainer.lexicon import import_lexicon, lexicon_rows

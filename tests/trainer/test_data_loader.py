@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from signclip.runtime.normalize import preprocess
-from signclip.runtime.pose_io import read_pose
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.normalize import preprocess
 from signclip.trainer.cache import build_cache, build_synthetic_cache
 from signclip.trainer.lexicon import lexicon_rows
 from signclip.trainer.loader import Batch, ClipDataset, collate, make_loader, set_epoch

@@ -10,8 +10,8 @@ import pytest
 from signclip.export.data import looked_up
 from signclip.export.data import read_manifest as read_entries
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND
-from signclip.runtime.normalize import NormalizationConfig, preprocess
+from signclip.runtime.pose.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND
+from signclip.runtime.pose.normalize import NormalizationConfig, preprocess
 from signclip.trainer.augment import AugmentConfig, transplant_hand
 from signclip.trainer.cache import build_cache
 from signclip.trainer.clips import read_clip

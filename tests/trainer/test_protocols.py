@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from signclip.runtime.encoders import unit
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.normalize import hands_view, preprocess
+from signclip.runtime.model.encoders import unit
+from signclip.runtime.pose.normalize import hands_view, preprocess
 from signclip.trainer.clips import read_clip
 from signclip.trainer.config import ModelCfg, PoseTowerCfg, TextTowerCfg, load_config
 from signclip.trainer.embed import embed_clips

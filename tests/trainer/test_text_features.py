@@ -90,7 +90,7 @@ def test_training_on_features_matches_the_tower_and_its_checkpoint_loads_anywher
 
 
 def test_signclip_train_takes_a_features_file(tmp_path):
-    from signclip.runtime.cli import main
+    from signclip.runtime.cli.main import main
 
     cfg = RunCfg(model=dataclasses.replace(ModelCfg(), embed_dim=16, pose=TINY_POSE, text=TUNED),
                  train=dataclasses.replace(TrainCfg(), batch_size=4, steps=2, warmup_steps=1))

@@ -153,7 +153,7 @@ def test_schedule_warms_up_linearly_then_follows_a_cosine_to_zero():
 
 @pytest.mark.slow
 def test_signclip_train_command_on_a_yaml_config_and_synthetic_data(tmp_path, capsys):
-    from signclip.runtime.cli import main
+    from signclip.runtime.cli.main import main
     from signclip.trainer.config import to_dict
 
     config = tmp_path / "tiny.yaml"

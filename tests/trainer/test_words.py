@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import BODY_HANDS_75, MODEL_203
+from signclip.runtime.pose.layouts import BODY_HANDS_75, MODEL_203
 from signclip.trainer.clips import credits, read_clip
 from signclip.trainer.data import read_manifest, write_manifest
 from signclip.trainer.handshapes import load_set
@@ -154,7 +154,7 @@ def test_the_words_protocol_ranks_held_out_clips_among_the_whole_vocabulary():
 
 
 def test_the_words_command_converts_and_lists_in_one_line_each(tmp_path, capsys):
-    from signclip.runtime.cli import main
+    from signclip.runtime.cli.main import main
 
     out = tmp_path / "islr.npz"
     assert main(["words", "convert", "islr", str(WORDS / "islr_sample"), "-o", str(out)]) == 0

@@ -15,7 +15,7 @@ def node_modules():
     """The page's npm packages, as the lockfile pins them (npm ci on first use)."""
     if NODE is None:
         pytest.skip("Node.js is not installed: the web tests need it (make web installs it with apt)")
-    from signclip.runtime.webpage import node_modules
+    from signclip.runtime.cli.webpage import node_modules
 
     return node_modules(log=lambda _: None)
 
@@ -23,7 +23,7 @@ def node_modules():
 @pytest.fixture(scope="session")
 def engine():
     """The Python side of every comparison: the shipped bundle, no personal signs."""
-    from signclip.runtime.bundle import load_bundle
-    from signclip.runtime.engine import Engine
+    from signclip.runtime.model.bundle import load_bundle
+    from signclip.runtime.recognition.engine import Engine
 
     return Engine(load_bundle(), personal=False)

@@ -19,7 +19,7 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.whic
 @contextlib.contextmanager
 def served(folder):
     """The folder on http://127.0.0.1:PORT/ (a free port) while the block runs; yields the URL."""
-    from signclip.runtime.webpage import make_server
+    from signclip.runtime.cli.webpage import make_server
 
     server = make_server(folder, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from page_driver import CHROMIUM, drive_page, served
 
-from signclip.runtime.layouts import MODEL_203
-from signclip.runtime.normalize import preprocess
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.webpage import SITE_MARK, build_site
+from signclip.runtime.cli.webpage import SITE_MARK, build_site
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.layouts import MODEL_203
+from signclip.runtime.pose.normalize import preprocess
 
 CAB_VIDEO = "asl_letters_CAB.mp4"
 EXPECTED = ("C", "A", "B")

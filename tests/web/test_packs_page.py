@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from page_driver import NODE, WEB
 
-from signclip.runtime.bundle import load_bundle
-from signclip.runtime.engine import Engine
-from signclip.runtime.pose_io import read_pose
-from signclip.runtime.webpage import write_web_model
+from signclip.runtime.cli.webpage import write_web_model
+from signclip.runtime.model.bundle import load_bundle
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.recognition.engine import Engine
 
 POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
 LEXICON = Path(__file__).resolve().parents[1] / "data" / "lexicon"
@@ -60,7 +60,7 @@ def test_the_page_finds_pack_signs_as_the_engine_does(engine_with_packs, tmp_pat
 
 
 def test_signclip_web_ships_every_pack_or_the_ones_named(engine_with_packs):
-    from signclip.runtime.commands.web import packs_for_page
+    from signclip.runtime.cli.web import packs_for_page
     from signclip.runtime.errors import SignclipError
 
     engine, _ = engine_with_packs

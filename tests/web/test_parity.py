@@ -16,16 +16,16 @@ from page_driver import NODE, WEB
 from spelling_data import join_word, lexicon_letters
 from streaming_data import cab_clip, lexicon_clips, lexicon_stream
 
-from signclip.runtime.encoders import resample_indices
+from signclip.runtime.cli.webpage import write_web_model
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import LEFT_HAND, RIGHT_HAND, Layout
-from signclip.runtime.normalize import NormalizationConfig, preprocess
-from signclip.runtime.pose import PoseClip
-from signclip.runtime.pose_io import read_pose
-from signclip.runtime.recognizer import Recognizer
-from signclip.runtime.segmentation import FrameCounts, SegmenterConfig
-from signclip.runtime.spelling import Letter, WordEnd, alphabet, read_clip
-from signclip.runtime.webpage import write_web_model
+from signclip.runtime.model.encoders import resample_indices
+from signclip.runtime.pose.clip import PoseClip
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.pose.layouts import LEFT_HAND, RIGHT_HAND, Layout
+from signclip.runtime.pose.normalize import NormalizationConfig, preprocess
+from signclip.runtime.recognition.recognizer import Recognizer
+from signclip.runtime.recognition.segmentation import FrameCounts, SegmenterConfig
+from signclip.runtime.recognition.spelling import Letter, WordEnd, alphabet, read_clip
 
 # every combination of hide_legs, canonical_hand, hand_3d, hands_alone and hide_face
 CONFIGS = [NormalizationConfig(*flags[:4], hide_face=flags[4])
@@ -85,10 +85,10 @@ def mediapipe_results(seed: int) -> dict:
 
 
 def python_capture(results: dict, width: int, height: int) -> tuple:
-    """The same results as runtime/capture.py turns them into a 543-point frame and mask."""
+    """The same results as runtime/capture/holistic.py turns them into a 543-point frame and mask."""
     from types import SimpleNamespace
 
-    from signclip.runtime.capture import _landmarks
+    from signclip.runtime.capture.holistic import _landmarks
 
     def part(field, count, visibility=False):
         points = results.get(field)
@@ -257,9 +257,10 @@ def test_streamed_signs_and_their_top5_equal(run, engine):
 
 def test_spelled_letters_and_words_equal(run, engine):
     """The Spell mode's reader and word prior in Node against `signclip spell --language ase --words en`
-    (runtime/spelling.py, word_prior.py) on the same frames: the same letters, frames, candidates, words."""
+    (runtime/recognition/spelling.py, word_prior.py) on the same frames: the same letters, frames,
+    candidates, words."""
     pytest.importorskip("wordfreq")
-    from signclip.runtime.spelling import reader_options
+    from signclip.runtime.recognition.spelling import reader_options
 
     _, by_name, results = run
     spelled = 0
@@ -282,7 +283,7 @@ def test_spelled_letters_and_words_equal(run, engine):
 
 def test_word_prior_equal(run, engine):
     pytest.importorskip("wordfreq")
-    from signclip.runtime.word_prior import WordPrior
+    from signclip.runtime.recognition.word_prior import WordPrior
 
     spec, readings = made_up_readings(engine)
     prior = WordPrior("en", frozenset(spec[0]["alphabet"]))

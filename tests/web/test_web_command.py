@@ -12,11 +12,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-from signclip.runtime.bundle import load_bundle, sha256_file
-from signclip.runtime.cli import main
+from signclip.runtime.cli.main import main
+from signclip.runtime.cli.webpage import SITE_MARK, WEB_SOURCES, node_modules, write_web_model
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.layouts import MODEL_203, flip_permutation
-from signclip.runtime.webpage import SITE_MARK, WEB_SOURCES, node_modules, write_web_model
+from signclip.runtime.model.bundle import load_bundle, sha256_file
+from signclip.runtime.pose.layouts import MODEL_203, flip_permutation
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +70,8 @@ def test_the_spell_mode_settings_and_word_lists_ship_as_asked(tmp_path):
     """The Spell mode's thresholds come from the Python dataclasses; a word list ships per spoken
     language asked for, upper-cased with its Zipf frequencies, as the prior reads wordfreq."""
     pytest.importorskip("wordfreq")
-    from signclip.runtime.spelling import SpellConfig
-    from signclip.runtime.word_prior import word_list
+    from signclip.runtime.recognition.spelling import SpellConfig
+    from signclip.runtime.recognition.word_prior import word_list
 
     bundle = load_bundle()
     manifest = write_web_model(bundle, tmp_path / "en", words=("en",))

@@ -1,4 +1,4 @@
-// The bundle's web format (written by `signclip web`, runtime/webpage.py): manifest.json, the pose
+// The bundle's web format (written by `signclip web`, runtime/cli/webpage.py): manifest.json, the pose
 // encoder's ONNX and the vocabulary embeddings as float32 files, each checked against its sha256.
 // `read(name)` returns a file's bytes (fetch in the page, the file system in Node).
 

@@ -1,6 +1,6 @@
 // The camera through MediaPipe's web Holistic (@mediapipe/holistic, loaded from the page's own
 // folder): each new video frame to keypoints in the 543-point Holistic layout (the manifest's
-// capture_layout), as the Python capture (runtime/capture.py) makes them: x and y in pixels, z as
+// capture_layout), as the Python capture (runtime/capture/holistic.py) makes them: x and y in pixels, z as
 // MediaPipe gives it, the body's points observed where their visibility is above 0, face and hands
 // where detected.
 

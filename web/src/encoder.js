@@ -1,5 +1,5 @@
 // The bundle's pose encoder under ONNX Runtime Web (WebAssembly): a model input to a unit embedding,
-// as runtime/encoders.py's PoseEncoder does for one clip. `ort` is the onnxruntime-web module, passed
+// as runtime/model/encoders.py's PoseEncoder does for one clip. `ort` is the onnxruntime-web module, passed
 // in so that the page and Node load it each their own way.
 
 import { handsView } from './normalize.js';
@@ -50,7 +50,7 @@ export class PoseEncoder {
   /**
    * Unit embedding [D] of one model input ({frames: Float32Array [T * P * 3], mask, length: T}); with
    * a hand view, its hands-alone view runs in the same batch and the two are mixed, as
-   * runtime/encoders.py mix_views does.
+   * runtime/model/encoders.py mix_views does.
    */
   async embed(input) {
     const hands = this.handView > 0 ? handsView(input, this.model) : null;

@@ -1,4 +1,4 @@
-// Where a fingerspelling hand holds a letter: runtime/holds.py's HoldTracker, line for line. The
+// Where a fingerspelling hand holds a letter: runtime/recognition/holds.py's HoldTracker, line for line. The
 // signing hand's 21 points relative to its wrist are its shape, its wrist relative to the running
 // shoulders its place, both in shoulder widths. A hold starts after a short run of steady frames and
 // ends at the first frame that changes either one clearly or drifts too far from the hold's mean.

@@ -1,6 +1,6 @@
-// Keypoint layouts by (component, point) name and conversion by name, as runtime/layouts.py does
+// Keypoint layouts by (component, point) name and conversion by name, as runtime/pose/layouts.py does
 // them: a point the source lacks comes out masked, never as a silent zero. The point names themselves
-// come from the bundle's web manifest (written from runtime/layouts.py), so that they are declared
+// come from the bundle's web manifest (written from runtime/pose/layouts.py), so that they are declared
 // once, in Python.
 //
 // Frames are flat Float32Arrays [T * K * 3] (point-major, x y z) with a Uint8Array mask [T * K].

@@ -1,4 +1,4 @@
-// runtime/normalize.py in JavaScript: a clip in any MediaPipe-named layout to the model's input.
+// runtime/pose/normalize.py in JavaScript: a clip in any MediaPipe-named layout to the model's input.
 // Centre = shoulder midpoint and scale = 3-D shoulder distance, both averaged over the frames where
 // both shoulders are seen; legs hidden (hips kept); a left-dominant clip mirrored; each hand in its
 // own palm frame. A clip without shoulders keeps its hands alone (palm frames, the rest masked)
@@ -240,11 +240,11 @@ function dominantHandAlone(frames, mask, model) {
   return height[0] < height[1] ? 'left' : 'right'; // image y grows downwards
 }
 
-/** A wrist this far below the shoulder line (shoulder widths) rests (runtime/normalize.py). */
+/** A wrist this far below the shoulder line (shoulder widths) rests (runtime/pose/normalize.py). */
 export const RESTING_BELOW = 1.2;
 
 /**
- * A model input seen by its hands alone (runtime/normalize.py hands_view), or null where that adds
+ * A model input seen by its hands alone (runtime/pose/normalize.py hands_view), or null where that adds
  * nothing: no hand seen, or nothing else seen. Its hands are already in palm frames: masking is enough.
  */
 export function handsView(input, model) {

@@ -1,5 +1,5 @@
 // Keypoint frames in, finished signs out, one frame at a time with constant work per frame:
-// runtime/recognizer.py's hand-activity path. Each frame goes through the segmenter; the frames of
+// runtime/recognition/recognizer.py's hand-activity path. Each frame goes through the segmenter; the frames of
 // the current sign go into a StreamingNormalizer (reset at each sign's start, pre-roll frames from a
 // small ring). A finished sign comes out with its model input, equal to the offline `preprocess` of
 // the same frames; encoding it is the caller's job (ONNX Runtime Web answers asynchronously).

@@ -1,5 +1,5 @@
-// Top-k over the bundle's vocabulary by cosine, with a sign-language filter: what runtime/engine.py's
-// lookup_embedding and lookup_text do over an exact index (runtime/index.py), for a pose-only bundle
+// Top-k over the bundle's vocabulary by cosine, with a sign-language filter: what runtime/recognition/engine.py's
+// lookup_embedding and lookup_text do over an exact index (runtime/model/index.py), for a pose-only bundle
 // (text queries are answered from the vocabulary's own prompts, embedded in advance).
 
 /** Exact cosine top-k over unit rows [N, D]; ties go to the lower position in language order. */
@@ -50,7 +50,7 @@ export function makePrompt(template, text, signed, spoken) {
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in fields ? fields[name] : whole));
 }
 
-/** A taught sign's language that matches every language filter (runtime/personal.py's ANY_LANGUAGE). */
+/** A taught sign's language that matches every language filter (runtime/vocabulary/personal.py's ANY_LANGUAGE). */
 const ANY_LANGUAGE = '';
 
 /** Mean and population standard deviation of `rows`' dot products with `query` (rows of unit [N, D]). */
@@ -117,7 +117,7 @@ export class Vocabulary {
   }
 
   /**
-   * Taught signs for a pose embedding, their cosine put on the texts' scale as runtime/engine.py's
+   * Taught signs for a pose embedding, their cosine put on the texts' scale as runtime/recognition/engine.py's
    * _calibration does: standardized against the query's cosines to the bundle's clips, then mapped
    * onto its cosines to the texts (the same sampled rows, `calibration`).
    */

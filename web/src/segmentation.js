@@ -1,4 +1,4 @@
-// Where signs start and end in a stream of keypoint frames: runtime/segmentation.py's hand-activity
+// Where signs start and end in a stream of keypoint frames: runtime/recognition/segmentation.py's hand-activity
 // segmenter, line for line. Heights are in shoulder widths below a running estimate of the shoulder
 // line; the thresholds come from the bundle's web manifest (Python's SegmenterConfig), so the two
 // cannot drift apart.

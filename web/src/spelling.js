@@ -1,4 +1,4 @@
-// Fingerspelling read letter by letter from a continuous hand: runtime/spelling.py's SpellReader,
+// Fingerspelling read letter by letter from a continuous hand: runtime/recognition/spelling.py's SpellReader,
 // line for line. Each hold of the hand (holds.js) is looked up among the letters of one sign
 // language as soon as it ends; a double letter counts twice only if the wrist travelled between its
 // holds; a long movement between holds may be a moving letter (ASL's J and Z); a word ends when the
@@ -40,7 +40,7 @@ function spellingFor(web, language) {
 
 /**
  * SpellReader's options for one sign language, as `signclip spell` makes them (reader_options in
- * runtime/commands/spell.py): `encode`, a lookup among the vocabulary's rows of that language, its
+ * runtime/cli/spell.py): `encode`, a lookup among the vocabulary's rows of that language, its
  * letters and moving letters, and the word prior `priorFor(letters)` gives (null: letters as read).
  */
 export async function readerOptions(web, language, encode, priorFor = async () => null) {

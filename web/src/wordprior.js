@@ -1,4 +1,4 @@
-// A spoken language's words as a prior on spelled letters: runtime/word_prior.py's WordPrior. The
+// A spoken language's words as a prior on spelled letters: runtime/recognition/word_prior.py's WordPrior. The
 // word list (wordfreq's, upper-cased, with each word's Zipf frequency) is written into the web
 // bundle by `signclip web`; a word's cost is a weighted edit distance to the letters read, where a
 // letter the lookup ranked close behind its choice is a cheap substitution, plus a small cost for

@@ -1,0 +1,347 @@
+"""Video to pose with MediaPipe Holistic (the legacy solution of mediapipe 0.10.18, models in the wheel).
+
+Keypoints come out exactly as pose-format's `load_holistic` writes them: x and y in pixels, z as
+MediaPipe gives it, body confidence = visibility, face and hands 1 where detected. A bundle that hides
+the face reads no face point, so its capture runs the wheel's own Holistic graph without its face
+branch (`CaptureConfig(face=False)`): the same pose and hands, the face points marked missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SignclipError
+from ..pose.clip import PoseClip
+from ..pose.layouts import BODY, HOLISTIC_576, HOLISTIC_586, Layout
+
+
+class ModelComplexity(enum.IntEnum):
+    LITE = 0
+    FULL = 1
+    HEAVY = 2
+
+
+# Only the full pose model ships in the wheel; MediaPipe downloads the others at first use.
+_POSE_MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite",
+                     2: "pose_landmark_heavy.tflite"}
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    model_complexity: ModelComplexity = ModelComplexity.FULL
+    refine_face: bool = False          # 478-point face with irises (586-point layout)
+    face: bool = True                  # False: no face mesh (its points missing), for bundles that hide it
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    fps: float
+    width: int
+    height: int
+
+
+def capture_for(normalization) -> CaptureConfig:
+    """The capture a bundle reads: no face mesh where its normalization hides the face."""
+    return CaptureConfig(face=not normalization.hide_face)
+
+
+HOLISTIC_GRAPH = "modules/holistic_landmark/holistic_landmark_cpu.binarypb"  # inside the mediapipe package
+FACE_NODES = ("SplitNormalizedLandmarkListCalculator", "FaceLandmarksFromPoseCpu")
+HOLISTIC_OUTPUTS = ("pose_landmarks", "pose_world_landmarks", "left_hand_landmarks", "right_hand_landmarks")
+
+
+def holistic_without_face():
+    """The wheel's Holistic graph config less its face branch (the face landmarks split off the pose
+    and the face mesh model): pose and both hands come out of the same nodes as in Holistic."""
+    import mediapipe
+    from mediapipe.framework import calculator_pb2
+
+    config = calculator_pb2.CalculatorGraphConfig()
+    config.ParseFromString((Path(mediapipe.__file__).parent / HOLISTIC_GRAPH).read_bytes())
+    kept = [n for n in config.node if n.calculator not in FACE_NODES]
+    outputs = [s for s in config.output_stream if not s.startswith("FACE_LANDMARKS:")]
+    sides = [s for s in config.input_side_packet if not s.startswith("REFINE_FACE_LANDMARKS:")]
+    del config.node[:], config.output_stream[:], config.input_side_packet[:]
+    config.node.extend(kept)
+    config.output_stream.extend(outputs)
+    config.input_side_packet.extend(sides)
+    return config
+
+
+def open_graph(config: CaptureConfig, static_image_mode: bool):
+    """MediaPipe's Holistic solution, or its graph without the face run the way the solution runs it
+    (the same side inputs and thresholds, mediapipe/python/solutions/holistic.py)."""
+    import mediapipe as mp
+
+    common = dict(static_image_mode=static_image_mode, model_complexity=int(config.model_complexity),
+                  min_detection_confidence=config.min_detection_confidence,
+                  min_tracking_confidence=config.min_tracking_confidence)
+    if config.face:
+        return mp.solutions.holistic.Holistic(refine_face_landmarks=config.refine_face, **common)
+    from mediapipe.python.solution_base import SolutionBase
+
+    tracking = not static_image_mode
+    return SolutionBase(
+        graph_config=holistic_without_face(),
+        side_inputs={"model_complexity": int(config.model_complexity), "smooth_landmarks": tracking,
+                     "enable_segmentation": False, "smooth_segmentation": tracking,
+                     "use_prev_landmarks": tracking},
+        calculator_params={
+            "poselandmarkcpu__posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
+                config.min_detection_confidence,
+            "poselandmarkcpu__poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+            "ThresholdingCalculator.threshold": config.min_tracking_confidence},
+        outputs=list(HOLISTIC_OUTPUTS))
+
+
+def pose_model_available(complexity: int) -> bool:
+    import mediapipe
+
+    folder = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+    return (folder / _POSE_MODEL_FILES[int(complexity)]).is_file()
+
+
+QUIET_START_FRAMES = 150     # at most this many first frames (5 s at 30 fps) have its native log silenced
+QUIET_AFTER_HAND_FRAMES = 5  # ... or until this many frames after the first hand
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what MediaPipe's C++ side prints to fd 2 while its graph starts (TFLite delegate and
+    absl warnings on every run); Python exceptions still propagate."""
+    with open(os.devnull, "wb") as devnull, native_stderr_to(devnull):
+        yield
+
+
+class HolisticCapture:
+    """One MediaPipe Holistic graph (with or without its face): `process(rgb)` -> (frame [K, 3],
+    confidence [K]) in the Holistic layout; `close()`."""
+
+    def __init__(self, config: CaptureConfig = CaptureConfig(), *, static_image_mode: bool = False):
+        complexity = ModelComplexity(config.model_complexity)
+        if not pose_model_available(complexity):
+            raise SignclipError(
+                f"model complexity {int(complexity)} needs MediaPipe's "
+                f"{_POSE_MODEL_FILES[complexity]}, which is not in the mediapipe wheel and would be "
+                f"downloaded at first use (not possible offline); use --model-complexity 1")
+        self.config = config
+        self.layout: Layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
+        self._face_points = 478 if config.refine_face else 468
+        # MediaPipe's graph threads log as its models load: pose and face at the first frame, the
+        # hand models after a hand first shows, and after process() has returned, so fd 2 stays
+        # silenced across frames until a few frames after the first hand (or QUIET_START_FRAMES)
+        self._quiet = contextlib.ExitStack()
+        self._quiet.enter_context(quiet_native_stderr())
+        try:
+            self._holistic = open_graph(config, static_image_mode)
+        except BaseException:
+            self._quiet.close()
+            raise
+        self._frames = 0
+        self._quiet_until = QUIET_START_FRAMES
+
+    def process(self, rgb: np.ndarray) -> tuple:
+        """Keypoints of one RGB frame [H, W, 3] uint8 in this capture's layout."""
+        height, width = rgb.shape[:2]
+        results = self._holistic.process(rgb)
+        if results.left_hand_landmarks is not None or results.right_hand_landmarks is not None:
+            self._quiet_until = min(self._quiet_until, self._frames + QUIET_AFTER_HAND_FRAMES)
+        self._frames += 1
+        if self._frames >= self._quiet_until:
+            self._quiet.close()
+        parts = [
+            _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
+            _landmarks(results.face_landmarks if self.config.face else None, self._face_points, width,
+                       height),
+            _landmarks(results.left_hand_landmarks, 21, width, height),
+            _landmarks(results.right_hand_landmarks, 21, width, height),
+            _landmarks(results.pose_world_landmarks, 33, width, height, visibility=True),
+        ]
+        frame = np.concatenate([p[0] for p in parts]).astype(np.float32)  # (K, 3)
+        confidence = np.concatenate([p[1] for p in parts]).astype(np.float32)  # (K,)
+        return frame, confidence
+
+    def close(self) -> None:
+        with quiet_native_stderr():  # the graph flushes its log on shutdown
+            self._holistic.close()
+        self._quiet.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _landmarks(component, num: int, width: int, height: int, visibility: bool = False) -> tuple:
+    if component is None:
+        return np.zeros((num, 3)), np.zeros(num)
+    lm = component.landmark
+    xyz = np.array([[p.x * width, p.y * height, p.z] for p in lm])
+    conf = np.array([p.visibility for p in lm]) if visibility else np.ones(len(lm))
+    return xyz, conf
+
+
+@contextlib.contextmanager
+def native_stderr_to(target):
+    """File descriptor 2, where C libraries print, goes to `target` (an open file) meanwhile."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(target.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def captured_native_stderr():
+    """Keep what native code prints to fd 2 meanwhile off the terminal; the yielded list receives
+    its lines at the end, for a message of our own."""
+    lines: list = []
+    with tempfile.TemporaryFile() as log:
+        try:
+            with native_stderr_to(log):
+                yield lines
+        finally:
+            log.seek(0)
+            lines.extend(log.read().decode("utf-8", "replace").splitlines())
+
+
+# What ffmpeg (inside OpenCV) says when it cannot open a file, and what that means to a user.
+FFMPEG_MEANINGS = (
+    ("moov atom not found", "the video's index (its 'moov' atom) is missing: the recording was cut off "
+                            "before it was finished, or this is not an MP4/MOV file"),
+    ("EBML header parsing failed", "not a Matroska/WebM video (its header is not there)"),
+    ("Invalid data found when processing input", "not a video: its bytes are in no format ffmpeg knows"),
+)
+
+
+def video_problem(lines: list) -> str:
+    """Why a video could not be opened, from what ffmpeg printed (its lines), in our words."""
+    said = " ".join(lines)
+    for needle, meaning in FFMPEG_MEANINGS:
+        if needle in said:
+            return meaning
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    last = last.split("] ", 1)[-1].strip()  # drop "[mov,mp4,... @ 0x...]"
+    return "cannot be opened as a video" + (f" (ffmpeg: {last[:100]})" if last else
+                                            ": no decoder recognizes its contents")
+
+
+def open_video(path) -> tuple:
+    """(cv2.VideoCapture, VideoInfo) for a readable video file, else a SignclipError in one line
+    (what ffmpeg prints on the way is kept off the terminal)."""
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise SignclipError(f"{path}: no such file")
+    if path.is_dir():
+        raise SignclipError(f"{path}: is a folder, not a video")
+    if path.stat().st_size == 0:
+        raise SignclipError(f"{path}: empty file, not a video")
+    with captured_native_stderr() as said:
+        capture = cv2.VideoCapture(str(path))
+        opened = capture.isOpened()
+    if not opened:
+        raise SignclipError(f"{path}: {video_problem(said)}")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+    info = VideoInfo(fps=float(fps) if fps > 0 else 30.0,
+                     width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                     height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    return capture, info
+
+
+def video_frames(capture) -> Iterator[np.ndarray]:
+    """RGB frames until the video ends."""
+    import cv2
+
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            return
+        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+READ_AHEAD = 4  # frames decoded ahead of MediaPipe
+
+
+def read_ahead(frames: Iterator, depth: int = READ_AHEAD) -> Iterator:
+    """The items of `frames`, produced on a thread up to `depth` ahead, so that decoding and colour
+    conversion overlap MediaPipe's inference (both release the GIL); errors reach the consumer."""
+    import queue
+    import threading
+
+    items, stop, done = queue.Queue(maxsize=depth), threading.Event(), object()
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as e:  # handed over to the consumer
+            items.put(e)
+
+    thread = threading.Thread(target=produce, name="signclip video reader", daemon=True)
+    thread.start()
+    try:
+        while (item := items.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool = False) -> PoseClip:
+    """Run Holistic over every frame of a video; SignclipError when no frame shows a person."""
+    from tqdm import tqdm
+
+    capture, info = open_video(path)
+    total = int(capture.get(7)) or None  # cv2.CAP_PROP_FRAME_COUNT; containers may overstate it
+    frames, confidences = [], []
+    # ffmpeg's decoder threads report a damaged file's packets on fd 2 at any moment: fd 2 stays
+    # captured while the video is read, and the progress bar goes to the terminal through its own fd
+    decoded = read_ahead(video_frames(capture))
+    try:
+        with os.fdopen(os.dup(2), "w") as terminal, captured_native_stderr(), \
+                HolisticCapture(config) as holistic:
+            for rgb in tqdm(decoded, total=total, unit="frame", disable=not progress,
+                            desc=Path(path).name, leave=False, file=terminal):
+                frame, confidence = holistic.process(rgb)
+                frames.append(frame)
+                confidences.append(confidence)
+    finally:
+        decoded.close()  # the reader thread stops before the video it reads is released
+        capture.release()
+    if not frames:
+        raise SignclipError(f"{path}: no frames could be decoded (empty or corrupt video)")
+    layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
+    conf = np.stack(confidences)
+    clip = PoseClip(layout, np.stack(frames), conf > 0, info.fps, info.width, info.height)
+    if clip.detection_rate(BODY) == 0:
+        raise SignclipError(f"{path}: nobody found in the video (no body detected in "
+                            f"{clip.num_frames} frames)")
+    return clip

@@ -1,0 +1,144 @@
+"""Look up signs: pose files, videos and photos (sign to text) or --text (text to sign) in the vocabulary.
+
+    signclip lookup clip.pose video.mp4 hand.jpg --top-k 5 --language ase
+    signclip lookup --text house --json
+    signclip lookup clips/*.pose --json > results.jsonl     # one JSON object per input and line
+
+Every input of one call shares one loaded model; taught signs (`signclip teach`) are searched too.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import SignclipError
+from ..model.index import check_top_k
+from .engine_args import add_engine_arguments, add_result_arguments, open_engine
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help=".pose files, videos or photos")
+    parser.add_argument("--text", action="append", default=[], metavar="TEXT",
+                        help="a word or phrase to find signs for (repeatable)")
+    add_result_arguments(parser)
+    parser.add_argument("--json", action="store_true",
+                        help='one line per input: {"input": ..., "results": [{"label", "language", '
+                             '"text", "score"}, ...]}')
+    add_engine_arguments(parser)
+    # streaming recognition (runtime/cli/stream.py owns this flag's behaviour)
+    parser.add_argument("--segments", action="store_true",
+                        help="find the signs of a longer video or .pose and look each one up on its "
+                             "own (one JSON object per segment with --json)")
+
+
+LABEL_COLUMN = 24  # a table cuts longer labels (JSON keeps them whole)
+TEXT_COLUMN = 60
+
+
+def cut(text: str, width: int) -> str:
+    """`text` on one line in at most `width` characters, an ellipsis marking what was cut (labels
+    taught before they were checked may hold anything)."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def format_table(name: str, matches: list) -> str:
+    lines = [name]
+    labels = [cut(m.label, LABEL_COLUMN) for m in matches]
+    width = max([5, *(len(label) for label in labels)])
+    sources = [cut(m.source, LABEL_COLUMN) for m in matches]  # "pack NAME" is as long as its name
+    source_width = max([6, *(len(s) for s in sources)])
+    lines.append(f"  {'#':>2}  {'label':<{width}}  {'lang':<5} {'score':>7}  "
+                 f"{'source':<{source_width}}  text")
+    for i, (m, label, source) in enumerate(zip(matches, labels, sources, strict=True), 1):
+        lines.append(f"  {i:>2}  {label:<{width}}  {m.language or '-':<5} {m.score:7.3f}  "
+                     f"{source:<{source_width}}  {cut(m.text, TEXT_COLUMN)}")
+    return "\n".join(lines)
+
+
+def input_error(name: str, error) -> str:
+    """The line for an input that was refused, naming it once."""
+    return f"{name}: error: {str(error).removeprefix(f'{name}: ')}"
+
+
+def emit(name: str, matches, error: str | None, as_json: bool) -> None:
+    if as_json:
+        record = {"input": name, "results": [m.to_json() for m in matches or []]}
+        if error:
+            record["error"] = error
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    elif error:
+        print(input_error(name, error), file=sys.stderr)
+    else:
+        print(format_table(name, matches), flush=True)
+
+
+# ------------------------------------------------ signs one by one (--segments), shared with stream
+
+
+def lookup_callables(engine, k: int, language: str | None) -> tuple:
+    """The engine's encoder and search, as the recognizer takes them; checks k and the language."""
+    check_top_k(k)
+    engine.check_language(language)
+    return engine.pose_encoder.embed_one, lambda e: engine.lookup_embedding(e, k, language)
+
+
+def format_results(matches) -> str:
+    if not matches:
+        return "(no shoulders seen: not recognized)"
+    return "  ".join(f"{cut(m.label, LABEL_COLUMN)} {m.score:.3f}" for m in matches)
+
+
+def run_segments(args, engine) -> int:
+    """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
+    from ..recognition.recognizer import lookup_segments
+
+    encode, search = lookup_callables(engine, args.top_k, args.language)
+    failed = 0
+    for path in args.inputs:
+        try:
+            clip = engine.read(path)
+        except SignclipError as e:
+            failed += 1
+            print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),
+                  file=sys.stdout if args.json else sys.stderr, flush=True)
+            continue
+        segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)
+        if not segments and not args.json:
+            print(f"{path}: no sign found", flush=True)
+        for i, s in enumerate(segments):
+            if args.json:
+                print(json.dumps({"input": path, "segment": i, **s.to_json()}, ensure_ascii=False),
+                      flush=True)
+            else:
+                print(f"{path} #{i} [{s.start_s:6.2f}-{s.end_s:6.2f} s, frames {s.start}-{s.end}]  "
+                      f"{format_results(s.results)}", flush=True)
+    return 2 if failed else 0
+
+
+def run(args) -> int:
+    if not args.inputs and not args.text:
+        raise SignclipError("nothing to look up: give .pose files, videos or photos, or --text TEXT")
+    check_top_k(args.top_k)
+    engine = open_engine(args)
+    if args.segments:  # streaming recognition's offline path: one lookup per sign found
+        if args.text:
+            raise SignclipError("--segments looks up signs in clips; it does not combine with --text")
+        return run_segments(args, engine)
+    failed = 0
+    inputs, names = [], []
+    for path in args.inputs:   # read all first, so that every clip goes through the encoder together
+        try:
+            inputs.append(engine.prepare(path))
+            names.append(path)
+        except SignclipError as e:
+            failed += 1
+            emit(path, None, str(e), args.json)
+    if inputs:
+        for name, matches in zip(names, engine.lookup_inputs(inputs, args.top_k, args.language),
+                                 strict=True):
+            emit(name, matches, None, args.json)
+    for text in args.text:
+        emit(f"text:{text}", engine.lookup_text(text, args.top_k, args.language), None, args.json)
+    return 2 if failed else 0

@@ -1,0 +1,80 @@
+"""The `signclip` command: one subcommand per module, registered only where its dependencies exist.
+
+    signclip pose VIDEO... -o DIR          video to .pose through MediaPipe Holistic
+    signclip lookup INPUT... [--json]      sign (pose/video) or --text to the vocabulary
+    signclip spell INPUT... [--json]       fingerspelled letters of a pose/video
+    signclip train CONFIG --data MANIFEST  (needs the `train` extra: torch)
+    signclip export CHECKPOINT --format F  (needs the `export` extra)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from ..errors import SignclipError
+
+# The registry of commands: (name, module, packages it needs). Each module defines
+# `add_arguments(parser)`, `run(args) -> int` and a one-line docstring used as the help text; heavy
+# imports stay inside `run`. Commands of the parts above the runtime (the app, export, the trainer)
+# are named here and imported only where their packages are installed: the runtime never imports them.
+COMMANDS = [
+    ("pose", "signclip.runtime.cli.pose", ("mediapipe",)),
+    ("lookup", "signclip.runtime.cli.lookup", ("onnxruntime", "tokenizers")),
+    ("stream", "signclip.runtime.cli.stream", ("onnxruntime", "tokenizers")),
+    ("spell", "signclip.runtime.cli.spell", ("onnxruntime", "tokenizers")),
+    ("embed", "signclip.runtime.cli.embed", ("onnxruntime", "tokenizers")),
+    ("teach", "signclip.runtime.cli.teach", ("onnxruntime", "tokenizers")),
+    ("pack", "signclip.runtime.cli.pack", ("onnxruntime", "tokenizers")),
+    ("bench", "signclip.runtime.cli.bench", ("onnxruntime", "tokenizers")),
+    ("doctor", "signclip.runtime.cli.doctor", ()),
+    ("app", "signclip.app.command", ("PySide6", "onnxruntime", "tokenizers")),
+    ("web", "signclip.runtime.cli.web", ("pose_format",)),
+    ("export", "signclip.export.command", ("torch", "onnx")),
+    ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
+    ("words", "signclip.trainer.words_cli", ("torch",)),
+    ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),
+    ("train", "signclip.trainer.train_cli", ("torch",)),
+]
+
+
+def _available(requirements) -> bool:
+    try:  # find_spec raises for a dotted name whose parent is missing, or a package that fails to load
+        return all(importlib.util.find_spec(r) is not None for r in requirements)
+    except (ImportError, ValueError):
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signclip", description="SignCLIP on the edge.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name, requirements in COMMANDS:
+        if not _available(requirements):
+            continue
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        command = sub.add_parser(name, help=doc, description=doc)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except SignclipError as e:
+        print(f"signclip {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"signclip {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""The web page as a static folder: the page's sources, its npm packages and a bundle's web format.
+
+The web format is what the page reads of a bundle: `model/manifest.json` (layout, normalization,
+segmenter thresholds, vocabulary texts, file hashes), the pose encoder's ONNX as it is, and the
+vocabulary embeddings as little-endian float32 files, computed in advance. The npm packages
+(MediaPipe's web Holistic with its models, ONNX Runtime Web) come from the registry through the
+page's lockfile (`npm ci`), once, into `web/node_modules`; only the files the page loads are copied.
+The folder is built beside the output and renamed into place, so a failed build changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import http.server
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import make_publishable, replace_folder
+from ..errors import SignclipError
+from ..model.bundle import Bundle, sha256_file
+from ..pose.layouts import HAND_POINTS, HOLISTIC_543, MODEL_203, flip_permutation
+from ..pose.normalize import face_indices, leg_indices
+from ..recognition.segmentation import SegmenterConfig
+
+CREDITS_FILE = "CREDITS.md"  # a bundle's training-data credits (CC BY data): they ship with the model
+WEB_FORMAT = "signclip-web"
+WEB_SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_DIR = "model"
+# spoken languages whose word lists the page ships for its Spell mode's prior (English: ASL's)
+DEFAULT_WORDS = ("en",)
+SITE_MARK = "signclip-web.json"  # written last into every built folder: what the page was built from
+WEB_SOURCES = Path(__file__).resolve().parents[2] / "web"  # the page's own files in a checkout
+PAGE_FILES = ("index.html", "app.css")
+LOCK_STAMP = ".signclip-lock-sha256"
+# npm package -> the files of it the page loads (the rest of each package stays in node_modules)
+VENDOR_FILES = {
+    "@mediapipe/holistic": (
+        "holistic.js", "holistic.binarypb", "holistic_solution_packed_assets.data",
+        "holistic_solution_packed_assets_loader.js", "holistic_solution_simd_wasm_bin.js",
+        "holistic_solution_simd_wasm_bin.wasm", "holistic_solution_simd_wasm_bin.data",
+        "holistic_solution_wasm_bin.js", "holistic_solution_wasm_bin.wasm",
+        "pose_landmark_full.tflite",  # model complexity 1, as the Python capture (only it ships there)
+    ),
+    "@mediapipe/drawing_utils": ("drawing_utils.js",),
+    "onnxruntime-web": ("dist/ort.wasm.min.mjs", "dist/ort-wasm-simd-threaded.mjs",
+                        "dist/ort-wasm-simd-threaded.wasm"),
+}
+
+
+# ---------------------------------------------------------------- the bundle's web format
+
+
+def _file(folder: Path, name: str, data: bytes) -> dict:
+    """Write `data` as `name`; what the manifest says of it (the page checks the sha256)."""
+    (folder / name).write_bytes(data)
+    return {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _float32_file(folder: Path, name: str, rows: np.ndarray) -> dict:
+    """Rows [N, D] as raw little-endian float32; what the manifest says of them."""
+    data = np.ascontiguousarray(rows, dtype="<f4").tobytes()
+    return {**_file(folder, name, data), "shape": list(rows.shape)}
+
+
+def _word_lists(folder: Path, languages) -> dict:
+    """Each spoken language's word list for the Spell mode's prior, as JSON files; what the manifest
+    says of them. Written only for the languages asked for: a list is about 0.9 MB."""
+    from ..recognition.word_prior import WordPriorConfig, word_list
+
+    out = {}
+    for language in languages:
+        words, zipf = word_list(language, WordPriorConfig())
+        data = json.dumps({"language": language, "words": words, "zipf": zipf}, ensure_ascii=False)
+        out[language] = _file(folder, f"words-{language}.json", data.encode("utf-8"))
+    return out
+
+
+def _spelling(folder: Path, words, signs=frozenset()) -> dict:
+    """The Spell mode's settings (runtime/recognition/spelling.py, holds.py, word_prior.py), word
+    lists, and the vocabulary's lexical signs (never letters)."""
+    from ..recognition.spelling import MAX_LETTER_CHARS, MOVING_LETTERS, SpellConfig
+    from ..recognition.word_prior import WordPriorConfig
+
+    return {"config": dataclasses.asdict(SpellConfig()), "max_letter_chars": MAX_LETTER_CHARS,
+            "moving_letters": {k: sorted(v) for k, v in MOVING_LETTERS.items()},
+            "hand_points": list(HAND_POINTS), "word_prior": dataclasses.asdict(WordPriorConfig()),
+            "words": _word_lists(folder, words), "signs": sorted(list(s) for s in signs)}
+
+
+def taught_entries(folder: Path, taught, calibration) -> dict | None:
+    """Taught signs (`Engine.taught()`: (source, vocabulary) pairs) as the page's `vocabulary.taught`:
+    one prototype per sign, and which rows the calibration reads (`Engine.calibration_rows`)."""
+    taught = [(source, vocab) for source, vocab in taught if len(vocab)]
+    if not taught:
+        return None
+    prototypes = np.concatenate([vocab.prototypes for _, vocab in taught])
+    return {"labels": [str(x) for _, vocab in taught for x in vocab.labels],
+            "languages": [str(x) for _, vocab in taught for x in vocab.languages],
+            "sources": [source for source, vocab in taught for _ in vocab.labels],
+            "embeddings": _float32_file(folder, "taught.f32", prototypes),
+            "calibration": None if calibration is None else {"clip_rows": calibration[0].tolist(),
+                                                             "text_rows": calibration[1].tolist()}}
+
+
+def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None) -> dict:
+    """The bundle's web format into `folder` (with the word lists of the spoken languages `words`,
+    and the `taught` signs of packs, calibrated on the `calibration` rows); returns the manifest."""
+    from ..recognition.engine import spoken_languages  # the engine's reading of the prompts, not a second one
+
+    folder.mkdir(parents=True, exist_ok=True)
+    meta, v = bundle.meta, bundle.vocabulary()
+    encoder = bundle.encoder_file("pose")
+    encoder_name = "pose_encoder" + encoder.suffix  # .onnx, or .ort (ONNX Runtime Web reads both)
+    shutil.copyfile(encoder, folder / encoder_name)
+    vocabulary = {"texts": v.texts.tolist(), "labels": v.labels.tolist(), "languages": v.languages.tolist(),
+                  "embeddings": _float32_file(folder, "vocabulary.f32", v.embeddings)}
+    if v.has_clips:
+        vocabulary["clips"] = {"labels": v.clip_labels.tolist(), "languages": v.clip_languages.tolist(),
+                               "texts": v.clip_texts.tolist(),
+                               "embeddings": _float32_file(folder, "clips.f32", v.clip_embeddings)}
+    if (entries := taught_entries(folder, taught, calibration)) is not None:
+        vocabulary["taught"] = entries
+    if (bundle.path / CREDITS_FILE).is_file():
+        shutil.copyfile(bundle.path / CREDITS_FILE, folder / CREDITS_FILE)
+    manifest = {
+        "format": WEB_FORMAT, "schema_version": WEB_SCHEMA_VERSION,
+        "source": {"bundle": str(bundle.path), "model": meta["model"].get("name"),
+                   "format": meta.get("format"), "pose_encoder": encoder.name,
+                   "vocabulary_sha256": meta["vocabulary"]["sha256"]},
+        # layout tables, so that the page declares no point names of its own: the model's points,
+        # the 543 that MediaPipe's web Holistic returns, and the indices normalization needs
+        "layout": meta["layout"],
+        "capture_layout": [list(p) for p in HOLISTIC_543.points],
+        "flip_permutation": flip_permutation(MODEL_203).tolist(),  # needs pose-format's face table
+        "leg_indices": leg_indices(MODEL_203).tolist(),
+        "face_indices": face_indices(MODEL_203).tolist(),
+        "normalization": meta["normalization"],
+        "segmenter": dataclasses.asdict(SegmenterConfig()),
+        "spelling": _spelling(folder, words, bundle.signs),
+        "fps": meta["fps"], "max_frames": meta["max_frames"], "embedding_dim": meta["embedding_dim"],
+        "prompt_template": meta["prompt_template"],
+        "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
+        "encoder": {"file": encoder_name, "sha256": sha256_file(folder / encoder_name)},
+        "vocabulary": vocabulary,
+        "training_data": meta.get("training_data", []),  # name, license, credit: shown by the page
+        "credits": CREDITS_FILE if (folder / CREDITS_FILE).is_file() else None,
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return manifest
+
+
+# ---------------------------------------------------------------- npm packages
+
+
+def lock_digest(web: Path) -> str:
+    lock = web / "package-lock.json"
+    if not lock.is_file():
+        raise SignclipError(f"{lock}: missing; the web page's packages are pinned by it")
+    return sha256_file(lock)
+
+
+def node_modules(web: Path = WEB_SOURCES, log=print) -> Path:
+    """`web/node_modules` as the lockfile pins it: `npm ci` when it is missing or stale."""
+    modules = web / "node_modules"
+    digest = lock_digest(web)
+    stamp = modules / LOCK_STAMP
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SignclipError("the web page's packages are installed with npm, which is not on PATH; "
+                            "install Node.js 18 or newer with npm (e.g. apt-get install nodejs npm)")
+    log("installing the web page's npm packages (npm ci, from the lockfile)")
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=web,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+        raise SignclipError(f"npm ci in {web} failed: {last}")
+    stamp.write_text(digest + "\n")
+    return modules
+
+
+def package_versions(modules: Path) -> dict:
+    return {name: json.loads((modules / name / "package.json").read_text())["version"]
+            for name in VENDOR_FILES}
+
+
+# ---------------------------------------------------------------- the site
+
+
+def check_out_folder(out: Path) -> None:
+    """`out` may be new, empty, or a folder this command built before (which is replaced)."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / SITE_MARK).is_file())):
+        raise SignclipError(f"--out {out} exists and is not a web page built by signclip web; give a new "
+                            f"or empty folder (a page built before is replaced)")
+
+
+def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DEFAULT_WORDS, taught=(),
+               calibration=None) -> dict:
+    """The static page for `bundle` (and the `taught` signs of packs) at `out`: what the page is
+    built from (also in SITE_MARK)."""
+    out = Path(out).absolute()
+    check_out_folder(out)
+    if not (web / "src").is_dir():
+        raise SignclipError(f"{web}: the web page's sources are not here; `signclip web` builds the page "
+                            f"from a checkout of signclip-edge (its web/ folder)")
+    modules = node_modules(web, log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name in PAGE_FILES:
+            shutil.copyfile(web / name, tmp / name)
+        shutil.copytree(web / "src", tmp / "src")
+        for package, files in VENDOR_FILES.items():
+            for f in files:
+                target = tmp / "vendor" / package.split("/")[-1] / Path(f).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(modules / package / f, target)
+        manifest = write_web_model(bundle, tmp / MODEL_DIR, words, taught, calibration)
+        mark = {"bundle": str(bundle.path), "model": manifest["source"]["model"],
+                "packs": sorted({source for source, _ in taught}),
+                "packages": package_versions(modules),
+                "bytes": sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())}
+        (tmp / SITE_MARK).write_text(json.dumps(mark, indent=1) + "\n")
+        make_publishable(tmp)
+        replace_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return mark
+
+
+# ---------------------------------------------------------------- serving
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the types ES modules and WebAssembly need, and no request log per file."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+                      ".json": "application/json", ".data": "application/octet-stream",
+                      ".f32": "application/octet-stream", ".onnx": "application/octet-stream"}
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+def make_server(folder, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for a built page (port 0: any free one); serve_forever() runs it."""
+    handler = functools.partial(_Handler, directory=str(folder))
+    try:
+        return http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        raise SignclipError(f"cannot serve on {host}:{port} ({e.strerror or e})") from e
