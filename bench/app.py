@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import add_markdown_option, page_section
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -124,7 +126,14 @@ def main(argv=None) -> int:
     parser.add_argument("--videos", nargs="*", default=[str(VIDEOS / v) for v in DEFAULT_VIDEOS])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--bundle", default=None)
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/app.py"):
+        return run_benchmark(args)
+
+
+def run_benchmark(args) -> int:
+    """Run the measurements and print their tables."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["bench"])

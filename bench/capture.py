@@ -33,7 +33,7 @@ from signclip.runtime.model.int8_path import cpu_name  # noqa: E402
 from signclip.runtime.pose.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import Report, write_section  # noqa: E402
+from report import add_markdown_option, page_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "data" / "videos"
@@ -130,15 +130,20 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", nargs="+", type=Path, default=DEFAULT_VIDEOS)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--markdown", type=Path, metavar="PAGE", help="also write the report into this page")
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
-    out = Report()
-    out.print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; mediapipe 0.10.18 legacy graphs, model "
+    with page_section(args.markdown, "bench/capture.py"):
+        run_benchmark(args)
+
+
+def run_benchmark(args) -> None:
+    """Run the measurements and print their tables."""
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; mediapipe 0.10.18 legacy graphs, model "
               f"complexity 1; {time.strftime('%Y-%m-%d')}; medians of {args.rounds} rounds")
-    out.print()
-    out.print("| video | frames | mode | ms/frame | x Holistic | hand frames | hands within 0.05 | "
+    print()
+    print("| video | frames | mode | ms/frame | x Holistic | hand frames | hands within 0.05 | "
               "pose within 0.05 | hand worst (palm lengths) |")
-    out.print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for video in args.videos:
         frames = decoded(video)
         times = {mode: [] for mode in MODES}
@@ -152,19 +157,17 @@ def main(argv=None) -> None:
         for mode in MODES:
             ms = statistics.median(times[mode])
             a = agreement(results["holistic"], results[mode])
-            out.print(f"| {video.name} | {len(frames)} | {mode} | {ms:.1f} | {base / ms:.2f} | "
+            print(f"| {video.name} | {len(frames)} | {mode} | {ms:.1f} | {base / ms:.2f} | "
                       f"{a['hand frames']} | {a['hands close']:.3f} | {a['pose close']:.3f} | "
                       f"{a['hand worst']:.4f} |")
-    out.print()
-    out.print("Letters read (top-1, ase) on the letter videos " + " ".join(LETTERS) + ": " + "; ".join(
+    print()
+    print("Letters read (top-1, ase) on the letter videos " + " ".join(LETTERS) + ": " + "; ".join(
         f"{mode} {letters_read(config)}" for mode, config in MODES.items()) + ".")
     whole, alone, signs = lookup_vs_holistic(VIDEOS / "asl_letters_CAB.mp4")
-    out.print()
-    out.print(f"`signclip lookup asl_letters_CAB.mp4 --segments` (the default bundle's capture, interpreter "
+    print()
+    print(f"`signclip lookup asl_letters_CAB.mp4 --segments` (the default bundle's capture, interpreter "
               f"start and model loading included): {whole:.2f} s, reads {signs}; Holistic alone on its "
               f"frames {alone:.2f} s: **{alone / whole:.2f}x**.")
-    if args.markdown:
-        write_section(args.markdown, "bench/capture.py", out.markdown())
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from report import add_markdown_option, page_section
 from torch import nn
 
 from signclip.export import builders, data
@@ -266,7 +267,14 @@ def main(argv=None) -> None:
     parser.add_argument("--no-text", action="store_true")
     parser.add_argument("--against", type=Path, metavar="ONNX",
                         help="also time the shipped pose graph beside this one (e.g. the previous bundle's)")
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/encoders.py"):
+        return run_benchmark(args)
+
+
+def run_benchmark(args) -> None:
+    """Run the measurements and print their tables."""
     print(f"CPU: {cpu_name()}; INT8 path: {int8_path()}")
     torch.set_num_threads(args.threads)
     entry = data.lexicon_entries()[0]

@@ -26,6 +26,8 @@ import traceback
 import warnings
 from pathlib import Path
 
+from report import add_markdown_option, page_section
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "runtime"))
 
@@ -161,8 +163,14 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=int, default=5000, help="cases in all, shared by the kinds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bundle", default=None, help="bundle for the lookups (default: the shipped one)")
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/fuzz.py"):
+        return run_benchmark(args)
 
+
+def run_benchmark(args) -> int:
+    """Run the measurements and print their tables."""
     from pose_fuzz import KINDS
 
     from signclip.runtime.recognition.engine import Engine

@@ -14,6 +14,7 @@ import sys
 import time
 
 import numpy as np
+from report import add_markdown_option, machine, page_section
 
 from signclip.runtime.model.index import IndexKind, VectorIndex, brute_force, recall_at_k
 
@@ -79,11 +80,12 @@ def run(rows: int = 100_000, dim: int = 384, queries: int = 200, k: int = 5, dat
 
 
 def print_table(results: list, title: str) -> None:
-    print(title)
-    print(f"{'method':32} {'MB read':>7} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11} {'recall@5':>9}")
+    print(f"{title}\n")
+    print("| method | MB read | median ms | p90 ms | x baseline | recall@5 |")
+    print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"{r['method']:32} {r['bytes'] / 1e6:7.1f} {r['median_ms']:10.3f} {r['p90_ms']:8.3f} "
-              f"{r['speedup']:11.2f} {r['recall']:9.4f}")
+        print(f"| {r['method']} | {r['bytes'] / 1e6:.1f} | {r['median_ms']:.3f} | {r['p90_ms']:.3f} | "
+              f"{r['speedup']:.2f} | {r['recall']:.4f} |")
 
 
 def main(argv=None) -> int:
@@ -94,7 +96,15 @@ def main(argv=None) -> int:
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--data", choices=["random", "clustered", "both"], default="both")
     p.add_argument("--json", action="store_true")
+    add_markdown_option(p)
     a = p.parse_args(argv)
+    with page_section(a.markdown, "bench/index.py"):
+        return run_benchmark(a)
+
+
+def run_benchmark(a) -> int:
+    """Run the measurements and print their tables."""
+    print(machine())
     kinds = ["random", "clustered"] if a.data == "both" else [a.data]
     report = {d: run(a.rows, a.dim, a.queries, a.k, d) for d in kinds}
     if a.json:

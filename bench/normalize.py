@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import add_markdown_option, machine, page_section
 
 from signclip.runtime.cli.bench import timed
 
@@ -61,8 +62,15 @@ def bench_clip(path: Path, repeat: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200)
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/normalize.py"):
+        return run_benchmark(args)
 
+
+def run_benchmark(args) -> int:
+    """Run the measurements and print their tables."""
+    print(machine())
     t0 = time.perf_counter()
     from signclip.runtime.pose import normalize  # noqa: F401  (compiles or loads the Numba cache)
     from signclip.runtime.pose.io import read_pose

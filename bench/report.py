@@ -3,24 +3,44 @@ between `<!-- bench/NAME.py -->` and `<!-- /bench/NAME.py -->`, instead of numbe
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import re
+import sys
 from pathlib import Path
 
 from signclip.runtime.atomic import atomic_write_bytes
 
 
-class Report:
-    """Lines printed as they come and kept for the page."""
+def add_markdown_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--markdown", type=Path, metavar="PAGE",
+                        help="also write what is printed into this page, between its markers")
 
-    def __init__(self):
-        self.lines = []
 
-    def print(self, text: str = "") -> None:
-        print(text, flush=True)
-        self.lines.append(text)
+class _Tee(io.TextIOBase):
+    """A stream that writes to `terminal` and keeps a copy."""
 
-    def markdown(self) -> str:
-        return "\n".join(self.lines).strip() + "\n"
+    def __init__(self, terminal):
+        self.terminal, self.kept = terminal, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.terminal.write(text)
+        self.terminal.flush()  # a long benchmark shows its rows as they come
+        return self.kept.write(text)
+
+
+@contextlib.contextmanager
+def page_section(page: Path | None, name: str):
+    """Everything printed meanwhile goes to the terminal as usual and, when `page` is given, into
+    its section `name` once the block ends without an error."""
+    if page is None:
+        yield
+        return
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        yield
+    write_section(page, name, tee.kept.getvalue())
 
 
 def write_section(page: Path, name: str, text: str) -> None:
@@ -35,3 +55,13 @@ def write_section(page: Path, name: str, text: str) -> None:
     else:
         new = old.rstrip() + "\n\n" + section + "\n"
     atomic_write_bytes(page, new.encode())
+
+
+def machine() -> str:
+    """The line that says where and when a benchmark ran (CPU model, cores, date)."""
+    import os
+    import time
+
+    from signclip.runtime.model.int8_path import cpu_name
+
+    return f"CPU: {cpu_name()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}"

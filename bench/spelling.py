@@ -35,9 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "runtime"))
 sys.path.insert(0, str(ROOT / "bench"))
 VIDEOS = ROOT / "tests" / "data" / "videos"
 VIDEO_LETTERS = "ABCL"
-from report import Report, write_section  # noqa: E402
-
-OUT = Report()  # what is printed, for --markdown
+from report import add_markdown_option, page_section  # noqa: E402
 
 
 def edit_alignment(read: str, truth: str) -> tuple:
@@ -150,15 +148,15 @@ def score(words, readings) -> dict:
 
 def table(title: str, rows: list) -> None:
     base = rows[0][1]
-    OUT.print()
-    OUT.print(f"**{title}**")
-    OUT.print()
-    OUT.print("| method | words | letter error rate | exact words | delay median (ms) | delay p90 (ms) "
+    print()
+    print(f"**{title}**")
+    print()
+    print("| method | words | letter error rate | exact words | delay median (ms) | delay p90 (ms) "
           "| per frame (us) | per frame / baseline |")
-    OUT.print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, s in rows:
         ratio = s["frame_us"] / base["frame_us"]
-        OUT.print(f"| {name} | {s['words']} | {s['ler']:.3f} | {s['exact']}/{s['words']} | "
+        print(f"| {name} | {s['words']} | {s['ler']:.3f} | {s['exact']}/{s['words']} | "
                   f"{s['delay']:.1f} | {s['delay90']:.1f} | {s['frame_us']:.1f} | {ratio:.2f}x |")
 
 
@@ -182,7 +180,7 @@ def run_set(title, words, engine, language, letters, moving, prior) -> None:
     table(title, rows)
     for w, r in zip(words, raw, strict=True):
         if r.text != w.word:
-            OUT.print(f"- {w.word} read {r.text}")
+            print(f"- {w.word} read {r.text}")
 
 
 def main(argv=None) -> int:
@@ -195,8 +193,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-videos", dest="videos", action="store_false",
                         help="skip the words joined from the project's letter videos (MediaPipe)")
-    parser.add_argument("--markdown", type=Path, metavar="PAGE", help="also write the report into this page")
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/spelling.py"):
+        return run_benchmark(args)
+
+
+def run_benchmark(args) -> int:
+    """Run the measurements and print their tables."""
 
     from spelling_data import FAST_TRANSITION_S, fast_holds, join_word, lexicon_letters
 
@@ -220,7 +224,7 @@ def main(argv=None) -> int:
     names = word_list(spoken, set(clips), args.words, args.seed)
     words = [join_word(w, clips) for w in names]
     engine.pose_encoder.embed_one(engine.model_input(words[0].clip))  # warm up the session
-    OUT.print(f"CPU: {cpu_name()}; {time.strftime('%Y-%m-%d')}; bundle "
+    print(f"CPU: {cpu_name()}; {time.strftime('%Y-%m-%d')}; bundle "
               f"{args.bundle or 'default'}; {args.language} letters from spoken-to-signed's lexicon; "
               f"{len(words)} words of {sum(len(w.word) for w in words)} letters, "
               f"{sum(w.clip.num_frames for w in words)} frames at {words[0].clip.fps:g} fps")
@@ -234,18 +238,16 @@ def main(argv=None) -> int:
         clips = video_letters()
         names = word_list(spoken, set(VIDEO_LETTERS), 100, args.seed, top=10000)
         words = [join_word(w, clips) for w in names]
-        OUT.print(f"\n{len(words)} words from the project's letter videos ({', '.join(names)}), "
+        print(f"\n{len(words)} words from the project's letter videos ({', '.join(names)}), "
               f"{words[0].clip.fps:g} fps")
         run_set("Words joined from the project's letter videos (a signer the model never saw)", words,
                 engine, args.language, letters, moving, prior)
         fast = [join_word(w, clips, max_hold_s=fast_holds(w, rng), transition_s=FAST_TRANSITION_S)
                 for w in names]
         run_set("The same, spelled fast", fast, engine, args.language, letters, moving, prior)
-    OUT.print("\nDelay: from the end of a letter's held part to its output, for letters read right "
+    print("\nDelay: from the end of a letter's held part to its output, for letters read right "
           "(frames until the deciding one, plus encoder and lookup). Per frame: reader work without "
           "the lookups; ratio against the baseline in this run.")
-    if args.markdown:
-        write_section(args.markdown, "bench/spelling.py", OUT.markdown())
     return 0
 
 

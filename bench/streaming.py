@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import add_markdown_option, machine, page_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -115,8 +116,15 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clips", type=int, default=60, help="distinct lexicon clips to replay")
     parser.add_argument("--bundle", default=None)
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/streaming.py"):
+        return run_benchmark(args)
 
+
+def run_benchmark(args) -> int:
+    """Run the measurements and print their tables."""
+    print(machine())
     from signclip.runtime.pose.clip import PoseClip
     from signclip.runtime.pose.normalize import preprocess
     from signclip.runtime.recognition.recognizer import Recognizer, run_lookup

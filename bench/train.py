@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import add_markdown_option, page_section
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADER_TARGET = 5000  # clips/s: the issue's bar for the loader on this 2-core CPU
@@ -406,7 +407,14 @@ def main(argv=None) -> int:
                         help="quiet and contended steps per policy in each round (Linux: SIGSTOP)")
     parser.add_argument("--contention-rounds", type=int, default=2)
     parser.add_argument("--contention-child", help=argparse.SUPPRESS)  # [threads, steps, cache]: one run
+    add_markdown_option(parser)
     args = parser.parse_args(argv)
+    with page_section(args.markdown, "bench/train.py"):
+        return run_benchmark(args)
+
+
+def run_benchmark(args) -> int:
+    """Run the measurements and print their tables."""
     if args.contention_child:
         import json
 

@@ -25,6 +25,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from report import add_markdown_option, machine, page_section
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,8 +80,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="how long the page runs per repeat")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--screenshot", type=Path, default=None, help="save the page's last view here")
+    add_markdown_option(parser)
     args = parser.parse_args()
+    with page_section(args.markdown, "bench/web.py"):
+        return run_benchmark(args)
 
+
+def run_benchmark(args) -> None:
+    """Run the measurements and print their tables."""
+    print(machine())
     from fake_camera import write_y4m
     from page_driver import CHROMIUM, NODE
 
