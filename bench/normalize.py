@@ -34,7 +34,8 @@ def bench_clip(path: Path, repeat: int) -> dict:
     from pose_format.utils.generic import pose_normalization_info
 
     from signclip.runtime.pose.io import read_pose
-    from signclip.runtime.pose.normalize import StreamingNormalizer, normalize_frames, preprocess
+    from signclip.runtime.pose.normalize import normalize_frames, preprocess
+    from signclip.runtime.pose.streaming import StreamingNormalizer
 
     raw = path.read_bytes()
     pose = Pose.read(raw)

@@ -19,7 +19,8 @@ import numpy as np
 from ..errors import SignclipError
 from ..pose.clip import PoseClip
 from ..pose.layouts import MODEL_203, Layout
-from ..pose.normalize import ModelInput, NormalizationConfig, StreamingNormalizer, preprocess
+from ..pose.normalize import ModelInput, NormalizationConfig, preprocess
+from ..pose.streaming import StreamingNormalizer
 from .segmentation import (
     HandActivitySegmenter,
     SegmenterConfig,

@@ -23,7 +23,8 @@ from typing import Any
 from ..errors import SignclipError
 from ..pose.clip import PoseClip
 from ..pose.layouts import Layout
-from ..pose.normalize import NormalizationConfig, StreamingNormalizer
+from ..pose.normalize import NormalizationConfig
+from ..pose.streaming import StreamingNormalizer
 from .holds import HoldConfig, HoldTracker
 from .recognizer import FrameRing, warm_up
 from .segmentation import HandActivitySegmenter, SegmenterConfig

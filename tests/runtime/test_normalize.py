@@ -25,7 +25,6 @@ from signclip.runtime.pose.normalize import (
     RESTING_BELOW,
     ModelInput,
     NormalizationConfig,
-    StreamingNormalizer,
     dominant_hand,
     flip,
     hand_points,
@@ -34,6 +33,7 @@ from signclip.runtime.pose.normalize import (
     normalize_frames,
     preprocess,
 )
+from signclip.runtime.pose.streaming import StreamingNormalizer
 
 LEXICON = sorted((Path(__file__).parents[1] / "data" / "lexicon").rglob("*.pose"))
 FIXTURES = ["holistic576_97f.pose", "holistic576_121f.pose", "holistic586_5f.pose",
