@@ -69,7 +69,7 @@ class LockedEngine:
 
     def spell_options(self, language: str | None) -> dict:
         """SpellReader's options as the command line reads letters, with this lock's encoder and lookup."""
-        from signclip.runtime.recognition.spelling import reader_options
+        from signclip.runtime.recognition.reading import reader_options
 
         options = reader_options(self.engine, language, encode=self.embed_one, lookup=self.lookup_embedding)
         options.pop("correct")

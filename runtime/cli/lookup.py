@@ -77,13 +77,6 @@ def emit(name: str, matches, error: str | None, as_json: bool) -> None:
 # ------------------------------------------------ signs one by one (--segments), shared with stream
 
 
-def lookup_callables(engine, k: int, language: str | None) -> tuple:
-    """The engine's encoder and search, as the recognizer takes them; checks k and the language."""
-    check_top_k(k)
-    engine.check_language(language)
-    return engine.pose_encoder.embed_one, lambda e: engine.lookup_embedding(e, k, language)
-
-
 def format_results(matches) -> str:
     if not matches:
         return "(no shoulders seen: not recognized)"
@@ -92,9 +85,10 @@ def format_results(matches) -> str:
 
 def run_segments(args, engine) -> int:
     """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
+    from ..recognition.reading import sign_search
     from ..recognition.recognizer import lookup_segments
 
-    encode, search = lookup_callables(engine, args.top_k, args.language)
+    encode, search = engine.pose_encoder.embed_one, sign_search(engine, args.top_k, args.language)
     failed = 0
     for path in args.inputs:
         try:

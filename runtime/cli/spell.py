@@ -16,7 +16,7 @@ import json
 import sys
 
 from ..errors import SignclipError
-from ..recognition.spelling import reader_options
+from ..recognition.reading import reader_options
 from .engine_args import add_engine_arguments, open_engine
 
 

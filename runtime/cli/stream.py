@@ -16,10 +16,8 @@ import json
 import sys
 import time
 
-from ..errors import SignclipError
-from ..recognition.spelling import reader_options
 from .engine_args import add_engine_arguments, add_result_arguments, open_engine
-from .lookup import format_results, lookup_callables
+from .lookup import format_results
 from .spell import add_spell_arguments
 
 
@@ -105,21 +103,6 @@ def emit_spelling(event, as_json: bool, status: StatusLine) -> None:
     print(line, flush=True)
 
 
-def run_spell(args) -> int:
-    """`signclip stream --spell`: the spelling reader over the source, frame by frame."""
-    from ..capture.sources import open_source
-    from ..recognition.spelling import SpellReader
-
-    if args.window is not None:
-        raise SignclipError("--spell reads letters from the hand's holds; it does not combine with --window")
-    engine = open_engine(args)
-    options = reader_options(engine, args.language, args.words)
-    with open_source(args.source, realtime=args.realtime, capture_config=engine.capture_config) as source:
-        reader = SpellReader(source.layout, source.fps, **options)
-        follow(source, reader, lambda: reader.in_word, lambda e, status: emit_spelling(e, args.json, status))
-    return 0
-
-
 def follow(source, reader, busy, show) -> None:
     """Every frame of `source` into `reader` (a Recognizer or a SpellReader), each event it decides
     shown as it comes (`show(event, status)`), a status line while `busy()` is false or true."""
@@ -137,19 +120,16 @@ def follow(source, reader, busy, show) -> None:
 
 
 def run(args) -> int:
-    if args.spell:
-        return run_spell(args)
-    if args.words is not None:
-        raise SignclipError("--words corrects spelled letters: use it with --spell")
     from ..capture.sources import open_source
-    from ..recognition.recognizer import Recognizer
+    from ..recognition.reading import ReadingOptions, open_reader
     from ..recognition.segmentation import WindowConfig
 
-    windows = WindowConfig(args.window, args.hop) if args.window is not None else None
+    options = ReadingOptions(spell=args.spell, language=args.language, top_k=args.top_k, words=args.words,
+                             windows=WindowConfig(args.window, args.hop) if args.window is not None else None)
     engine = open_engine(args)
-    encode, search = lookup_callables(engine, args.top_k, args.language)
     with open_source(args.source, realtime=args.realtime, capture_config=engine.capture_config) as source:
-        recognizer = Recognizer(source.layout, source.fps, encode, search, windows=windows,
-                                normalization=engine.bundle.normalization)
-        follow(source, recognizer, lambda: recognizer.in_sign, lambda e, status: emit(e, args.json, status))
+        reader = open_reader(engine, source.layout, source.fps, options)
+        busy = (lambda: reader.in_word) if options.spell else (lambda: reader.in_sign)
+        show = emit_spelling if options.spell else emit
+        follow(source, reader, busy, lambda event, status: show(event, args.json, status))
     return 0

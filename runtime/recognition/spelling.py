@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SignclipError
 from ..pose.clip import PoseClip
 from ..pose.layouts import Layout
 from ..pose.normalize import NormalizationConfig
@@ -293,38 +292,6 @@ class SpellReader:
         raw = "".join(x.letter for x in letters)
         return [WordEnd(letters, raw, self.correct(letters) if self.correct else raw,
                         self.ring.stamp(decided)[0])]
-
-
-def reader_options(engine, language: str | None, words: str | None = None, *, encode=None,
-                   lookup=None) -> dict:
-    """SpellReader's keyword arguments for an engine, as `signclip spell`, `stream --spell`, the app
-    and the page's settings all read letters: the letters of `language` (every language's without
-    one) and their moving ones, the candidates looked up, the normalization, and `correct` (the word
-    prior of the spoken language `words`, or None). `encode` and `lookup` stand in for the engine's
-    own (the app's go through its lock)."""
-    engine.check_language(language)
-    v = engine.vocabulary
-    letters = alphabet(v.labels, v.languages, language, engine.bundle.signs)
-    if not letters:
-        raise SignclipError(f"the vocabulary has no letters{f' of {language}' if language else ''}: "
-                            "nothing to spell with")
-    config = SpellConfig()
-    k = 2 * config.candidates  # spare rows for taught signs that are not letters
-    lookup = lookup or engine.lookup_embedding
-
-    def search(embedding):
-        return lookup(embedding, k, language)
-
-    moving = frozenset().union(*MOVING_LETTERS.values()) if language is None else \
-        MOVING_LETTERS.get(language, frozenset())
-    prior = None
-    if words is not None:
-        from .word_prior import WordPrior
-
-        prior = WordPrior(words, letters)
-    return {"encode": encode or engine.pose_encoder.embed_one, "search": search, "letters": letters,
-            "moving": moving & letters, "config": config, "normalization": engine.bundle.normalization,
-            "correct": prior.word if prior else None}
 
 
 def read_clip(clip: PoseClip, encode: Encode, search: Search, **options) -> list:

@@ -1,5 +1,5 @@
 """The app reads fingerspelling as the command line does: the same reader options
-(runtime/recognition/spelling.py `reader_options`), so the same letters on the fixture letter videos
+(runtime/recognition/reading.py `reader_options`), so the same letters on the fixture letter videos
 and on a word with a moving letter, with and without a sign language chosen."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from streaming_data import cab_clip  # noqa: E402
 
 from signclip.runtime.pose.clip import PoseClip  # noqa: E402
 from signclip.runtime.pose.layouts import HOLISTIC_576, conversion_plan, convert  # noqa: E402
-from signclip.runtime.recognition.spelling import read_clip, reader_options  # noqa: E402
+from signclip.runtime.recognition.reading import reader_options  # noqa: E402
+from signclip.runtime.recognition.spelling import read_clip  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -260,7 +260,7 @@ def test_spelled_letters_and_words_equal(run, engine):
     (runtime/recognition/spelling.py, word_prior.py) on the same frames: the same letters, frames,
     candidates, words."""
     pytest.importorskip("wordfreq")
-    from signclip.runtime.recognition.spelling import reader_options
+    from signclip.runtime.recognition.reading import reader_options
 
     _, by_name, results = run
     spelled = 0
