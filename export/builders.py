@@ -19,12 +19,13 @@ from . import quantize as q
 from .attention import fuse_attention
 from .int8_scheme import describe
 from .parity import Parity, compare, run_pose, run_text, session
+from .precision import Precision
 
 
 @dataclass(frozen=True)
 class Candidate:
     tower: str                       # "pose" | "text"
-    precision: str                   # "fp32" | "int8" | "fp16"
+    precision: Precision
     variant: str                     # how it was made, e.g. "dynamic per-channel"
     suffix: str                      # file name after "<tower>_encoder"
     make: Callable[[Path, Path], Path] | None  # (fp32 graph, destination); None = the fp32 graph
@@ -62,7 +63,7 @@ class Work:
             ref, vocabulary = self.text_reference, self.text_reference
         return compare(ref, got, vocabulary, file=path.name, tower=candidate.tower,
                        precision=candidate.precision, variant=candidate.variant,
-                       int8=describe(path) if candidate.precision == "int8" else None)
+                       int8=describe(path) if candidate.precision is Precision.INT8 else None)
 
 
 def choose(work: Work, candidates: list) -> Parity:
@@ -85,7 +86,7 @@ def choose(work: Work, candidates: list) -> Parity:
 
 
 def fp32(tower: str) -> Candidate:
-    return Candidate(tower, "fp32", "fp32", ".onnx", None)
+    return Candidate(tower, Precision.FP32, "fp32", ".onnx", None)
 
 
 def dynamic_int8(tower: str, per_channel: bool, input_layer_fp32: bool = False) -> Candidate:
@@ -102,22 +103,23 @@ def dynamic_int8(tower: str, per_channel: bool, input_layer_fp32: bool = False) 
                                        input_layer_fp32=input_layer_fp32)
 
     variant = f"dynamic {kind}{', input fp32' if input_layer_fp32 else ''}"
-    return Candidate(tower, "int8", variant, suffix, make)
+    return Candidate(tower, Precision.INT8, variant, suffix, make)
 
 
 def blockwise_int8(tower: str) -> Candidate:
-    return Candidate(tower, "int8", "blockwise (NBits)", ".int8-block.onnx", q.quantize_blockwise_int8)
+    return Candidate(tower, Precision.INT8, "blockwise (NBits)", ".int8-block.onnx",
+                     q.quantize_blockwise_int8)
 
 
 def static_int8(work: Work) -> Candidate:
     def make(src, dst):
         return q.quantize_static_int8(src, dst, q.PoseCalibrationReader(work.calibration))
 
-    return Candidate("pose", "int8", "static qdq", ".qdq.onnx", make)
+    return Candidate("pose", Precision.INT8, "static qdq", ".qdq.onnx", make)
 
 
 def fp16(tower: str) -> Candidate:
-    return Candidate(tower, "fp16", "fp16", ".fp16.onnx", q.convert_fp16)
+    return Candidate(tower, Precision.FP16, "fp16", ".fp16.onnx", q.convert_fp16)
 
 
 def int8_candidates(work: Work, tower: str) -> list:

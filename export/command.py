@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .formats import FORMATS
+from .precision import TENSORRT_DEFAULT, TENSORRT_PRECISIONS, Precision
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,15 +40,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="onnx-int8/ort: static Q/DQ INT8 for the pose encoder, calibrated on real clips")
     group.add_argument("--calibration", type=Path, metavar="MANIFEST",
                        help="clips for --static (default: --data's clips)")
-    group.add_argument("--precision", metavar="P", help="tensorrt: fp16 (default) or int8 (from Q/DQ)")
+    # no argparse `choices` or `type`: a bad value is one error line (exit 2) from Precision.parse
+    values = " or ".join(p.value + (" (default)" if p is TENSORRT_DEFAULT else "")
+                         for p in TENSORRT_PRECISIONS)
+    group.add_argument("--precision", metavar="P", help=f"tensorrt: {values}; int8 from the Q/DQ graph")
 
 
 def run(args: argparse.Namespace) -> int:
     from .pipeline import ExportOptions, export_bundle
 
+    # the user's string becomes a Precision here, once
+    precision = None if args.precision is None else Precision.parse(args.precision, TENSORRT_PRECISIONS)
     options = ExportOptions(checkpoint=args.checkpoint, format=args.format, out=args.out, vocab=args.vocab,
                             data=args.data, per_channel=args.per_channel, static=args.static,
-                            calibration=args.calibration, precision=args.precision, clips=args.clips,
+                            calibration=args.calibration, precision=precision, clips=args.clips,
                             threads=args.threads, text_encoder=args.text_encoder)
     export_bundle(options, log=lambda line: print(line, file=sys.stderr))
     return 0

@@ -14,13 +14,16 @@ import onnxruntime as ort
 
 from signclip.runtime.model.selfcheck import embed_each as run_pose  # the runtime's self-check runs the same
 
+from .precision import Precision
+
 __all__ = ["COSINE_FLOOR", "COSINE_MIN", "TOP1_MIN", "Parity", "compare", "run_pose", "run_text", "session",
            "unit"]
 
 # Mean cosine over the real inputs, by precision (the issue's figures, e.g. MiniLM per-channel INT8
 # "0.992", are means); no single input may fall below COSINE_FLOOR; top-1 agreement for all.
-COSINE_MIN = {"fp32": 0.9999, "int8": 0.99, "fp16": 0.99}
-COSINE_FLOOR = {"fp32": 0.9999, "int8": 0.98, "fp16": 0.98}
+# (Precision members hash and compare as their strings, so COSINE_MIN["int8"] still works.)
+COSINE_MIN = {Precision.FP32: 0.9999, Precision.INT8: 0.99, Precision.FP16: 0.99}
+COSINE_FLOOR = {Precision.FP32: 0.9999, Precision.INT8: 0.98, Precision.FP16: 0.98}
 TOP1_MIN = 0.99
 
 
@@ -30,7 +33,7 @@ class Parity:
 
     file: str
     tower: str
-    precision: str
+    precision: Precision
     variant: str
     inputs: int
     cosine_min: float
@@ -40,7 +43,8 @@ class Parity:
     int8: dict | None = None         # the INT8 scheme (int8_scheme.describe), where there is one
 
     def as_json(self) -> dict:
-        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        out = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        return {**out, "precision": Precision(self.precision).value}  # the plain string, as bundles carry
 
     def line(self) -> str:
         verdict = "pass" if self.passed else "FAIL"
@@ -77,7 +81,7 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 
 def compare(reference: np.ndarray, exported: np.ndarray, vocabulary: np.ndarray, *, file: str,
-            tower: str, precision: str, variant: str, int8: dict | None = None) -> Parity:
+            tower: str, precision: Precision, variant: str, int8: dict | None = None) -> Parity:
     """Cosine per row and top-1 vocabulary agreement of `exported` against `reference` [N, D]; an
     INT8 graph passes only if no CPU's kernel can saturate it (`int8`: int8_scheme.describe)."""
     cos = np.sum(unit(reference) * unit(exported), axis=-1)
@@ -87,5 +91,5 @@ def compare(reference: np.ndarray, exported: np.ndarray, vocabulary: np.ndarray,
     passed = bool(np.all(np.isfinite(exported)) and cos.mean() >= COSINE_MIN[precision]
                   and cos.min() >= COSINE_FLOOR[precision] and agreement >= TOP1_MIN
                   and (int8 is None or int8["saturation_free"]))
-    return Parity(file, tower, precision, variant, len(cos), float(cos.min()), float(cos.mean()),
+    return Parity(file, tower, Precision(precision), variant, len(cos), float(cos.min()), float(cos.mean()),
                   agreement, passed, int8)

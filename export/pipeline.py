@@ -29,6 +29,7 @@ from .bundle_writer import (
 )
 from .formats import Format, check_options
 from .parity import COSINE_FLOOR, COSINE_MIN, TOP1_MIN, run_pose, session
+from .precision import TENSORRT_PRECISIONS, Precision
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class ExportOptions:
     per_channel: bool = False
     static: bool = False
     calibration: Path | None = None  # manifest of clips for static Q/DQ (default: --data's)
-    precision: str | None = None     # tensorrt: fp16 | int8
+    precision: Precision | None = None  # tensorrt: FP16 | INT8 (a string is parsed on construction)
     clips: int = 200                 # data clips read for parity and the shipped clip embeddings
     calibration_clips: int = 64
     threads: int = 2
@@ -52,18 +53,17 @@ class ExportOptions:
         return {name for name in ("per_channel", "static", "calibration", "precision")
                 if getattr(self, name) not in (None, False)}
 
-
-PRECISIONS = ("fp16", "int8")
+    def __post_init__(self):
+        if self.precision is not None:  # from Python: "int8" or Precision.INT8, refused as --precision is
+            object.__setattr__(self, "precision", Precision.parse(self.precision, TENSORRT_PRECISIONS))
 
 
 def check(options: ExportOptions) -> Format:
     """Every check that needs no model: format, options, combinations, paths, TensorRT presence."""
     fmt = check_options(options.format, options.format_options())
-    if options.calibration and not (options.static or options.precision == "int8"):
+    if options.calibration and not (options.static or options.precision is Precision.INT8):
         raise SignclipError("--calibration is for static Q/DQ INT8: add --static "
                             "(or --precision int8 with --format tensorrt)")
-    if options.precision is not None and options.precision not in PRECISIONS:
-        raise SignclipError(f"--precision {options.precision!r}; valid: {', '.join(PRECISIONS)}")
     if options.clips < 1:
         raise SignclipError(f"--clips {options.clips}: needs at least 1")
     for flag, path in (("CHECKPOINT", options.checkpoint), ("--vocab", options.vocab),
@@ -138,7 +138,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
         raise SignclipError("no clips to measure parity on: --data needs pose files")
     calib_entries = data.read_manifest(options.calibration) if options.calibration else entries
     calibration = (_clips(calib_entries, options.calibration_clips, mcfg, log)[0]
-                   if options.static or options.precision == "int8" else [])
+                   if options.static or options.precision is Precision.INT8 else [])
     calibration = [data.input_features(x) for x in calibration]
 
     tokenizer = data.load_tokenizer(tokenizer_path(mcfg.text), mcfg.text.max_tokens)
@@ -176,8 +176,9 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
                  "clip_labels": np.array([e.text for e in clip_entries], dtype=str),
                  "clip_languages": np.array([e.sign_language for e in clip_entries], dtype=str)}
         vocab_sha = write_vocabulary(tmp, vocab, text_ref, extra)
-        parity = {fmt.name: {"gate": {"cosine_mean_min": dict(COSINE_MIN),
-                                      "cosine_floor": dict(COSINE_FLOOR), "top1_min": TOP1_MIN},
+        gate = {"cosine_mean_min": {p.value: v for p, v in COSINE_MIN.items()},
+                "cosine_floor": {p.value: v for p, v in COSINE_FLOOR.items()}, "top1_min": TOP1_MIN}
+        parity = {fmt.name: {"gate": gate,
                              "chosen": {t: p.as_json() for t, p in chosen.items()},
                              "tried": [p.as_json() for p in work.tried]}}
         meta = build_meta(model_cfg=mcfg, logit_scale=float(model.logit_scale().detach()), fps=fps,

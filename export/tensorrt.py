@@ -1,7 +1,11 @@
 """TensorRT engines from the exported ONNX, with the TensorRT Python API, on TensorRT 10.3+ and 11.
 
-    build_engine("pose_encoder.onnx", "pose_encoder.fp16.engine", precision="fp16")
+    write_engine("pose_encoder.onnx", "pose_encoder.fp16.engine", precision=Precision.FP16,
+                 profile=Profile.pose(609))
 
+The optimization profiles and the builder are the runtime's (`signclip.runtime.model.tensorrt_runner`:
+`Profile`, `build_engine`), which also rebuilds engines on the user's device; this module picks the
+ONNX and the flags for a precision, writes the engine with its sidecar and checks it against ONNX Runtime.
 TensorRT 10.x (JetPack 6 ships 10.3): weakly typed builder; FP16 through BuilderFlag.FP16 with the
 normalization, softmax and reduction layers pinned to FP32 (OBEY_PRECISION_CONSTRAINTS); INT8 only
 from the explicit Q/DQ graph (the implicit calibrators are deprecated since 10.1).
@@ -14,34 +18,14 @@ On a Jetson `trtexec --onnx=pose_encoder.onnx --fp16 --minShapes=poses:1x1x609,m
 from __future__ import annotations
 
 import ctypes
-import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
+from signclip.runtime.model.tensorrt_runner import Profile, build_engine, save_engine, trt_major
 
-FRAMES = (1, 98, 256)        # optimization profile: min, typical (the data's mean length), max
-TOKENS = (1, 16, 64)
-WORKSPACE = 1 << 30
-
-
-@dataclass(frozen=True)
-class Profile:
-    """min/opt/max shape per input name."""
-
-    shapes: dict
-
-    @staticmethod
-    def pose(features: int, batch: int = 1, frames=FRAMES) -> Profile:
-        return Profile({"poses": [[batch, t, features] for t in frames],
-                        "mask": [[batch, t] for t in frames]})
-
-    @staticmethod
-    def text(batch: int = 1, tokens=TOKENS) -> Profile:
-        return Profile({n: [[batch, t] for t in tokens] for n in ("input_ids", "attention_mask")})
+from .precision import TENSORRT_DEFAULT, Precision
 
 
 def _gpu_count() -> int:
@@ -76,10 +60,6 @@ def require_tensorrt() -> None:
         raise SignclipError(f"--format tensorrt: {reason}")
 
 
-def trt_major(trt) -> int:
-    return int(trt.__version__.split(".")[0])
-
-
 def _gpu_name() -> str:
     try:
         import torch
@@ -91,71 +71,35 @@ def _gpu_name() -> str:
     return "unknown"
 
 
-def engine_source(precision: str, fp32_onnx: Path, fp16_onnx: Path | None, qdq_onnx: Path | None,
+def engine_source(precision: Precision, fp32_onnx: Path, fp16_onnx: Path | None, qdq_onnx: Path | None,
                   major: int) -> Path:
     """Which ONNX a precision builds from: Q/DQ for INT8; for FP16 the FP16 graph on TensorRT 11."""
-    if precision == "int8":
+    if precision is Precision.INT8:
         if qdq_onnx is None:
             raise SignclipError("INT8 engines need the Q/DQ graph (static quantization)")
         return qdq_onnx
-    if precision == "fp16" and major >= 11:
+    if precision is Precision.FP16 and major >= 11:
         if fp16_onnx is None:
             raise SignclipError("TensorRT 11 builds FP16 from an FP16 ONNX graph; none was made")
         return fp16_onnx
     return fp32_onnx
 
 
-def _pin_fp32(trt, network) -> int:
-    """TensorRT 10.x: keep normalization, softmax and reductions in FP32 inside an FP16 engine."""
-    keep = {trt.LayerType.NORMALIZATION, trt.LayerType.SOFTMAX, trt.LayerType.REDUCE}
-    pinned = 0
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        if layer.type in keep:
-            layer.precision = trt.float32
-            for j in range(layer.num_outputs):
-                layer.set_output_type(j, trt.float32)
-            pinned += 1
-    return pinned
+def tower_precision(tower: str, precision: Precision) -> Precision:
+    """The precision of one tower's engine: INT8 comes from the pose tower's Q/DQ graph only, so an
+    INT8 export builds the text tower in FP16."""
+    return Precision.FP16 if tower == "text" and precision is Precision.INT8 else precision
 
 
-def build_engine(onnx_path, engine_path, *, precision: str, profile: Profile) -> dict:
-    """Parse, build and write an engine plus its JSON sidecar; returns the sidecar."""
+def write_engine(onnx_path, engine_path, *, precision: Precision, profile: Profile) -> dict:
+    """Build (the runtime's build_engine), write the engine plus its JSON sidecar; returns the sidecar."""
     require_tensorrt()
-    import tensorrt as trt
-
-    major = trt_major(trt)
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    strongly_typed = major >= 11
-    flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if strongly_typed else 0
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise SignclipError(f"TensorRT {trt.__version__} cannot parse {Path(onnx_path).name}: {errors}")
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE)
-    pinned = 0
-    if not strongly_typed:
-        if precision in ("fp16", "int8"):
-            config.set_flag(trt.BuilderFlag.FP16)  # INT8 engines run their non-quantized layers in FP16
-            config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-            pinned = _pin_fp32(trt, network)
-        if precision == "int8":
-            config.set_flag(trt.BuilderFlag.INT8)  # explicit Q/DQ only: no calibrator is set
-    opt = builder.create_optimization_profile()
-    for name, (lo, mid, hi) in profile.shapes.items():
-        opt.set_shape(name, lo, mid, hi)
-    config.add_optimization_profile(opt)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise SignclipError(f"TensorRT {trt.__version__} could not build {Path(engine_path).name}")
-    atomic_write_bytes(Path(engine_path), bytes(serialized))
-    sidecar = {"tensorrt": trt.__version__, "gpu": _gpu_name(), "precision": precision,
-               "strongly_typed": strongly_typed, "fp32_layers_pinned": pinned,
-               "onnx": Path(onnx_path).name, "profile": asdict(profile)}
-    atomic_write_bytes(Path(engine_path).with_suffix(".json"), json.dumps(sidecar, indent=2).encode())
+    serialized, built = build_engine(Path(onnx_path), profile,
+                                     fp16=precision in (Precision.FP16, Precision.INT8),
+                                     int8=precision is Precision.INT8)
+    # the precision as its plain string ("fp16"), as engines' sidecars always carried it
+    sidecar = {"tensorrt": built["tensorrt"], "gpu": _gpu_name(), "precision": precision.value, **built}
+    save_engine(Path(engine_path), serialized, sidecar)
     return sidecar
 
 
@@ -192,28 +136,29 @@ def build_bundle_engines(work, chosen: dict) -> None:
     from . import quantize as q
     from .parity import compare, run_pose, session, unit
 
-    precision = work.options.precision or "fp16"
+    precision = work.options.precision or TENSORRT_DEFAULT
     major = trt_major(trt)
-    for tower in ("pose", "text"):
+    for tower in work.fp32:  # a pose-only export has no text graph to build from
         fp32_onnx = work.fp32[tower]
+        engine_precision = tower_precision(tower, precision)
+        # TensorRT 11 is strongly typed: its FP16 engines (the text tower's of an INT8 export too)
+        # build from an FP16 graph
         fp16_onnx = q.convert_fp16(fp32_onnx, work.scratch / f"{tower}_encoder.fp16.onnx") \
-            if precision == "fp16" and major >= 11 else None
+            if engine_precision is Precision.FP16 and major >= 11 else None
         qdq = None
-        if precision == "int8" and tower == "pose":
+        if engine_precision is Precision.INT8:
             qdq = q.quantize_static_int8(fp32_onnx, work.scratch / "pose_encoder.qdq.onnx",
                                          q.PoseCalibrationReader(work.calibration))
-        tower_precision = precision if tower == "pose" or precision != "int8" else "fp16"
-        source = engine_source(tower_precision, fp32_onnx, fp16_onnx, qdq, major)
+        source = engine_source(engine_precision, fp32_onnx, fp16_onnx, qdq, major)
         profile = Profile.pose(fp32_onnx_features(fp32_onnx)) if tower == "pose" else Profile.text()
-        engine = work.folder / f"{tower}_encoder.{tower_precision}.engine"
-        build_engine(source, engine, precision=tower_precision, profile=profile)
+        engine = work.folder / f"{tower}_encoder.{engine_precision.value}.engine"
+        write_engine(source, engine, precision=engine_precision, profile=profile)
         if tower == "pose":
             reference = run_pose(session(fp32_onnx), work.clips)
             got = np.stack([run_engine(engine, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0]
                             for c in work.clips])
             result = compare(reference, unit(got), work.text_reference, file=engine.name, tower=tower,
-                             precision=tower_precision if tower_precision != "fp32" else "fp32",
-                             variant="tensorrt")
+                             precision=engine_precision, variant="tensorrt")
             work.tried.append(result)
             work.log(f"  {'tensorrt':>20}  {result.line()}")
             if not result.passed:

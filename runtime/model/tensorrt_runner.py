@@ -4,7 +4,9 @@ An engine only deserializes on the TensorRT version and GPU that built it. So: t
 engine (or our cached one); if it does not deserialize, rebuild it from the bundle's ONNX with an
 optimization profile over batch and frames and cache it in the user's data folder; if TensorRT or
 CUDA is missing altogether, `load_pose_encoder` falls back to ONNX Runtime and says why.
-Written for the TensorRT 10.3 API (JetPack 6) that TensorRT 11 keeps: no weak-typing flags.
+Written for the TensorRT 10.3 API (JetPack 6) and TensorRT 11 (strongly typed). `Profile` and
+`build_engine` are the one implementation: `signclip export --format tensorrt` builds its engines
+with them too (export may import the runtime, never the reverse).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,44 +64,117 @@ def _check(result, what: str):
     return rest[0] if len(rest) == 1 else rest
 
 
+FRAMES = (1, 98, 256)        # optimization profile over frames: min, typical (the data's mean length), max
+TOKENS = (1, 16, 64)         # the text tower's tokens: min, typical, max
+MAX_BATCH = 16               # the runtime's pose batches: 1 to this many clips
+
+
+def _span(value) -> tuple:
+    """(min, opt, max) of one dimension: an int is fixed, a triple is a range."""
+    return (value, value, value) if isinstance(value, int) else tuple(value)
+
+
 @dataclass(frozen=True)
 class Profile:
-    """TensorRT optimization profile: shapes (batch, frames) from min to max."""
+    """TensorRT optimization profile: the min, opt and max shape of every input, by input name."""
 
-    max_batch: int = 16
-    max_frames: int = 256
-    opt_batch: int = 1
-    opt_frames: int = 98
+    shapes: dict  # name -> [min shape, opt shape, max shape]
+
+    @staticmethod
+    def pose(features: int, batch=1, frames=FRAMES) -> Profile:
+        """The pose tower: poses [B, T, features] and mask [B, T]; `batch` and `frames` an int (fixed)
+        or a (min, opt, max) triple."""
+        b, t = _span(batch), _span(frames)
+        return Profile({"poses": [[b[i], t[i], features] for i in range(3)],
+                        "mask": [[b[i], t[i]] for i in range(3)]})
+
+    @staticmethod
+    def text(batch=1, tokens=TOKENS) -> Profile:
+        """The text tower: input_ids and attention_mask [B, L]."""
+        b, t = _span(batch), _span(tokens)
+        return Profile({n: [[b[i], t[i]] for i in range(3)] for n in ("input_ids", "attention_mask")})
+
+    @property
+    def max_batch(self) -> int:
+        """The largest batch every input takes."""
+        return min(hi[0] for _, _, hi in self.shapes.values())
+
+    def limit(self, axis: int, most: int) -> Profile:
+        """The same profile with dimension `axis` of every input at most `most` (e.g. a bundle's
+        max_frames on axis 1)."""
+        def cap(shape):
+            return [min(d, most) if i == axis else d for i, d in enumerate(shape)]
+
+        return Profile({name: [cap(s) for s in shapes] for name, shapes in self.shapes.items()})
 
 
-def build_engine(onnx_path: Path, features: int, profile: Profile = Profile(), fp16: bool = False) -> bytes:
-    """Serialized TensorRT engine for the pose ONNX (inputs poses [B, T, F], mask [B, T])."""
+def trt_major(trt) -> int:
+    return int(trt.__version__.split(".")[0])
+
+
+def _pin_fp32(trt, network) -> int:
+    """Weakly typed builds: keep normalization, softmax and reductions in FP32 inside an FP16 engine."""
+    keep = {trt.LayerType.NORMALIZATION, trt.LayerType.SOFTMAX, trt.LayerType.REDUCE}
+    pinned = 0
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        if layer.type in keep:
+            layer.precision = trt.float32
+            for j in range(layer.num_outputs):
+                layer.set_output_type(j, trt.float32)
+            pinned += 1
+    return pinned
+
+
+def build_engine(onnx_path: Path, profile: Profile, *, fp16: bool = False, int8: bool = False) -> tuple:
+    """(serialized engine, its description) for an ONNX graph over `profile`'s shapes.
+
+    TensorRT 10.x builds weakly typed: `fp16` sets the FP16 flag with normalization, softmax and
+    reductions pinned to FP32 (OBEY_PRECISION_CONSTRAINTS); `int8` adds the INT8 flag for an explicit
+    Q/DQ graph (no calibrator; its other layers run in FP16). TensorRT 11 has no precision flags: the
+    network is strongly typed and its precision is the ONNX graph's own (FP32, FP16 or Q/DQ).
+    """
     import tensorrt as trt
 
+    major = trt_major(trt)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
+    strongly_typed = major >= 11
     flags = 0
-    if hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH"):  # implicit in 10, gone in 11
+    if strongly_typed:
+        flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    elif major < 10 and hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH"):  # implicit since 10
         flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse(Path(onnx_path).read_bytes()):
+    if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise SignclipError(f"{onnx_path}: TensorRT cannot parse it ({errors[:300]})")
+        raise SignclipError(f"TensorRT {trt.__version__} cannot parse {onnx_path}: {errors[:300]}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE)
-    if fp16 and hasattr(trt.BuilderFlag, "FP16"):  # TensorRT 11 has no FP16 flag: strongly typed only
-        config.set_flag(trt.BuilderFlag.FP16)
+    pinned = 0
+    if not strongly_typed and (fp16 or int8):
+        config.set_flag(trt.BuilderFlag.FP16)  # INT8 engines run their non-quantized layers in FP16
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        pinned = _pin_fp32(trt, network)
+        if int8:
+            config.set_flag(trt.BuilderFlag.INT8)  # explicit Q/DQ only: no calibrator is set
     opt = builder.create_optimization_profile()
-    p = profile
-    opt.set_shape("poses", (1, 1, features), (p.opt_batch, p.opt_frames, features),
-                  (p.max_batch, p.max_frames, features))
-    opt.set_shape("mask", (1, 1), (p.opt_batch, p.opt_frames), (p.max_batch, p.max_frames))
+    for name, (lo, mid, hi) in profile.shapes.items():
+        opt.set_shape(name, lo, mid, hi)
     config.add_optimization_profile(opt)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise SignclipError(f"{onnx_path}: TensorRT could not build an engine")
-    return bytes(serialized)
+        raise SignclipError(f"TensorRT {trt.__version__} could not build an engine from {onnx_path}")
+    return bytes(serialized), {"tensorrt": trt.__version__, "strongly_typed": strongly_typed,
+                               "fp32_layers_pinned": pinned, "onnx": Path(onnx_path).name,
+                               "profile": asdict(profile)}
+
+
+def save_engine(path: Path, serialized: bytes, sidecar: dict) -> None:
+    """The engine and its JSON sidecar (same name, .json) beside it, each written atomically."""
+    atomic_write_bytes(Path(path), serialized)
+    atomic_write_bytes(Path(path).with_suffix(".json"), json.dumps(sidecar, indent=2).encode())
 
 
 def engine_cache_path(bundle: Bundle, trt_version: str, device: str) -> Path:
@@ -166,7 +241,7 @@ class TensorRTPoseEncoder:
 
     provider = NATIVE
 
-    def __init__(self, bundle: Bundle, profile: Profile = Profile(), batch_size: int = 16):
+    def __init__(self, bundle: Bundle, profile: Profile | None = None, batch_size: int = 16):
         import tensorrt as trt
 
         status = tensorrt_status()
@@ -174,9 +249,10 @@ class TensorRTPoseEncoder:
             raise SignclipError(f"native TensorRT unavailable: {status['reason']}")
         self.max_frames, self.dim = bundle.max_frames, bundle.embedding_dim
         self.hand_view = bundle.normalization.hand_view
+        if profile is None:
+            profile = Profile.pose(3 * len(bundle.meta["layout"]), batch=(1, 1, MAX_BATCH))
+        profile = profile.limit(1, bundle.max_frames)  # frames
         self.batch_size = min(batch_size, profile.max_batch)
-        profile = Profile(profile.max_batch, min(profile.max_frames, bundle.max_frames),
-                          profile.opt_batch, profile.opt_frames)
         props = _check(_cudart().cudaGetDeviceProperties(0), "cudaGetDeviceProperties")
         device = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
         candidates = [bundle.file(n) for n in (bundle.meta.get("engines") or {}).values()
@@ -191,10 +267,8 @@ class TensorRTPoseEncoder:
                 except SignclipError:
                     continue  # built elsewhere: rebuild below
         if self.runner is None:
-            engine = build_engine(bundle.encoder_file("pose"), 3 * len(bundle.meta["layout"]), profile)
-            atomic_write_bytes(cache, engine)
-            atomic_write_bytes(cache.with_suffix(".json"), json.dumps(
-                {"tensorrt": trt.__version__, "gpu": device, "profile": profile.__dict__}).encode())
+            engine, sidecar = build_engine(bundle.encoder_file("pose"), profile)
+            save_engine(cache, engine, {**sidecar, "gpu": device})
             self.runner, self.rebuilt = TensorRTRunner(engine), True
 
     def embed(self, inputs) -> np.ndarray:

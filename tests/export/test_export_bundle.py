@@ -71,6 +71,10 @@ def test_round_trip_through_the_runtime_loader(tiny_checkpoint, tiny_model, smal
     assert set(meta["tools"]) >= {"torch", "onnx", "onnxruntime", "python"}
     chosen = meta["parity"][fmt]["chosen"]
     assert all(p["passed"] for p in chosen.values()) and set(chosen) == {"pose", "text"}
+    # precisions are written as the plain strings they always were
+    assert {p["precision"] for p in chosen.values()} <= {"fp32", "int8"}
+    assert meta["parity"][fmt]["gate"]["cosine_floor"] == {"fp32": 0.9999, "int8": 0.98, "fp16": 0.98}
+    assert "Precision." not in (out / META_FILE).read_text()
     if fmt == "onnx-int8":  # the scheme is recorded, and no CPU saturates it
         assert meta["int8"]["pose"] == chosen["pose"]["int8"]
         assert meta["int8"]["pose"]["scheme"] == "u8s8-7bit" and meta["int8"]["pose"]["saturation_free"]

@@ -129,13 +129,14 @@ def test_dynamic_int8_is_not_for_tensorrt(graphs):
 
 
 def test_engine_matches_onnx_runtime(graphs, real_clips, tmp_path):
-    from signclip.export.tensorrt import Profile, build_engine, run_engine, unavailable_reason
+    from signclip.export.precision import Precision
+    from signclip.export.tensorrt import Profile, run_engine, unavailable_reason, write_engine
 
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
     engine = tmp_path / "pose.fp16.engine"
-    build_engine(graphs["pose"], engine, precision="fp16", profile=Profile.pose(609))
+    write_engine(graphs["pose"], engine, precision=Precision.FP16, profile=Profile.pose(609))
     assert json.loads(engine.with_suffix(".json").read_text())["profile"]["shapes"]["poses"][1][1] == 98
     ref = run_pose(session(graphs["pose"]), real_clips[:4])
     got = np.stack([run_engine(engine, {"poses": c[None], "mask": np.ones((1, len(c)), bool)})[0]
