@@ -60,7 +60,7 @@ def app_pipeline(path: Path, engine, app) -> dict:
     from signclip.app.pipeline import Pipeline
     from signclip.app.window import VideoView
 
-    pipeline = Pipeline(engine, normalization=engine.engine.bundle.normalization)
+    pipeline = Pipeline(engine)
     pipeline.open(SourceSpec(str(path), loop=False, paced=False))
     lags = {"overlay": [], "display": []}
 

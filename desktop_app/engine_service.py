@@ -67,13 +67,18 @@ class LockedEngine:
         with self.lock:
             return self.engine.lookup_embedding(embedding, k, language)
 
-    def spell_options(self, language: str | None) -> dict:
-        """SpellReader's options as the command line reads letters, with this lock's encoder and lookup."""
-        from signclip.runtime.recognition.reading import reader_options
+    def reader(self, layout, fps: float, options):
+        """The reader for `options` (a `ReadingOptions`) as the command line builds it, with this
+        lock's encoder and lookup."""
+        from signclip.runtime.recognition.reading import open_reader
 
-        options = reader_options(self.engine, language, encode=self.embed_one, lookup=self.lookup_embedding)
-        options.pop("correct")
-        return options
+        return open_reader(self.engine, layout, fps, options, encode=self.embed_one,
+                           lookup=self.lookup_embedding)
+
+    @property
+    def capture_config(self):
+        """What MediaPipe computes for this bundle (no face mesh where the model hides the face)."""
+        return self.engine.capture_config
 
     def languages(self) -> list:
         with self.lock:

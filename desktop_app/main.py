@@ -47,6 +47,7 @@ def build_window(options: AppOptions, **window_kwargs):
 
     from .engine_service import LockedEngine
     from .frames import SourceSpec
+    from .pipeline import Pipeline
     from .window import ALL_LANGUAGES, MainWindow
 
     check_options(options)
@@ -54,7 +55,7 @@ def build_window(options: AppOptions, **window_kwargs):
     engine = Engine(options.bundle, EncoderOptions(provider=options.provider, threads=options.threads),
                     restore_command=restore)
     engine.check_language(options.language)
-    window = MainWindow(LockedEngine(engine), None, k=options.k, **window_kwargs)
+    window = MainWindow(Pipeline(LockedEngine(engine), k=options.k), None, **window_kwargs)
     window.loop_action.setChecked(options.loop)
     window.language.setCurrentText(options.language or ALL_LANGUAGES)
     window.open_source(SourceSpec.parse(options.source, loop=options.loop))

@@ -21,15 +21,12 @@ from .slots import DisplayGate, FrameSlot
 class Pipeline(QObject):
     """Opens, starts and stops the workers of one source; the engine service lives as long as the pipeline."""
 
-    def __init__(self, engine: LockedEngine, *, k: int = 5, normalization=None,
-                 opener: Callable = open_capture, retry_s: float = 1.0, capture_config=None):
+    def __init__(self, engine: LockedEngine, *, k: int = 5, opener: Callable = open_capture,
+                 retry_s: float = 1.0, capture_config=None):
         super().__init__()
-        self.engine, self.k, self.normalization = engine, k, normalization
-        if capture_config is None and normalization is not None:  # capture only what the model reads
-            from signclip.runtime.capture.holistic import capture_for
-
-            capture_config = capture_for(normalization)
-        self.opener, self.retry_s, self.capture_config = opener, retry_s, capture_config
+        self.engine, self.k = engine, k
+        self.opener, self.retry_s = opener, retry_s
+        self.capture_config = capture_config or engine.capture_config  # only what the model reads
         self.gate = DisplayGate()
         self.service = EngineService(engine, k)
         self.service_thread = self._thread("signclip engine", self.service)
@@ -78,8 +75,7 @@ class Pipeline(QObject):
         no_drops = not spec.is_camera and not spec.paced
         self.capture = CaptureWorker(spec, frames, opener=self.opener, retry_s=self.retry_s)
         self.pose = PoseWorker(frames, posed, self.gate, wait=no_drops, capture_config=self.capture_config)
-        self.recognition = RecognitionWorker(self.engine, posed, k=self.k, language=self._language,
-                                             normalization=self.normalization)
+        self.recognition = RecognitionWorker(self.engine, posed, k=self.k, language=self._language)
         self.recognition.spelling = self._spelling
         gate = self.gate
         self.recognition.drops = lambda: (frames.dropped, posed.dropped, gate.dropped)

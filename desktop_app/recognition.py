@@ -66,12 +66,11 @@ class RecognitionWorker(QObject):
     spelled = Signal(object)          # Spell mode: a spelling.Letter as it is read, or a WordEnd
 
     def __init__(self, engine: LockedEngine, inp: FrameSlot, *, k: int = 5, language: str | None = None,
-                 normalization=None, history_s: float = 20.0, stats_every_s: float = 0.25):
+                 history_s: float = 20.0, stats_every_s: float = 0.25):
         super().__init__()
         self.engine, self.inp, self.k = engine, inp, k
         self.language = language  # set from the UI thread; read once per sign
         self.spelling = False     # Spell mode, set from the UI thread; read once per frame
-        self.normalization = normalization
         self.history_s, self.stats_every_s = history_s, stats_every_s
         self.drops: Callable[[], tuple] = lambda: (0, 0, 0)
         self._request: TeachRequest | None = None
@@ -107,16 +106,11 @@ class RecognitionWorker(QObject):
         return spelling, self.language if spelling else None
 
     def _new_recognizer(self, fps: float, mode: tuple):
-        from signclip.runtime.pose.normalize import NormalizationConfig
-        from signclip.runtime.recognition.recognizer import Recognizer
-        from signclip.runtime.recognition.spelling import SpellReader
+        from signclip.runtime.recognition.reading import ReadingOptions
 
-        normalization = self.normalization or NormalizationConfig()
         spelling, language = mode
-        if not spelling:
-            return Recognizer(HOLISTIC_576, fps, self.engine.embed_one, self._search,
-                              normalization=normalization)
-        return SpellReader(HOLISTIC_576, fps, **self.engine.spell_options(language))
+        return self.engine.reader(HOLISTIC_576, fps, ReadingOptions(spell=spelling, language=language,
+                                                                    top_k=self.k))
 
     def _run(self) -> None:
         recognizer, epoch, in_sign, mode = None, None, False, None

@@ -1,4 +1,4 @@
-"""The app reads fingerspelling as the command line does: the same reader options
+"""The app reads signs and fingerspelling as the command line does: the same reader options
 (runtime/recognition/reading.py `reader_options`), so the same letters on the fixture letter videos
 and on a word with a moving letter, with and without a sign language chosen."""
 
@@ -39,7 +39,7 @@ def app_letters(locked, clip: PoseClip, language) -> list:
     from signclip.app.recognition import RecognitionWorker
     from signclip.app.slots import FrameSlot
 
-    worker = RecognitionWorker(locked, FrameSlot(), normalization=locked.engine.bundle.normalization)
+    worker = RecognitionWorker(locked, FrameSlot())
     reader = worker._new_recognizer(clip.fps, (True, language))
     events = []
     for t in range(clip.num_frames):
@@ -55,7 +55,7 @@ def test_app_reader_has_the_cli_options(engines):
     from signclip.app.slots import FrameSlot
 
     engine, locked = engines
-    worker = RecognitionWorker(locked, FrameSlot(), normalization=engine.bundle.normalization)
+    worker = RecognitionWorker(locked, FrameSlot())
     for language in (None, "ase", "gsg"):
         reader = worker._new_recognizer(30.0, (True, language))
         options = reader_options(engine, language)
@@ -78,3 +78,36 @@ def test_app_and_cli_read_the_same_letters(engines, language):
     for clip in (cab_clip(), joke):
         cli = cli_letters(engine, clip, language)
         assert cli and app_letters(locked, clip, language) == cli
+
+
+def app_signs(locked, clip: PoseClip, language) -> list:
+    """(start frame, end frame, top labels) of each sign the app's worker reads in Signs mode."""
+    from signclip.app.recognition import RecognitionWorker
+    from signclip.app.slots import FrameSlot
+
+    reader = RecognitionWorker(locked, FrameSlot(), k=3)._new_recognizer(clip.fps, (False, language))
+    events = []
+    for t in range(clip.num_frames):
+        events += reader.push(clip.frames[t], clip.mask[t])
+    events += reader.finish()
+    return [(e.start_frame, e.end_frame, [m.label for m in e.results]) for e in events]
+
+
+@pytest.mark.slow  # the C-A-B video through MediaPipe (shared with the streaming tests)
+def test_app_and_cli_read_the_same_signs(engines, tmp_path, capsys, monkeypatch):
+    """`signclip stream --json` on the C-A-B video's poses and the app's worker in Signs mode: the
+    same signs, frames and top 3."""
+    import json
+
+    from signclip.runtime.cli.main import main
+    from signclip.runtime.pose.io import write_pose
+
+    engine, locked = engines
+    monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))  # no taught signs: the bundle alone
+    clip = cab_clip()
+    write_pose(clip, tmp_path / "cab.pose")
+    assert main(["stream", "--source", str(tmp_path / "cab.pose"), "--json", "--language", "ase",
+                 "--top-k", "3"]) == 0
+    cli = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    cli = [(s["start_frame"], s["end_frame"], [r["label"] for r in s["results"]]) for s in cli]
+    assert len(cli) == 3 and app_signs(locked, clip, "ase") == cli

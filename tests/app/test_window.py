@@ -7,14 +7,15 @@ from conftest import CAB_VIDEO, SHORT_VIDEO, VIDEOS
 from PySide6.QtCore import Qt
 
 from signclip.app.frames import SourceSpec
+from signclip.app.pipeline import Pipeline
 from signclip.app.window import ALL_LANGUAGES, MainWindow
 from signclip.runtime.vocabulary.personal import vocabulary_path
 
 WAIT_MS = 60000  # MediaPipe is 20-100 ms a frame on a busy 2-core machine
 
 
-def open_window(qtbot, engine, spec=None, **kwargs) -> MainWindow:
-    window = MainWindow(engine, spec, **kwargs)
+def open_window(qtbot, engine, spec=None, *, k: int = 5, **kwargs) -> MainWindow:
+    window = MainWindow(Pipeline(engine, k=k), spec, **kwargs)
     qtbot.addWidget(window)
     window.show()
     return window
