@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import add_markdown_option, page_section
+from report import add_markdown_option, machine, page_section
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -138,12 +138,11 @@ def run_benchmark(args) -> int:
 
     app = QApplication.instance() or QApplication(["bench"])
     engine, bundle_name = open_bundle(args.bundle)
-    print(f"bundle: {bundle_name}; {args.repeats} repeats, medians; CPU cores: {os.cpu_count()}; "
-          f"load average before: {os.getloadavg()[0]:.1f}")
-    header = (f"{'video':24} {'frames':>6} {'MP alone FPS':>12} {'app FPS':>8} {'app/MP':>7} {'overhead':>8} "
-              f"{'overlay lag':>11} {'display lag':>11} {'signs':>5}")
-    print(header)
-    print("-" * len(header))
+    print(f"{machine()}; bundle: {bundle_name}; {args.repeats} repeats, medians; "
+          f"load average before: {os.getloadavg()[0]:.1f}\n")
+    print("| video | frames | MediaPipe alone FPS | app FPS | app/MP | overhead | overlay lag | display lag "
+          "| signs |")
+    print("|---|---|---|---|---|---|---|---|---|")
     all_ratios = []
     for video in map(Path, args.videos):
         base, runs = [], []
@@ -160,9 +159,9 @@ def run_benchmark(args) -> int:
         all_ratios.append(ratio)
         overlay = max(r["overlay_lag"] for r in runs)
         display = statistics.median(r["display_lag"] for r in runs)
-        print(f"{video.name:24} {frames:6d} {mp_fps:12.1f} {app_fps:8.1f} {ratio:7.2f} {1 - ratio:8.1%} "
-              f"{overlay:11d} {display:11.1f} {runs[0]['signs']:5d}")
-    print(f"load average after: {os.getloadavg()[0]:.1f}; targets: app/MP >= 0.90, overlay lag <= 1 frame; "
+        print(f"| {video.name} | {frames} | {mp_fps:.1f} | {app_fps:.1f} | {ratio:.2f} | {1 - ratio:.1%} | "
+              f"{overlay} | {display:.1f} | {runs[0]['signs']} |")
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}; targets: app/MP >= 0.90, overlay lag <= 1 frame; "
           f"median app/MP over videos: {statistics.median(all_ratios):.2f}")
     return 0
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from report import add_markdown_option, page_section
+from report import add_markdown_option, machine, page_section
 from torch import nn
 
 from signclip.export import builders, data
@@ -28,7 +28,7 @@ from signclip.export import quantize as q
 from signclip.export.onnx_export import export_pose_onnx, export_text_onnx, quiet_exporter
 from signclip.export.parity import COSINE_FLOOR, COSINE_MIN, run_text, session, unit
 from signclip.runtime.cli.bench import timed
-from signclip.runtime.model.int8_path import cpu_name, int8_path
+from signclip.runtime.model.int8_path import int8_path
 from signclip.runtime.pose.normalize import ModelInput, hands_view, hidden_indices
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
@@ -275,7 +275,7 @@ def main(argv=None) -> None:
 
 def run_benchmark(args) -> None:
     """Run the measurements and print their tables."""
-    print(f"CPU: {cpu_name()}; INT8 path: {int8_path()}")
+    print(f"{machine()}; INT8 path: {int8_path()}\n")
     torch.set_num_threads(args.threads)
     entry = data.lexicon_entries()[0]
     rows = []
@@ -284,24 +284,26 @@ def run_benchmark(args) -> None:
     if not args.no_text:
         rows += bench_text(args.repeats, args.threads)
     print(f"batch 1, {args.threads} threads, median of {args.repeats}; ratio = torch eager / this; "
-          "cosine to torch (pose: the timed clip; text: the 600 lexicon prompts)")
-    print(f"{'model':<11} {'tower':<5} {'T':>4}  {'backend':<17} {'ms':>8} {'x torch':>8} "
-          f"{'cos mean':>9} {'cos min':>8}  gate")
+          "cosine to torch (pose: the timed clip; text: the 600 lexicon prompts)\n")
+    print("| model | tower | T | backend | ms | x torch | cos mean | cos min | gate |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        gate = ("" if r["backend"].startswith("torch") or r["backend"] == CEILING
+        gate = ("-" if r["backend"].startswith("torch") or r["backend"] == CEILING
                 else "pass" if r["in_gate"] else "FAIL")
-        print(f"{r['model']:<11} {r['tower']:<5} {r['T']!s:>4}  {r['backend']:<17} {r['ms']:8.2f} "
-              f"{r['ratio']:8.2f} {r['cos_mean']:9.5f} {r['cos_min']:8.5f}  {gate}")
-    print(f"targets: {TARGETS}")
+        cosines = ("-", "-") if np.isnan(r["cos_mean"]) else (f"{r['cos_mean']:.5f}", f"{r['cos_min']:.5f}")
+        print(f"| {r['model']} | {r['tower']} | {r['T']} | {r['backend']} | {r['ms']:.2f} | "
+              f"{r['ratio']:.2f} | {cosines[0]} | {cosines[1]} | {gate} |")
+    print(f"\ntargets: {TARGETS}\n")
     for line in verdicts(rows):
-        print("  " + line)
+        print("- " + line)
     if args.against:
         print(f"\nshipped pose graph vs {args.against.name}, real weights, in turns "
-              "(ratio = other / shipped)")
-        print(f"{'T':>4} {'shipped ms':>11} {'other ms':>9} {'ratio':>6} {'cosine':>9}")
+              "(ratio = other / shipped)\n")
+        print("| T | shipped ms | other ms | ratio | cosine |")
+        print("|---|---|---|---|---|")
         timings = bench_against(args.against, entry, args.lengths, args.repeats, args.threads)
         for t, mine, other, cos in timings:
-            print(f"{t:>4} {mine:11.3f} {other:9.3f} {other / mine:6.2f} {cos:9.6f}")
+            print(f"| {t} | {mine:.3f} | {other:.3f} | {other / mine:.2f} | {cos:.6f} |")
 
 
 if __name__ == "__main__":

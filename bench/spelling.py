@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "runtime"))
 sys.path.insert(0, str(ROOT / "bench"))
 VIDEOS = ROOT / "tests" / "data" / "videos"
 VIDEO_LETTERS = "ABCL"
-from report import add_markdown_option, page_section  # noqa: E402
+from report import add_markdown_option, machine, page_section  # noqa: E402
 
 
 def edit_alignment(read: str, truth: str) -> tuple:
@@ -205,7 +205,6 @@ def run_benchmark(args) -> int:
     from spelling_data import FAST_TRANSITION_S, fast_holds, join_word, lexicon_letters
 
     from signclip.runtime.model.bundle import load_bundle
-    from signclip.runtime.model.int8_path import cpu_name
     from signclip.runtime.recognition.engine import Engine
     from signclip.runtime.recognition.spelling import MOVING_LETTERS, alphabet
     from signclip.runtime.recognition.word_prior import WordPrior
@@ -224,7 +223,7 @@ def run_benchmark(args) -> int:
     names = word_list(spoken, set(clips), args.words, args.seed)
     words = [join_word(w, clips) for w in names]
     engine.pose_encoder.embed_one(engine.model_input(words[0].clip))  # warm up the session
-    print(f"CPU: {cpu_name()}; {time.strftime('%Y-%m-%d')}; bundle "
+    print(f"{machine()}; bundle "
               f"{args.bundle or 'default'}; {args.language} letters from spoken-to-signed's lexicon; "
               f"{len(words)} words of {sum(len(w.word) for w in words)} letters, "
               f"{sum(w.clip.num_frames for w in words)} frames at {words[0].clip.fps:g} fps")

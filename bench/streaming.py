@@ -181,14 +181,14 @@ def run_benchmark(args) -> int:
     offline_frame_us = sum(offline_prep) * 1e3 / max(seg_frames, 1)
 
     def row(name, value, unit, base=None):
-        ratio = f"{value / base:8.2f}x" if base else "        -"
-        print(f"{name:<58} {value:10.3f} {unit:<4} {ratio}")
+        ratio = f"{value / base:.2f}x" if base else "-"
+        print(f"| {name.strip()} | {value:.3f} {unit} | {ratio} |")
 
     print(f"stream: {args.minutes:g} min at {FPS:g} fps = {len(frames)} frames, {planted} planted signs "
           f"from {folder}; {described}; encoder provider {getattr(engine.pose_encoder, 'provider', '?')}")
-    print(f"found {len(events)} signs; streaming results identical to offline: {same}/{len(events)}")
-    print(f"{'measure':<58} {'value':>10} {'unit':<4} {'ratio':>9}")
-    print("-" * 84)
+    print(f"found {len(events)} signs; streaming results identical to offline: {same}/{len(events)}\n")
+    print("| measure | value | ratio |")
+    print("|---|---|---|")
     row("per frame: segmentation only (mean over stream)", segment_us, "us")
     row("per frame: segmentation + normalization, streaming mean", frame_ns.mean() / 1e3, "us")
     row("per frame: streaming median", float(np.median(frame_ns)) / 1e3, "us")
@@ -213,7 +213,7 @@ def run_benchmark(args) -> int:
         row("first minute: per frame mean", f_fr, "us")
         row("last minute: per frame mean / first", l_fr, "us", f_fr)
     hold = recognizer.segmenter.frames.end / FPS * 1e3
-    print(f"(a sign's end is decided {hold:.0f} ms after its last active frame: the rest it must see, "
+    print(f"\n(a sign's end is decided {hold:.0f} ms after its last active frame: the rest it must see, "
           f"SegmenterConfig.end_s; the latencies above start at that decision)")
     return 0
 

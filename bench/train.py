@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import add_markdown_option, page_section
+from report import add_markdown_option, machine, page_section
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADER_TARGET = 5000  # clips/s: the bar for the loader on this 2-core CPU
@@ -420,7 +420,7 @@ def run_benchmark(args) -> int:
 
         print(json.dumps(_contention_child(*json.loads(args.contention_child))))
         return 0
-    print(f"CPU cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (shared machine)")
+    print(f"{machine()}, load average {os.getloadavg()[0]:.1f} (shared machine)")
     ok = True
     for name, section in SECTIONS.items():
         if args.section in (name, "all"):
