@@ -8,8 +8,11 @@ encoder and `lookup_embedding`). What real spelling adds:
 - a double letter is one shape held twice with a small bounce or slide between: two holds read as
   the same letter count twice only if the wrist travelled between them, else they are one hold that
   a tremor split;
-- a moving letter (J and Z in ASL) is a movement, not a hold: a long movement between holds is
-  looked up too, and kept when it reads as one of the language's moving letters;
+- a moving letter (J and Z in ASL) is a movement, not a hold: a long movement between holds that
+  traces a shape (not a slide from one hold to the next) is looked up too, and kept when it reads
+  as one of the language's moving letters, while a hold reads
+  as its best letter made without moving (J is I's shape moved), except a word's first hold, whose
+  lookup includes the raise of the hand;
 - a word ends when the hand drops or leaves the frame (`segmentation.HandActivitySegmenter`).
 """
 
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from ..pose.clip import PoseClip
-from ..pose.layouts import Layout
-from ..pose.normalize import NormalizationConfig
+from ..pose.layouts import LEFT_HAND, MODEL_203, RIGHT_HAND, Layout
+from ..pose.normalize import NormalizationConfig, shoulder_indices
 from ..pose.streaming import StreamingNormalizer
 from .holds import HoldConfig, HoldTracker
 from .recognizer import FrameRing, warm_up
@@ -48,6 +53,10 @@ class SpellConfig:
     moving_s: float = 0.3      # a movement this long between holds may be a moving letter ...
     drop: float = 0.3          # ... until its wrist falls this far below where it began: the hand
                                # drops, and what follows is no letter
+    trace_min: float = 0.4     # ... and only if a fingertip traced a shape (J's hook, Z's zigzag): a
+    trace_ratio: float = 2.0   # path this long, this many times the straight line between its ends;
+                               # a slide from one hold to the next is nearly straight (lexicon joins:
+                               # ratio <= 1.7, the letters' own J and Z >= 4)
     double_travel: float = 0.1  # wrist travel between two holds of one letter that makes it double
     candidates: int = 5        # letters kept per hold, best first (for the word prior)
 
@@ -83,6 +92,32 @@ class WordEnd:
     raw: str
     word: str
     decided_frame: int
+
+
+FINGERTIPS = ("THUMB_TIP", "INDEX_FINGER_TIP", "MIDDLE_FINGER_TIP", "RING_FINGER_TIP", "PINKY_TIP")
+TIPS = np.array([MODEL_203.index[(hand, tip)] for hand in (RIGHT_HAND, LEFT_HAND) for tip in FINGERTIPS])
+
+
+def traces_a_shape(frames: np.ndarray, mask: np.ndarray, config: SpellConfig) -> bool:
+    """Whether a movement (model-layout frames [T, 203, 3] before normalization, mask [T, 203]) traces
+    a letter's shape: some fingertip travels at least `trace_min` shoulder widths along a path at
+    least `trace_ratio` times the straight line between its ends."""
+    a, b = shoulder_indices(MODEL_203)
+    both = mask[:, a] & mask[:, b]
+    if not both.any():
+        return False
+    shoulders = frames[both][:, [a, b], :2].astype(np.float64)
+    width = float(np.linalg.norm(shoulders[:, 0] - shoulders[:, 1], axis=1).mean())
+    if width <= 0:
+        return False
+    for tip in TIPS:
+        xy = frames[mask[:, tip], tip, :2].astype(np.float64) / width
+        if len(xy) < 2:
+            continue
+        path = float(np.linalg.norm(np.diff(xy, axis=0), axis=1).sum())
+        if path >= config.trace_min and path >= config.trace_ratio * float(np.linalg.norm(xy[-1] - xy[0])):
+            return True
+    return False
 
 
 def alphabet(labels, languages, language: str | None, signs=frozenset()) -> frozenset:
@@ -229,11 +264,14 @@ class SpellReader:
             return []
         word, last = self.word, (self.word.letters[-1] if self.word.letters else None)
         after_movement, word.after_movement = word.after_movement, False
-        if last is not None and last.letter == read.letter:
-            if after_movement:  # the end of the moving letter just read (J ends in a hold)
+        if after_movement and last is not None and last.letter == read.letter:
+            return []  # the end of the moving letter just read (J ends in a hold)
+        if read.letter in self.moving and word.holds > 1:
+            read = still_letter(read, self.moving)  # a hold is still: J is I's shape moved, not held
+            if read is None:
                 return []
-            if self._travel < self.config.double_travel:  # one hold that a tremor split
-                return []
+        if last is not None and last.letter == read.letter and self._travel < self.config.double_travel:
+            return []  # one hold that a tremor split
         word.letters.append(read)
         return [read]
 
@@ -255,6 +293,8 @@ class SpellReader:
         """The movement since the last hold ended (a hold began, or the word ended): a moving letter?"""
         start, self._move_start = self._move_start, -1
         if start < 0 or self.word is None or self.move_input.count < self.moving_frames:
+            return []
+        if not traces_a_shape(*self.move_input.raw(), self.config):  # a slide to the next hold
             return []
         read = self._read(self.move_input, self._move_stamp, decided, decided, "movement")
         if read is None or read.letter not in self.moving:
@@ -292,6 +332,16 @@ class SpellReader:
         raw = "".join(x.letter for x in letters)
         return [WordEnd(letters, raw, self.correct(letters) if self.correct else raw,
                         self.ring.stamp(decided)[0])]
+
+
+def still_letter(read: Letter, moving: frozenset) -> Letter | None:
+    """A hold's reading without the moving letters: its best candidate made without moving (None if
+    every candidate moves). A moving letter comes from a movement, or from a word's first hold,
+    whose lookup includes the raise of the hand where such a letter's movement is."""
+    still = tuple((label, score) for label, score in read.candidates if label not in moving)
+    if not still:
+        return None
+    return replace(read, letter=still[0][0], score=still[0][1], candidates=still)
 
 
 def read_clip(clip: PoseClip, encode: Encode, search: Search, **options) -> list:

@@ -23,6 +23,8 @@ from signclip.runtime.recognition.spelling import (
     alphabet,
     letters_of,
     read_clip,
+    still_letter,
+    traces_a_shape,
 )
 
 SPELLING = DATA / "spelling"
@@ -122,7 +124,7 @@ def test_holds_are_ordered_and_disjoint_on_any_noise(letters, seed):
 # ---------------------------------------------------------------- letters with the shipped model
 
 
-@pytest.mark.parametrize("word", ["CAB", "JOKE", "BLAZE", "BOOK", "CLOCK"])
+@pytest.mark.parametrize("word", ["CAB", "JOKE", "BLAZE", "BOOK", "CLOCK", "CAJOLE", "HIKE", "CHIC"])
 def test_words_joined_without_rest_are_read_letter_by_letter(engine, letters, word):
     spelled = join_word(word, letters)
     read = letters_of(spell(engine, spelled.clip))
@@ -208,3 +210,44 @@ def test_the_word_prior_refuses_unknown_languages():
 def test_spell_config_defaults_read_on_the_lexicon_fps(letters):
     reader_config = SpellConfig()
     assert reader_config.context_s < reader_config.moving_s < reader_config.approach_s
+
+
+# ---------------------------------------------------------------- moving letters only where the hand moves
+
+
+def tip_path(points: np.ndarray) -> tuple:
+    """Model-layout frames [T, 203, 3] and mask whose shoulders are 100 pixels apart and whose right
+    index fingertip follows `points` [T, 2] (in shoulder widths); nothing else seen."""
+    from signclip.runtime.pose.layouts import BODY, MODEL_203
+
+    frames = np.zeros((len(points), MODEL_203.size, 3), np.float32)
+    mask = np.zeros((len(points), MODEL_203.size), bool)
+    for name, x in (("RIGHT_SHOULDER", 0.0), ("LEFT_SHOULDER", 100.0)):
+        frames[:, MODEL_203.index[(BODY, name)], 0] = x
+        mask[:, MODEL_203.index[(BODY, name)]] = True
+    tip = MODEL_203.index[(RIGHT_HAND, "INDEX_FINGER_TIP")]
+    frames[:, tip, :2] = 100.0 * np.asarray(points)
+    mask[:, tip] = True
+    return frames, mask
+
+
+def test_a_traced_shape_is_a_movement_and_a_slide_is_not():
+    config = SpellConfig()
+    t = np.linspace(0, 1, 12)[:, None]
+    slide = np.hstack([0.5 * t, 0.1 * t])                                  # 0.5 widths, straight
+    zigzag = np.array([[0, 0], [0.3, 0], [0, 0.3], [0.3, 0.3]] * 3, float)  # 2.7 widths, back and forth
+    tremor = np.array([[0, 0], [0.01, 0.01]] * 6, float)                   # a long path ratio, tiny
+    assert traces_a_shape(*tip_path(zigzag), config)
+    assert not traces_a_shape(*tip_path(slide), config)
+    assert not traces_a_shape(*tip_path(tremor), config)
+    frames, mask = tip_path(zigzag)
+    mask[:, :33] = False  # no body: no shoulder width to measure by
+    assert not traces_a_shape(frames, mask, config)
+
+
+def test_a_hold_read_as_a_moving_letter_takes_its_best_still_letter():
+    read = Letter("J", 0, 5, 0.0, 0.2, 0.61, (("J", 0.61), ("I", 0.6), ("Y", 0.5)), 5, 1.0)
+    still = still_letter(read, frozenset("JZ"))
+    assert (still.letter, still.score, still.candidates) == ("I", 0.6, (("I", 0.6), ("Y", 0.5)))
+    assert still_letter(Letter("Z", 0, 5, 0.0, 0.2, 0.6, (("Z", 0.6), ("J", 0.5)), 5, 1.0),
+                        frozenset("JZ")) is None

@@ -1,15 +1,61 @@
 // Fingerspelling read letter by letter from a continuous hand: runtime/recognition/spelling.py's SpellReader,
 // line for line. Each hold of the hand (holds.js) is looked up among the letters of one sign
 // language as soon as it ends; a double letter counts twice only if the wrist travelled between its
-// holds; a long movement between holds may be a moving letter (ASL's J and Z); a word ends when the
+// holds; a long movement between holds that traces a shape may be a moving letter (ASL's J and Z),
+// and a hold reads as a letter made without moving; a word ends when the
 // hand drops or leaves. The encoder answers asynchronously in the page, so `push` is async: it
 // returns the events a frame decided, letters ({type: 'letter', ...}) and word ends ({type: 'word'}).
 
 import { HoldTracker } from './holds.js';
+import { LEFT_HAND, RIGHT_HAND } from './layouts.js';
 import { StreamingNormalizer } from './normalize.js';
 import { FrameRing } from './recognizer.js';
 import { HandActivitySegmenter } from './segmentation.js';
 import { roundHalfEven } from './numeric.js';
+
+const FINGERTIPS = ['THUMB_TIP', 'INDEX_FINGER_TIP', 'MIDDLE_FINGER_TIP', 'RING_FINGER_TIP', 'PINKY_TIP'];
+
+/**
+ * Whether a movement (model-layout frames before normalization, flat [T * n * 3], mask [T * n])
+ * traces a letter's shape (spelling.py `traces_a_shape`): some fingertip travels at least
+ * `trace_min` shoulder widths along a path at least `trace_ratio` times the straight line between
+ * its ends.
+ */
+export function tracesAShape(frames, mask, model, config) {
+  const n = model.points;
+  const count = mask.length / n;
+  const [a, b] = model.shoulders;
+  let width = 0;
+  let seen = 0;
+  for (let t = 0; t < count; t++) {
+    if (!mask[t * n + a] || !mask[t * n + b]) continue;
+    width += Math.hypot(frames[3 * (t * n + a)] - frames[3 * (t * n + b)],
+      frames[3 * (t * n + a) + 1] - frames[3 * (t * n + b) + 1]);
+    seen += 1;
+  }
+  if (!seen || width <= 0) return false;
+  width /= seen;
+  for (const hand of [RIGHT_HAND, LEFT_HAND]) {
+    for (const name of FINGERTIPS) {
+      const tip = model.layout.at(hand, name);
+      let path = 0;
+      let first = null;
+      let last = null;
+      for (let t = 0; t < count; t++) {
+        if (!mask[t * n + tip]) continue;
+        const xy = [frames[3 * (t * n + tip)] / width, frames[3 * (t * n + tip) + 1] / width];
+        if (last !== null) path += Math.hypot(xy[0] - last[0], xy[1] - last[1]);
+        if (first === null) first = xy;
+        last = xy;
+      }
+      if (first === null || first === last) continue;
+      if (path >= config.trace_min && path >= config.trace_ratio * Math.hypot(last[0] - first[0], last[1] - first[1])) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 /**
  * The letters of one sign language (or of all): labels short enough to be letters, not numbers, and
@@ -76,6 +122,7 @@ export class SpellReader {
     this.ring = new FrameRing(back + this.words.frames.preRoll + this.words.frames.start + 2, layout.size);
     this.holdInput = new StreamingNormalizer(layout, model, normalization);
     this.moveInput = new StreamingNormalizer(layout, model, normalization);
+    this.model = model;
     this.t = 0;
     this.word = null;           // {start, letters, holds, afterMovement}
     this.pushed = 0;            // hold frames in holdInput: [hold start or context, pushed)
@@ -163,12 +210,17 @@ export class SpellReader {
     const last = word.letters.length ? word.letters[word.letters.length - 1] : null;
     const afterMovement = word.afterMovement;
     word.afterMovement = false;
-    if (last !== null && last.letter === read.letter) {
-      if (afterMovement) return []; // the end of the moving letter just read (J ends in a hold)
-      if (this.travel < this.config.double_travel) return []; // one hold that a tremor split
+    // the end of the moving letter just read (J ends in a hold)
+    if (afterMovement && last !== null && last.letter === read.letter) return [];
+    let letter = read;
+    if (this.moving.has(read.letter) && word.holds > 1) {
+      letter = stillLetter(read, this.moving); // a hold is still: J is I's shape moved, not held
+      if (letter === null) return [];
     }
-    word.letters.push(read);
-    return [read];
+    // one hold that a tremor split
+    if (last !== null && last.letter === letter.letter && this.travel < this.config.double_travel) return [];
+    word.letters.push(letter);
+    return [letter];
   }
 
   openMovement(start, t) {
@@ -184,6 +236,8 @@ export class SpellReader {
     const start = this.moveStart;
     this.moveStart = -1;
     if (start < 0 || this.word === null || this.moveInput.count < this.movingFrames) return [];
+    const { frames, mask } = this.moveInput.raw();
+    if (!tracesAShape(frames, mask, this.model, this.config)) return []; // a slide to the next hold
     const read = await this.read(this.moveInput, this.moveStamp, decided, decided, 'movement');
     if (read === null || !this.moving.has(read.letter)) return [];
     this.word.letters.push(read);
@@ -214,6 +268,13 @@ export class SpellReader {
     return [{ type: 'word', letters: word.letters, raw, word: this.correct ? this.correct(word.letters) : raw,
       decidedFrame: this.ring.stamp(decided)[0] }];
   }
+}
+
+/** A hold's reading without the moving letters (spelling.py `still_letter`); null if all move. */
+function stillLetter(read, moving) {
+  const still = read.candidates.filter(([label]) => !moving.has(label));
+  if (!still.length) return null;
+  return { ...read, letter: still[0][0], score: still[0][1], candidates: still };
 }
 
 function newWord(start) {
