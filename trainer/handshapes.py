@@ -5,8 +5,8 @@ person's hands. These sets add many people's hands (`assets/README.md`). A photo
 in the model layout with its hand(s) where a video's would be and the body and face masked, held
 for `photo_frames` identical frames, as the runtime holds a photo it looks up (`runtime/capture/photo.py`).
 
-    signclip handshapes -o photos.csv                    # ASL-HG, every signer, as manifest rows
-    signclip handshapes -o photos.csv --hold-out-signers P1,P2 --digits hands
+    signclip lexicon -o train.csv --handshapes asl-hg,digits   # the photos as manifest rows
+    signclip lexicon -o train.csv --handshapes asl-hg --hold-out-signers P1,P2   # P1, P2: "test"
 """
 
 from __future__ import annotations
