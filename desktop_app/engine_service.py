@@ -101,6 +101,13 @@ class LockedEngine:
         with self.lock:
             return self.engine.personal.signs()
 
+    def pack_signs(self) -> list:
+        """(pack, label, language, examples) of every sign of the vocabulary packs."""
+        with self.lock:
+            shelf = self.engine.packs
+            packs = shelf.current() if shelf is not None else []
+            return [(name, *sign) for name, vocab, _ in packs for sign in vocab.signs()]
+
     def personal_warning(self) -> str | None:
         with self.lock:
             return self.engine.personal_warning()
@@ -124,6 +131,7 @@ class EngineService(QObject):
     photo = Signal(PhotoLookup)    # a photo looked up
     taught = Signal(str, int)      # label, examples of it now
     signs = Signal(list)           # (label, language, examples) of every taught sign
+    pack_signs = Signal(list)      # (pack, label, language, examples) of every sign of the packs
     failed = Signal(str)
 
     def __init__(self, engine: LockedEngine, k: int = 5):
@@ -181,3 +189,4 @@ class EngineService(QObject):
     @Slot()
     def list_signs(self) -> None:
         self.signs.emit(self.engine.signs())
+        self.pack_signs.emit(self.engine.pack_signs())

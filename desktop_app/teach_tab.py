@@ -40,6 +40,7 @@ class TeachTab(QWidget):
         self.pipeline, self.choose_photos, self.countdown_s = pipeline, choose_photos, countdown_s
         self.pending: TeachRequest | None = None
         self.signs: list = []   # (label, language, examples), in the order of `signs_list`
+        self.pack_signs: list = []  # (pack, label, language, examples), listed after them
         self._countdown_left = 0
         self.label = QLineEdit(placeholderText="label, e.g. hello", maxLength=LABEL_MAX)
         self.count = QSpinBox(minimum=1, maximum=20, value=3)
@@ -129,9 +130,21 @@ class TeachTab(QWidget):
     @Slot(list)
     def show_signs(self, signs: list) -> None:
         self.signs = signs
+        self._list()
+
+    @Slot(list)
+    def show_pack_signs(self, signs: list) -> None:
+        """The signs of the vocabulary packs, (pack, label, language, examples): listed after the
+        user's own, found by every lookup, changed with `signclip pack`."""
+        self.pack_signs = signs
+        self._list()
+
+    def _list(self) -> None:
         self.signs_list.clear()
-        for label, language, count in signs:
+        for label, language, count in self.signs:
             self.signs_list.addItem(f"{label}   [{language or 'any'}]   {count} examples")
+        for pack, label, language, count in self.pack_signs:
+            self.signs_list.addItem(f"{label}   [{language or 'any'}]   {count} examples, pack {pack}")
 
     @Slot()
     def forget_selected(self) -> None:
@@ -139,6 +152,10 @@ class TeachTab(QWidget):
         if 0 <= row < len(self.signs):
             label, language, _ = self.signs[row]
             self.forget_requested.emit(label, language)
+        elif 0 <= row - len(self.signs) < len(self.pack_signs):
+            pack, label, _, _ = self.pack_signs[row - len(self.signs)]
+            self.status.setText(f"'{label}' belongs to the pack {pack}: `signclip pack remove {pack} "
+                                f"{label}` removes it.")
 
     @Slot(str)
     def failed(self, message: str) -> None:

@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         service.searched.connect(self._searched)
         service.taught.connect(self.teach_tab.taught)
         service.signs.connect(self._signs)
+        service.pack_signs.connect(self.teach_tab.show_pack_signs)
         service.failed.connect(self.teach_tab.failed)
         service.failed.connect(self.search_tab.failed)
 

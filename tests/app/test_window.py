@@ -176,3 +176,18 @@ def test_bad_label_is_refused_before_recording_and_an_unreadable_vocabulary_is_n
     assert window.teach_button.isEnabled() and window._pending_request is None
     assert window.teach_label.maxLength() == 64
     close(window)
+
+
+def test_the_teach_tab_lists_the_packs_signs_and_says_how_to_remove_one(qtbot, engine):
+    rows = np.random.default_rng(0).normal(size=(2, engine.engine.dim)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    engine.engine.packs.add("family", "MOTHER", rows, ["m1.pose", "m2.pose"], "ase")
+    window = open_window(qtbot, engine)
+    qtbot.waitUntil(lambda: window.personal.count() == 1, timeout=WAIT_MS)
+    assert window.personal.item(0).text().endswith("2 examples, pack family")
+    forgotten = []
+    window.forget_requested.connect(lambda *a: forgotten.append(a))
+    window.personal.setCurrentRow(0)
+    qtbot.mouseClick(window.forget_button, Qt.MouseButton.LeftButton)
+    assert "signclip pack remove family MOTHER" in window.teach_status.text() and forgotten == []
+    close(window)
