@@ -67,13 +67,13 @@ class LockedEngine:
         with self.lock:
             return self.engine.lookup_embedding(embedding, k, language)
 
-    def reader(self, layout, fps: float, options):
+    def reader(self, layout, fps: float, options, lookup=None):
         """The reader for `options` (a `ReadingOptions`) as the command line builds it, with this
-        lock's encoder and lookup."""
+        lock's encoder and lookup (or `lookup`, which goes through the lock itself)."""
         from signclip.runtime.recognition.reading import open_reader
 
         return open_reader(self.engine, layout, fps, options, encode=self.embed_one,
-                           lookup=self.lookup_embedding)
+                           lookup=lookup or self.lookup_embedding)
 
     @property
     def capture_config(self):

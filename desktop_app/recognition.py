@@ -88,8 +88,10 @@ class RecognitionWorker(QObject):
         with self._request_lock:
             self._request = None
 
-    def _search(self, embedding):
-        return self.engine.lookup_embedding(embedding, self.k, self.language)
+    def _live_lookup(self, embedding, k: int, _language):
+        """Signs: the language chosen now, read at each lookup (once per sign), so that a new choice
+        applies from the next sign on without a new reader."""
+        return self.engine.lookup_embedding(embedding, k, self.language)
 
     @Slot()
     def run(self) -> None:
@@ -110,7 +112,8 @@ class RecognitionWorker(QObject):
 
         spelling, language = mode
         return self.engine.reader(HOLISTIC_576, fps, ReadingOptions(spell=spelling, language=language,
-                                                                    top_k=self.k))
+                                                                    top_k=self.k),
+                                  lookup=None if spelling else self._live_lookup)
 
     def _run(self) -> None:
         recognizer, epoch, in_sign, mode = None, None, False, None

@@ -64,6 +64,20 @@ def test_app_reader_has_the_cli_options(engines):
     assert {"J", "Z"} <= worker._new_recognizer(30.0, (True, None)).moving
 
 
+def test_the_sign_reader_searches_the_language_chosen_now(engines):
+    """In Signs mode a new language choice applies from the next sign on, without a new reader."""
+    from signclip.app.recognition import RecognitionWorker
+    from signclip.app.slots import FrameSlot
+
+    engine, locked = engines
+    worker = RecognitionWorker(locked, FrameSlot(), k=3, language="ase")
+    reader = worker._new_recognizer(30.0, worker._mode())
+    embedding = engine.vocabulary.embeddings[0]
+    assert {m.language for m in reader.search(embedding)} == {"ase"}
+    worker.language = "gsg"
+    assert worker._mode() == (False, None) and {m.language for m in reader.search(embedding)} == {"gsg"}
+
+
 def cli_letters(engine, clip: PoseClip, language) -> list:
     options = reader_options(engine, language)
     options.pop("correct")
