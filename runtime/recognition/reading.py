@@ -40,19 +40,14 @@ def reader_options(engine, language: str | None, words: str | None = None, *, en
     without one) and their moving ones, the candidates looked up, the normalization, and `correct`
     (the word prior of the spoken language `words`, or None). `encode` and `lookup` stand in for the
     engine's own (the app's go through its lock)."""
-    engine.check_language(language)
+    config = SpellConfig()
+    # twice the candidates: spare rows for taught signs that are not letters
+    search = sign_search(engine, 2 * config.candidates, language, lookup)
     v = engine.vocabulary
     letters = alphabet(v.labels, v.languages, language, engine.bundle.signs)
     if not letters:
         raise SignclipError(f"the vocabulary has no letters{f' of {language}' if language else ''}: "
                             "nothing to spell with")
-    config = SpellConfig()
-    k = 2 * config.candidates  # spare rows for taught signs that are not letters
-    lookup = lookup or engine.lookup_embedding
-
-    def search(embedding):
-        return lookup(embedding, k, language)
-
     moving = frozenset().union(*MOVING_LETTERS.values()) if language is None else \
         MOVING_LETTERS.get(language, frozenset())
     prior = None
