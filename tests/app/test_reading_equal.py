@@ -99,7 +99,8 @@ def app_signs(locked, clip: PoseClip, language) -> list:
     from signclip.app.recognition import RecognitionWorker
     from signclip.app.slots import FrameSlot
 
-    reader = RecognitionWorker(locked, FrameSlot(), k=3)._new_recognizer(clip.fps, (False, language))
+    worker = RecognitionWorker(locked, FrameSlot(), k=3, language=language)  # as the window sets it
+    reader = worker._new_recognizer(clip.fps, worker._mode())
     events = []
     for t in range(clip.num_frames):
         events += reader.push(clip.frames[t], clip.mask[t])
