@@ -18,6 +18,8 @@ Order (the loader applies it; each step says why it sits where it does):
    after normalization, which would otherwise undo most of a rescaling; their distributions are
    mirror-symmetric, so applying them after the canonical-hand flip samples the same transforms.
    With `hand_3d` the hands are in palm frames and these also perturb hand shape: intended.
+   Before them, off by default: each finger lengthened or shortened (`finger_length_std`), the
+   hand of another person; the palm frames have already made hand size itself irrelevant.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class AugmentConfig:
     face_dropout_p: float = 0.2     # chance per clip that the face is never detected
     crop_p: float = 0.5             # chance per clip of a late start / early stop ...
     crop_max: float = 0.2           # ... cutting up to this share of the frames at each end
+    finger_length_std: float = 0.0  # per clip, each finger's bones scaled by 1 + N(0, std): other hands
 
 
 HANDS = tuple(np.array([i for i, (c, _) in enumerate(MODEL_203.points) if c == hand], np.int64)
@@ -267,6 +270,8 @@ def augment_normalized(frames: np.ndarray, mask: np.ndarray, lengths: np.ndarray
 def augment_normalized_(out: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
                         rng: np.random.Generator, cfg: AugmentConfig, bank: NoiseBank) -> None:
     """In-place form for the loader's own fresh batch buffer (saves one copy of the batch)."""
+    if cfg.finger_length_std > 0:  # first: on the hand as normalized, before its noise
+        reshape_hands(out, mask, rng, cfg.finger_length_std)
     mats = affine_matrices(out.shape[0], rng, cfg)
     stds = np.where(IS_HAND, np.hypot(cfg.noise_std, cfg.hand_jitter_std), cfg.noise_std)   # (K,)
     _geometry(out, mask, lengths, mats, stds.astype(np.float32), bank.values,
@@ -295,6 +300,27 @@ def reshape_body(out: np.ndarray, mask: np.ndarray, rng: np.random.Generator, st
     offsets[:, :, HAND_ENDS] = offsets[:, :, THEIR_WRISTS]
     seen = mask[:, :, BODY_POINTS, None]
     out[:, :, BODY_POINTS] = np.where(seen, out[:, :, BODY_POINTS] + offsets, 0.0)
+
+
+# (parent, child, finger) of each finger bone in MediaPipe's 21 hand points, parents first; finger
+# 0 is the thumb (its CMC joint on), 4 the little finger. The palm's own points never move.
+FINGER_BONES = tuple((parent, parent + 1, f) for f, base in enumerate((1, 5, 9, 13, 17))
+                     for parent in range(base, base + 3))
+
+
+def reshape_hands(out: np.ndarray, mask: np.ndarray, rng: np.random.Generator, std: float) -> None:
+    """In place, per clip of [B, T, K, 3], each finger's bones scaled by its own 1 + N(0, std), the
+    same on both hands: another person's hand (longer fingers, a shorter thumb) making the same shape,
+    so that a handshape is not learned as the proportions of the few hands the data holds."""
+    factors = np.clip(1.0 + rng.normal(0.0, std, (out.shape[0], 5)), 0.6, 1.4).astype(np.float32)
+    for hand in HANDS:
+        before = out[:, :, hand]                                                # (B, T, 21, 3)
+        after = before.copy()
+        for parent, child, finger in FINGER_BONES:
+            bone = before[:, :, child] - before[:, :, parent]
+            after[:, :, child] = after[:, :, parent] + factors[:, None, finger, None] * bone
+        whole = mask[:, :, hand].all(axis=2)[..., None, None]                   # a hand seen whole
+        out[:, :, hand] = np.where(whole, after, before)
 
 
 RIGHT_HAND_POINTS = HANDS[1]

@@ -12,6 +12,8 @@ import yaml
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.pose.normalize import NormalizationConfig
 
+from .augment import AugmentConfig
+
 
 @dataclass(frozen=True)
 class PoseTowerCfg:
@@ -62,7 +64,9 @@ class TrainCfg:
     compile: bool = False
     num_workers: int = 0
     augment: bool = True
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used when `augment`
     vocabulary_loss: float = 0.0  # weight of each clip scored against its whole language (loss.py)
+    vocabulary_margin: float = 0.0  # subtracted from the right prompt's cosine there (loss.py)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def _build(cls, data: dict, where: str):
 _SUBCONFIGS = {
     (RunCfg, "model"): ModelCfg, (RunCfg, "train"): TrainCfg,
     (ModelCfg, "pose"): PoseTowerCfg, (ModelCfg, "text"): TextTowerCfg,
-    (ModelCfg, "normalization"): NormalizationConfig,
+    (ModelCfg, "normalization"): NormalizationConfig, (TrainCfg, "augmentation"): AugmentConfig,
 }
 
 
@@ -104,6 +108,25 @@ def model_config_from_dict(data: dict) -> ModelCfg:
 
 def to_dict(cfg) -> dict:
     return asdict(cfg)
+
+
+def with_overrides(cfg: RunCfg, overrides) -> RunCfg:
+    """`cfg` with each "dotted.key=value" applied (the value read as YAML: 1, 0.2, true, fp32)."""
+    data = to_dict(cfg)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        *parents, leaf = key.strip().split(".")
+        node = data
+        for name in parents:
+            node = node.get(name) if isinstance(node, dict) else None
+        if not sep or not isinstance(node, dict) or leaf not in node or isinstance(node[leaf], dict):
+            raise SignclipError(f"--set {item}: expected KEY=VALUE with KEY a setting of the config "
+                                f"such as train.seed or train.augmentation.flip_p")
+        try:
+            node[leaf] = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise SignclipError(f"--set {item}: the value is not valid YAML") from e
+    return run_config_from_dict(data)
 
 
 def available_configs() -> list:

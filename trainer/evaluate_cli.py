@@ -5,17 +5,20 @@
     signclip evaluate HELDOUT/checkpoint --protocol held-out --data lexicon.csv [--languages asq,bzs,mfs]
     signclip evaluate RUN/checkpoint --protocol new-signer --data lexicon.csv --videos tests/data/videos
     signclip evaluate RUN/checkpoint --protocol new-signers --data train.csv --runs runs/new-signers
+        [--seeds 0,1,2] [--folds P7+P8,P1+P2] [--set train.vocabulary_margin=0.1]   # a variant
     signclip evaluate HELDOUT/checkpoint --protocol new-body --data train.csv
     signclip evaluate RUN/checkpoint --protocol words --data train.csv   # held-out word signers
     signclip evaluate ... --hand-view 0          # whole clips only, without the hands-alone view
 
 new-signers trains one model per fold of ASL-HG signers (the checkpoint's config on the manifest
 without the fold's photos; models already trained in --runs are reused) and tests each on the
-photos of the signers it never saw. new-body needs a model trained without three sign languages and
-two signers (`signclip lexicon --hold-out asq,bzs,mfs --handshapes asl-hg --hold-out-signers P1,P2`):
-the signers' hands are put into the languages' clips, a new hand in a new body. words looks up the
-word clips of split "test" (`signclip lexicon --words islr --hold-out-word-signers ...`: the signers
-the checkpoint was trained without) among every ASL prompt of the manifest.
+photos of the signers it never saw; with --seeds, once per training seed (RUNS/seed-S), with the
+spread over seeds; --set changes the folds' training config (a variant to compare). new-body
+needs a model trained without three sign languages and two signers (`signclip lexicon --hold-out
+asq,bzs,mfs --handshapes asl-hg --hold-out-signers P1,P2`): the signers' hands are put into the
+languages' clips, a new hand in a new body. words looks up the word clips of split "test"
+(`signclip lexicon --words islr --hold-out-word-signers ...`: the signers the checkpoint was
+trained without) among every ASL prompt of the manifest.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import json
 from pathlib import Path
 
 from signclip.runtime.errors import SignclipError
+
+from .train_cli import add_set_argument
 
 PROTOCOLS = ("metrics", "held-out", "robustness", "new-signer", "augmented", "new-signers", "new-body",
              "words")
@@ -41,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder with asl_letter_{A,B,C,L}.mp4 (new-signer protocol)")
     parser.add_argument("--runs", type=Path, default=Path("runs/new-signers"),
                         help="where the new-signers protocol trains its fold models")
+    parser.add_argument("--seeds", default=None, metavar="S,...",
+                        help="new-signers: train each fold once per seed and report the spread")
+    parser.add_argument("--folds", default=None, metavar="P1+P2,...",
+                        help="new-signers: only these folds (default: all five)")
+    add_set_argument(parser)
     parser.add_argument("--plot", type=Path, default=None, help="embedding-space PNG (metrics)")
     parser.add_argument("--hand-view", type=float, default=None, metavar="W",
                         help="weight of each clip's hands-alone view in its embedding, 0 to 1 "
@@ -72,6 +82,42 @@ def _folds_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _seeds_table(result: dict) -> str:
+    """Top-1 of each fold and of the mean over the seeds: mean +- sd, then each seed's."""
+    seeds = list(result["seeds"])
+    lines = [f"(e) new signers over seeds {', '.join(map(str, seeds))}: top-1, mean +- sd (each seed)",
+             "| signers | static letters | all classes |", "|---|---|---|"]
+    for name, cases in result["over seeds"].items():
+        cells = []
+        for case in ("static letters", "all classes"):
+            each = " ".join(f"{result['seeds'][s][name][case]['R@1']:.3f}" for s in seeds)
+            cells.append(f"{cases[case]['mean']:.3f} +- {cases[case]['sd']:.3f} ({each})")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def _seeds(text: str) -> list:
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise SignclipError(f"--seeds {text}: whole numbers separated by commas, e.g. 0,1,2") from None
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise SignclipError(f"--seeds {text}: distinct whole numbers >= 0")
+    return seeds
+
+
+def _folds(text: str | None) -> tuple:
+    from .protocols import NEW_SIGNER_FOLDS
+
+    if text is None:
+        return NEW_SIGNER_FOLDS
+    known = {"+".join(f): f for f in NEW_SIGNER_FOLDS}
+    unknown = [f for f in text.split(",") if f not in known]
+    if unknown:
+        raise SignclipError(f"--folds: unknown fold {unknown[0]!r}; the folds: {', '.join(known)}")
+    return tuple(known[f] for f in text.split(","))
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -79,9 +125,13 @@ def run(args: argparse.Namespace) -> int:
 
     from . import protocols
     from .checkpoint import load_checkpoint
+    from .config import with_overrides
     from .data import read_manifest, select_split
     from .evaluate import embed_rows, format_report, plot_embeddings, report
 
+    if args.overrides and args.protocol != "new-signers":
+        raise SignclipError("--set changes the training of the new-signers folds; the other protocols "
+                            "evaluate the checkpoint as it is")
     torch.manual_seed(0)
     model, run_cfg, _, _ = load_checkpoint(args.checkpoint)
     model.to(args.device).eval()
@@ -113,8 +163,14 @@ def run(args: argparse.Namespace) -> int:
         result = protocols.robustness(model, rows)
         text = _table(result, "(b) robustness: within-language V2T of every clip under each change")
     elif args.protocol == "new-signers":
-        result = protocols.new_signers_protocol(run_cfg, rows, args.runs)
-        text = _folds_table(result)
+        run_cfg = with_overrides(run_cfg, args.overrides)
+        folds = _folds(args.folds)
+        if args.seeds is None:
+            result = protocols.new_signers_protocol(run_cfg, rows, args.runs, folds)
+            text = _folds_table(result)
+        else:
+            result = protocols.new_signers_seeds(run_cfg, rows, args.runs, _seeds(args.seeds), folds)
+            text = _seeds_table(result)
     elif args.protocol == "new-body":
         result = protocols.new_body(model, rows)
         text = _table(result, "(f) a new hand in a new body: held-out signers' photographed hands in "

@@ -92,12 +92,16 @@ def multi_positive_clip_loss(pose: torch.Tensor, text: torch.Tensor, text_ids: t
 
 
 def vocabulary_loss(pose: torch.Tensor, vocabulary: torch.Tensor, text_ids: torch.Tensor,
-                    groups: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+                    groups: torch.Tensor, logit_scale: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
     """Cross-entropy of unit pose [B, D] over every prompt [N, D] of its own group (sign language).
 
     The lookup's own task: each step meets all of its alphabet's look-alikes (A against G, I, S),
-    not only those its batch happens to hold."""
-    logits = logit_scale * pose @ vocabulary.T                                  # (B, N)
+    not only those its batch happens to hold. A `margin` (CosFace's) is taken off the right prompt's
+    cosine: a clip is only done when it beats its nearest look-alike by that much."""
+    cosine = pose @ vocabulary.T                                                # (B, N)
+    if margin:
+        cosine = cosine - margin * F.one_hot(text_ids, cosine.shape[1]).to(cosine.dtype)
+    logits = logit_scale * cosine
     other = groups[text_ids][:, None] != groups[None, :]
     return F.cross_entropy(logits.masked_fill(other, float("-inf")), text_ids)
 

@@ -24,7 +24,7 @@ from signclip.runtime.pose.normalize import ModelInput, normalize_frames, prepro
 
 from .augment import AugmentConfig, NoiseBank, augment_normalized, augment_raw
 from .clips import is_word_row, read_clip
-from .config import to_dict
+from .config import run_config_from_dict, to_dict
 from .data import ManifestRow, prompt
 from .embed import embed_clips, embed_texts
 from .evaluate import embed_rows, summarize_ranks, within_language
@@ -322,16 +322,36 @@ def new_signers_protocol(run_cfg, rows: list, runs_dir, folds=NEW_SIGNER_FOLDS, 
 
 
 def _saved_run(out: Path) -> tuple | None:
-    """(config as a dict, step) of the checkpoint in `out`, or None when there is none."""
+    """(config as a dict, step) of the checkpoint in `out`, or None when there is none. The config is
+    read back through RunCfg: a run saved before a setting existed has that setting's default."""
     import json
 
     from .checkpoint import META
 
     try:
         meta = json.loads((out / "checkpoint" / META).read_text())
-        return meta["config"], int(meta["state"]["step"])
-    except (OSError, ValueError, KeyError):
+        return to_dict(run_config_from_dict(meta["config"])), int(meta["state"]["step"])
+    except (OSError, ValueError, KeyError, SignclipError):
         return None
+
+
+def new_signers_seeds(run_cfg, rows: list, runs_dir, seeds, folds=NEW_SIGNER_FOLDS,
+                      progress=print) -> dict:
+    """The new-signers protocol once per training seed (in runs_dir/seed-S), and over the seeds each
+    fold's and the mean's top-1 as {"mean": ..., "sd": ...}: a change is real only beyond the sd."""
+    per_seed = {}
+    for seed in seeds:
+        cfg = replace(run_cfg, train=replace(run_cfg.train, seed=int(seed)))
+        per_seed[int(seed)] = new_signers_protocol(cfg, rows, Path(runs_dir) / f"seed-{seed}", folds,
+                                                   progress)
+    spread = {}
+    for name in per_seed[int(seeds[0])]:
+        spread[name] = {}
+        for case in ("static letters", "all classes"):
+            top1 = np.array([per_seed[s][name][case]["R@1"] for s in per_seed])
+            spread[name][case] = {"mean": float(top1.mean()), "sd": float(top1.std(ddof=1)) if len(top1) > 1
+                                  else 0.0}
+    return {"seeds": per_seed, "over seeds": spread}
 
 
 def _mean(summaries: list) -> dict:
@@ -341,7 +361,7 @@ def _mean(summaries: list) -> dict:
 
 
 __all__ = ["CHANGES", "HELD_OUT", "NEW_SIGNER_FOLDS", "augmented", "held_out", "new_signer",
-           "new_signers", "new_signers_protocol", "robustness"]
+           "new_signers", "new_signers_protocol", "new_signers_seeds", "robustness"]
 
 
 # ---------------------------------------------------------------- (g) held-out word signers

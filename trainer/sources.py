@@ -84,7 +84,7 @@ class PackedSource:
     """
 
     cache: object
-    augment: bool = True
+    augment: object = True       # True (the default augmentation), False, or an AugmentConfig
     num_workers: int = 0
     max_frames: int = 256
     pin_memory: bool = False
@@ -182,5 +182,6 @@ def open_source(data, cfg: RunCfg, out_dir: Path, info) -> DataSource:
             build_cache(rows, out_dir / "cache", **build)
         barrier(info)
         cache = build_cache(rows, out_dir / "cache", progress=False, **build)
-    return PackedSource(cache, augment=cfg.train.augment, num_workers=cfg.train.num_workers,
+    augment = cfg.train.augmentation if cfg.train.augment else False
+    return PackedSource(cache, augment=augment, num_workers=cfg.train.num_workers,
                         max_frames=cfg.model.pose.max_frames, pin_memory=info.device.startswith("cuda"))

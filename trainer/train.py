@@ -72,7 +72,8 @@ def forward_batch(model, poses, mask, text_ids, text: TextInputs, vocabulary: bo
 
 
 def train_step(net, optimizer, loss_fn, batch: tuple, text: TextInputs, *, lr: float,
-               grad_clip: float, autocast, vocabulary_weight: float = 0.0) -> torch.Tensor:
+               grad_clip: float, autocast, vocabulary_weight: float = 0.0,
+               vocabulary_margin: float = 0.0) -> torch.Tensor:
     """One optimizer step on (poses, mask, text_ids) already on the device; the loss, not synced."""
     poses, mask, ids = batch
     for group in optimizer.param_groups:
@@ -82,7 +83,7 @@ def train_step(net, optimizer, loss_fn, batch: tuple, text: TextInputs, *, lr: f
     loss = loss_fn(pose, txt, ids, scale)
     if every is not None:
         loss = loss + vocabulary_weight * vocabulary_loss(pose.float(), every.float(), ids, text.groups,
-                                                          scale.float())
+                                                          scale.float(), vocabulary_margin)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
@@ -178,6 +179,9 @@ def _check(cfg: RunCfg, info: DistInfo) -> None:
         raise SignclipError("train.steps, train.checkpoint_every and train.log_every must be >= 1")
     if t.vocabulary_loss < 0:
         raise SignclipError(f"train.vocabulary_loss={t.vocabulary_loss} must be >= 0")
+    if not 0 <= t.vocabulary_margin < 1:
+        raise SignclipError(f"train.vocabulary_margin={t.vocabulary_margin}: a cosine margin from 0 "
+                            f"to below 1")
     if t.vocabulary_loss > 0 and not cfg.model.text.frozen:
         raise SignclipError("train.vocabulary_loss needs a frozen text tower (model.text.frozen: true): "
                             "it scores every prompt at every step")
@@ -302,7 +306,8 @@ def _train(cfg: RunCfg, data, out_dir: Path, steps, resume: bool, info: DistInfo
                 lr = lr_at(step, base_lr=t.lr, warmup_steps=t.warmup_steps, total_steps=t.steps)
                 loss = train_step(net, optimizer, loss_fn, (poses, mask, ids), text_inputs, lr=lr,
                                   grad_clip=t.grad_clip, autocast=autocast,
-                                  vocabulary_weight=t.vocabulary_loss)
+                                  vocabulary_weight=t.vocabulary_loss,
+                                  vocabulary_margin=t.vocabulary_margin)
                 step += 1
                 pending.append(loss)
                 if step > start_step + 1:  # the first step pays for compilation and warm-up

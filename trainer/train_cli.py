@@ -51,16 +51,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-features", type=Path, default=None, metavar="NPZ",
                         help="precomputed prompts' tokens and frozen-tower features (text_features.py): "
                              "train without the text tower's package installed")
+    add_set_argument(parser)
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="change one setting of the config, e.g. --set train.seed=1 --set "
+                             "train.augmentation.finger_length_std=0.1 (repeatable)")
 
 
 def run(args) -> int:
     from signclip.runtime.errors import SignclipError
 
-    from .config import load_config
+    from .config import load_config, with_overrides
     from .distributed import env_ranks
     from .train import train
 
-    cfg = load_config(args.config)
+    cfg = with_overrides(load_config(args.config), args.overrides)
     out = args.out or Path("runs") / Path(args.config).stem
     if args.steps is not None and args.steps < 1:
         raise SignclipError(f"--steps {args.steps}: must be at least 1")

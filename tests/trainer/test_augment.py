@@ -24,6 +24,7 @@ from signclip.trainer.augment import (
     draw_raw,
     resample,
     reshape_body,
+    reshape_hands,
     speed_length,
 )
 
@@ -169,3 +170,41 @@ def test_body_shape_moves_each_body_point_by_one_offset_for_the_whole_clip(clip)
             np.testing.assert_allclose(moved[both, k], moved[both, wrist], atol=1e-6)
             checked += both.any()
     assert checked >= 3  # the right hand's three at least (the left is missing from this clip)
+
+
+def test_finger_lengths_change_bone_lengths_not_directions_nor_the_palm(clip):
+    frames, mask = clip
+    norm = normalize_frames(frames, mask, MODEL_203)[None]
+    out = norm.copy()
+    reshape_hands(out, mask[None], np.random.default_rng(5), 0.15)
+    right = HANDS[1]
+    whole = mask[:, right].all(axis=1)
+    assert whole.sum() > 10 and not out[0][~mask].any()
+    np.testing.assert_array_equal(np.delete(out, right, axis=2), np.delete(norm, right, axis=2))
+    palm = right[[0, 1, 5, 9, 13, 17]]                          # wrist, thumb's CMC, the knuckles
+    np.testing.assert_array_equal(out[0][:, palm], norm[0][:, palm])
+    ratios = []
+    for base in (1, 5, 9, 13, 17):                              # each finger: one factor, all frames
+        for parent in range(base, base + 3):
+            before = norm[0][whole][:, right[parent + 1]] - norm[0][whole][:, right[parent]]
+            after = out[0][whole][:, right[parent + 1]] - out[0][whole][:, right[parent]]
+            ratio = np.linalg.norm(after, axis=-1) / np.linalg.norm(before, axis=-1)
+            np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4)
+            np.testing.assert_allclose(after, before * ratio[:, None], rtol=1e-4, atol=1e-6)
+            ratios.append(ratio[0])
+    ratios = np.array(ratios).reshape(5, 3)
+    np.testing.assert_allclose(ratios, ratios[:, :1].repeat(3, 1), rtol=1e-4)
+    assert np.ptp(ratios[:, 0]) > 0.05 and ((ratios > 0.59) & (ratios < 1.41)).all()
+
+
+def test_finger_lengths_are_off_by_default_and_leave_the_random_stream_alone(clip):
+    frames, mask = clip
+    norm = normalize_frames(frames, mask, MODEL_203)
+    bank = NoiseBank(seed=0, size=1 << 12)
+    plain = augment_normalized(norm, mask, None, np.random.default_rng(1), AugmentConfig(), bank)
+    zero = augment_normalized(norm, mask, None, np.random.default_rng(1),
+                              AugmentConfig(finger_length_std=0.0), bank)
+    np.testing.assert_array_equal(plain, zero)
+    other = augment_normalized(norm, mask, None, np.random.default_rng(1),
+                               AugmentConfig(finger_length_std=0.1), bank)
+    assert not np.array_equal(plain[:, HANDS[1]], other[:, HANDS[1]])

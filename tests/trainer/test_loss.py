@@ -90,3 +90,14 @@ def test_vocabulary_loss_scores_each_clip_against_its_own_language_only():
     moved = vocabulary.clone()
     moved[3] = torch.tensor([0.0, 1.0])
     assert vocabulary_loss(pose[:1], moved, ids[:1], groups, scale).item() == pytest.approx(clip0, abs=1e-6)
+
+
+def test_vocabulary_margin_takes_the_margin_off_the_right_prompt_only():
+    vocabulary = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    groups, scale = torch.tensor([0, 0, 0]), torch.tensor(2.0)
+    pose, ids = torch.tensor([[1.0, 0.0]]), torch.tensor([0])
+    m = 0.3
+    expected = math.log(math.exp(2 * (1 - m)) + math.exp(1.6) + 1) - 2 * (1 - m)
+    loss = vocabulary_loss(pose, vocabulary, ids, groups, scale, margin=m)
+    assert loss.item() == pytest.approx(expected, abs=1e-6)
+    assert loss.item() > vocabulary_loss(pose, vocabulary, ids, groups, scale).item()

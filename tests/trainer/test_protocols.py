@@ -102,3 +102,66 @@ def test_fold_models_are_reused_only_when_trained_with_the_same_config(tmp_path)
     other = replace(cfg, train=replace(cfg.train, lr=cfg.train.lr / 2))
     new_signers_protocol(other, rows, tmp_path, folds=[("P1", "P2")], progress=said.append)
     assert "another config" in said[0] and "training without P1+P2" in said[1]
+
+
+def test_fold_models_per_seed_live_apart_and_a_run_saved_before_a_setting_is_reused(tmp_path):
+    import json
+
+    from signclip.trainer.checkpoint import META
+    from signclip.trainer.config import RunCfg, TrainCfg
+    from signclip.trainer.protocols import new_signers_protocol, new_signers_seeds
+
+    rows = lexicon_rows(LEXICON) + photos(())
+    cfg = RunCfg(model=TINY, train=TrainCfg(batch_size=4, steps=1, warmup_steps=1, checkpoint_every=1))
+    said = []
+    result = new_signers_seeds(cfg, rows, tmp_path, [3, 4], folds=[("P1", "P2")], progress=said.append)
+    assert [s.split(" in ")[-1] for s in said] == [str(tmp_path / "seed-3" / "P1+P2"),
+                                                   str(tmp_path / "seed-4" / "P1+P2")]
+    spread = result["over seeds"]["P1+P2"]["static letters"]
+    each = [result["seeds"][s]["P1+P2"]["static letters"]["R@1"] for s in (3, 4)]
+    assert spread == pytest.approx({"mean": np.mean(each), "sd": np.std(each, ddof=1)})
+    # a checkpoint written before vocabulary_margin existed: the same model as margin 0, not retrained
+    meta = tmp_path / "seed-3" / "P1+P2" / "checkpoint" / META
+    saved = json.loads(meta.read_text())
+    del saved["config"]["train"]["vocabulary_margin"]
+    meta.write_text(json.dumps(saved))
+    said.clear()
+    new_signers_protocol(replace(cfg, train=replace(cfg.train, seed=3)), rows, tmp_path / "seed-3",
+                         folds=[("P1", "P2")], progress=said.append)
+    assert said == []
+
+
+def test_signclip_evaluate_refuses_unknown_folds_seeds_and_settings_in_one_line(tmp_path, capsys):
+    from signclip.runtime.cli.main import main
+    from signclip.trainer.checkpoint import save_checkpoint
+    from signclip.trainer.config import RunCfg
+    from signclip.trainer.data import write_manifest
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "run", SignCLIP(TINY), RunCfg(model=TINY), {"step": 0})
+    data = tmp_path / "rows.csv"
+    write_manifest(lexicon_rows(LEXICON), data)
+    base = ["evaluate", str(tmp_path / "run"), "--data", str(data), "--protocol", "new-signers",
+            "--runs", str(tmp_path / "runs")]
+    for extra, message in [(["--folds", "P1+P3"], "unknown fold 'P1+P3'"),
+                           (["--seeds", "0,x"], "--seeds 0,x: whole numbers"),
+                           (["--set", "train.sead=1"], "--set train.sead=1: expected KEY=VALUE"),
+                           (["--set", "train.augmentation.nope=1"], "expected KEY=VALUE")]:
+        assert main(base + extra) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert main(base[:-4] + ["--set", "train.seed=1"]) == 2
+    assert "--set changes the training of the new-signers folds" in capsys.readouterr().err
+
+
+def test_settings_from_the_command_line_reach_nested_configs():
+    from signclip.runtime.errors import SignclipError
+    from signclip.trainer.config import RunCfg, with_overrides
+
+    cfg = with_overrides(RunCfg(), ["train.seed=2", "train.augmentation.finger_length_std=0.1",
+                                    "train.vocabulary_margin=0.2", "model.normalization.hand_view=0"])
+    assert (cfg.train.seed, cfg.train.augmentation.finger_length_std, cfg.train.vocabulary_margin,
+            cfg.model.normalization.hand_view) == (2, 0.1, 0.2, 0)
+    assert cfg.train.augmentation.flip_p == RunCfg().train.augmentation.flip_p
+    with pytest.raises(SignclipError, match="expected KEY=VALUE"):
+        with_overrides(RunCfg(), ["train.augmentation=1"])      # a whole section, not a setting

@@ -179,3 +179,12 @@ def test_shipping_a_checkpoint_drops_optimizer_state_and_keeps_the_model_card(tm
     _, _, state, extra = load_checkpoint(release)
     assert state == {"step": 1, "data_credits": ["x"]} and not extra
     assert (release / "README.md").read_text() == "# the model card\n"
+
+
+def test_signclip_train_refuses_an_unknown_setting_in_one_line(tmp_path, capsys):
+    from signclip.runtime.cli.main import main
+
+    assert main(["train", "edge-small", "--out", str(tmp_path), "--set", "train.step=5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--set train.step=5: expected KEY=VALUE" in err and len(err.splitlines()) == 1
+    assert not any(tmp_path.iterdir())                         # refused before anything is written
