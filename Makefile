@@ -8,7 +8,7 @@ LOCK := requirements/constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast test-py310 lint eval default-model bench clean web node chromium lock test-latest docs
+.PHONY: setup demo test test-fast test-py310 lint eval study default-model bench clean web node chromium lock test-latest docs
 HELD_OUT := asq,bzs,mfs
 MODEL := models/edge-small
 
@@ -149,6 +149,17 @@ eval: setup
 	$(BIN)/signclip lexicon -o runs/manifest.csv $(TRAIN_DATA)
 	$(BIN)/signclip evaluate $(MODEL) --protocol words --data runs/manifest.csv
 	$(BIN)/signclip evaluate $(MODEL) --protocol new-signers --data runs/manifest.csv --runs runs/new-signers
+
+# The variant study for strangers' hands (docs/training.md, "Variants over three seeds"): the shipped
+# recipe and each variant trained with seeds 0-2 without the two hardest folds' signers (runs/study,
+# reused when there; about 7 minutes a model on 2 CPU cores).
+STUDY = $(BIN)/signclip evaluate $(MODEL) --protocol new-signers --data runs/manifest.csv \
+	--seeds 0,1,2 --folds P7+P8,P1+P2
+study: setup
+	$(BIN)/signclip lexicon -o runs/manifest.csv $(TRAIN_DATA)
+	$(STUDY) --runs runs/study/baseline
+	$(STUDY) --runs runs/study/margin --set train.vocabulary_margin=0.2
+	$(STUDY) --runs runs/study/fingers --set train.augmentation.finger_length_std=0.1
 
 clean:
 	rm -rf $(VENV) $(VENV310) $(LATEST) build *.egg-info web/node_modules
