@@ -344,14 +344,16 @@ def new_signers_seeds(run_cfg, rows: list, runs_dir, seeds, folds=NEW_SIGNER_FOL
         cfg = replace(run_cfg, train=replace(run_cfg.train, seed=int(seed)))
         per_seed[int(seed)] = new_signers_protocol(cfg, rows, Path(runs_dir) / f"seed-{seed}", folds,
                                                    progress)
-    spread = {}
-    for name in per_seed[int(seeds[0])]:
-        spread[name] = {}
-        for case in ("static letters", "all classes"):
-            top1 = np.array([per_seed[s][name][case]["R@1"] for s in per_seed])
-            spread[name][case] = {"mean": float(top1.mean()), "sd": float(top1.std(ddof=1)) if len(top1) > 1
-                                  else 0.0}
+    first = per_seed[int(seeds[0])]
+    spread = {name: {case: _spread([per_seed[s][name][case]["R@1"] for s in per_seed])
+                     for case in first[name]} for name in first}
     return {"seeds": per_seed, "over seeds": spread}
+
+
+def _spread(values) -> dict:
+    """Mean and sample sd (0 for one value)."""
+    v = np.asarray(values, np.float64)
+    return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
 
 
 def _mean(summaries: list) -> dict:
