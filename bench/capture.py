@@ -5,13 +5,16 @@ landmarks' agreement with Holistic, the letters read, and a whole `signclip look
     python bench/capture.py --rounds 3 --videos tests/data/videos/asl_letters_CAB.mp4
     python bench/capture.py --markdown docs/speed.md   # also writes its section of that page
 
+Modes: MediaPipe's own Holistic solution (the baseline and the reference), and ours: the same
+graph with and without its face, one frame at a time or two frames in flight (`holistic_graph.py`).
 Per frame: the video decoded to RGB once, beforehand; each mode runs over every frame after its
 graph has started on the first, modes in turns over `--rounds` rounds (medians), so that they see
 the same phases of a shared machine. Agreement: for each frame where both find a hand, the largest
 distance between a mode's hand points and Holistic's, in palm lengths (Holistic's wrist to middle
 knuckle); pose points (the 25 upper-body ones) likewise, in the frame's palm length. Lookup: the
 whole command on the C-A-B video (interpreter start and model loading included) against Holistic
-alone on the same frames (decode, RGB, Holistic; graph start-up excluded, as bench/app.py).
+alone on the same frames (decode, RGB, MediaPipe's solution; graph start-up excluded, as
+bench/app.py).
 """
 
 from __future__ import annotations
@@ -28,19 +31,32 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from signclip.runtime.capture.holistic import CaptureConfig, HolisticCapture, open_video, video_frames  # noqa: E402
+from signclip.runtime.capture.holistic import (  # noqa: E402
+    CaptureConfig,
+    HolisticCapture,
+    holistic_keypoints,
+    open_video,
+    quiet_native_stderr,
+    video_frames,
+)
+from signclip.runtime.capture.holistic_graph import BODY_AND_HANDS  # noqa: E402
 from signclip.runtime.model.int8_path import cpu_name  # noqa: E402
 from signclip.runtime.pose.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import add_markdown_option, page_section  # noqa: E402
+from report import add_markdown_option, mediapipe_holistic, page_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "data" / "videos"
 LETTERS = "ABCL"
 DEFAULT_VIDEOS = [VIDEOS / "asl_letters_CAB.mp4", *(VIDEOS / f"asl_letter_{x}.mp4" for x in LETTERS),
                   VIDEOS / "webcam_one_hand.mp4"]
-MODES = {"holistic": CaptureConfig(), "without face": CaptureConfig(face=False)}
+BASELINE = "MediaPipe's Holistic"
+# mode -> (our capture's config, frames in flight); the baseline is MediaPipe's own solution
+MODES = {BASELINE: None,
+         "holistic, 2 in flight": (CaptureConfig(), True),
+         "without face": (CaptureConfig(face=False), False),
+         "without face, 2 in flight": (CaptureConfig(face=False), True)}
 UPPER_BODY = np.array([c == BODY for c, _ in HOLISTIC_576.points]) & \
     (np.arange(HOLISTIC_576.size) < 25)  # nose to hips: the points the model reads
 HANDS = {side: np.array([c == side for c, _ in HOLISTIC_576.points]) for side in (LEFT_HAND, RIGHT_HAND)}
@@ -55,13 +71,37 @@ def decoded(path: Path) -> list:
         capture.release()
 
 
-def capture(frames: list, config: CaptureConfig) -> tuple:
+class SolutionCapture:
+    """MediaPipe's own Holistic solution with our capture's `process` and `close`."""
+
+    def __init__(self):
+        self._quiet = quiet_native_stderr()
+        self._quiet.__enter__()
+        self.solution = mediapipe_holistic()
+
+    def process(self, rgb) -> tuple:
+        results = self.solution.process(rgb)
+        names = (*BODY_AND_HANDS, "face_landmarks")
+        return holistic_keypoints({n: getattr(results, n) for n in names}, rgb.shape[1], rgb.shape[0])
+
+    def close(self) -> None:
+        self.solution.close()
+        self._quiet.__exit__(None, None, None)
+
+
+def capture(frames: list, mode) -> tuple:
     """(points [T, K, 3], found [T, K], ms per frame) of one mode over the frames."""
-    with HolisticCapture(config) as graph:
+    graph = SolutionCapture() if mode is None else HolisticCapture(mode[0])
+    try:
         out = [graph.process(frames[0])]  # the graph's start-up is not per-frame cost
         began = time.perf_counter()
-        out += [graph.process(rgb) for rgb in frames[1:]]
+        if mode is not None and mode[1]:
+            out += [(f, c) for _, f, c in graph.stream(enumerate(frames[1:]))]
+        else:
+            out += [graph.process(rgb) for rgb in frames[1:]]
         ms = (time.perf_counter() - began) / max(1, len(frames) - 1) * 1e3
+    finally:
+        graph.close()
     points = np.stack([p for p, _ in out])
     return points, np.stack([c for _, c in out]) > 0, ms
 
@@ -94,7 +134,8 @@ def agreement(reference: tuple, other: tuple) -> dict:
 
 
 def letters_read(config: CaptureConfig) -> str:
-    """The top-1 letter of each fixture letter video (ASL), captured with `config`."""
+    """The top-1 letter of each fixture letter video (ASL), captured with `config` (two frames in
+    flight, as every video is read)."""
     from signclip.runtime.capture.holistic import video_to_clip
     from signclip.runtime.recognition.engine import Engine
     from signclip.runtime.recognition.segmentation import trim_rest
@@ -110,14 +151,15 @@ def letters_read(config: CaptureConfig) -> str:
 def lookup_vs_holistic(video: Path) -> tuple:
     """(seconds of the whole `signclip lookup --segments`, seconds of Holistic alone, the signs read)."""
     frames = decoded(video)
-    with HolisticCapture(CaptureConfig()) as holistic:
-        holistic.process(frames[0])
-        began = time.perf_counter()
-        capture_, _ = open_video(video)
-        for rgb in video_frames(capture_):
-            holistic.process(rgb)
-        alone = time.perf_counter() - began
-        capture_.release()
+    holistic = SolutionCapture()
+    holistic.solution.process(frames[0])
+    began = time.perf_counter()
+    capture_, _ = open_video(video)
+    for rgb in video_frames(capture_):
+        holistic.solution.process(rgb)
+    alone = time.perf_counter() - began
+    capture_.release()
+    holistic.close()
     began = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "signclip.runtime.cli", "lookup", str(video), "--segments",
                           "--language", "ase", "--top-k", "1"], capture_output=True, text=True, check=True)
@@ -153,16 +195,17 @@ def run_benchmark(args) -> None:
                 points, found, ms = capture(frames, config)
                 times[mode].append(ms)
                 results[mode] = (points, found)
-        base = statistics.median(times["holistic"])
+        base = statistics.median(times[BASELINE])
         for mode in MODES:
             ms = statistics.median(times[mode])
-            a = agreement(results["holistic"], results[mode])
+            a = agreement(results[BASELINE], results[mode])
             print(f"| {video.name} | {len(frames)} | {mode} | {ms:.1f} | {base / ms:.2f} | "
                       f"{a['hand frames']} | {a['hands close']:.3f} | {a['pose close']:.3f} | "
                       f"{a['hand worst']:.4f} |")
     print()
     print("Letters read (top-1, ase) on the letter videos " + " ".join(LETTERS) + ": " + "; ".join(
-        f"{mode} {letters_read(config)}" for mode, config in MODES.items()) + ".")
+        f"{name} {letters_read(config)}" for name, config in
+        (("holistic", CaptureConfig()), ("without face", CaptureConfig(face=False)))) + ".")
     whole, alone, signs = lookup_vs_holistic(VIDEOS / "asl_letters_CAB.mp4")
     print()
     print(f"`signclip lookup asl_letters_CAB.mp4 --segments` (the default bundle's capture, interpreter "

@@ -65,3 +65,11 @@ def machine() -> str:
     from signclip.runtime.model.int8_path import cpu_name
 
     return f"CPU: {cpu_name()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}"
+
+
+def mediapipe_holistic():
+    """MediaPipe's own Holistic solution (the wheel's `mp.solutions.holistic`, model complexity 1,
+    one frame at a time), as its users run it: the capture benchmarks' baseline."""
+    import mediapipe as mp
+
+    return mp.solutions.holistic.Holistic(model_complexity=1)

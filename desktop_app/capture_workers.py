@@ -138,7 +138,6 @@ class PoseWorker(QObject):
         self.inp, self.out, self.gate, self.wait = inp, out, gate, wait
         self.capture_config = capture_config
         self.frames = 0
-        self.busy_ns = 0
         self.first_done_ns = 0  # when the first frame came out of MediaPipe (after the graph started)
 
     @Slot()
@@ -155,15 +154,9 @@ class PoseWorker(QObject):
 
         recent = deque(maxlen=30)  # finish times of the last frames, for the FPS readout
         with HolisticCapture(self.capture_config or CaptureConfig()) as holistic:
-            while (item := self.inp.take()) is not None:
-                if item is END:
-                    self.out.put(END, wait=True)
-                    continue
-                t0 = time.perf_counter_ns()
-                keypoints, confidence = holistic.process(item.rgb)
+            for (item, t0), keypoints, confidence in holistic.stream(self._pairs()):
                 t1 = time.perf_counter_ns()
                 self.frames += 1
-                self.busy_ns += t1 - t0
                 self.first_done_ns = self.first_done_ns or t1
                 recent.append(t1)
                 fps = (len(recent) - 1) / ((recent[-1] - recent[0]) / 1e9) if len(recent) > 1 else 0.0
@@ -173,3 +166,18 @@ class PoseWorker(QObject):
                 self.out.put(frame, wait=self.wait)
                 if self.gate.offer():
                     self.posed.emit(frame)
+
+    def _pairs(self):
+        """((frame, when it went in), rgb) for MediaPipe's stream; None while no new frame waits, so
+        that the frames in flight come out without waiting for the camera's next one."""
+        while True:
+            if not self.inp.ready():
+                yield None
+            item = self.inp.take()
+            if item is None:
+                return
+            if item is END:  # the frames before the end come out first
+                yield None
+                self.out.put(END, wait=True)
+                continue
+            yield (item, time.perf_counter_ns()), item.rgb

@@ -3,17 +3,19 @@
 Keypoints come out exactly as pose-format's `load_holistic` writes them: x and y in pixels, z as
 MediaPipe gives it, body confidence = visibility, face and hands 1 where detected. A bundle that hides
 the face reads no face point, so its capture runs the wheel's own Holistic graph without its face
-branch (`CaptureConfig(face=False)`): the same pose and hands, the face points marked missing.
+branch (`CaptureConfig(face=False)`): the same pose and hands, the face points marked missing. Videos
+go through the graph with two frames in flight (`holistic_graph.py`): the same keypoints, sooner.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,55 +58,6 @@ def capture_for(normalization) -> CaptureConfig:
     return CaptureConfig(face=not normalization.hide_face)
 
 
-HOLISTIC_GRAPH = "modules/holistic_landmark/holistic_landmark_cpu.binarypb"  # inside the mediapipe package
-FACE_NODES = ("SplitNormalizedLandmarkListCalculator", "FaceLandmarksFromPoseCpu")
-HOLISTIC_OUTPUTS = ("pose_landmarks", "pose_world_landmarks", "left_hand_landmarks", "right_hand_landmarks")
-
-
-def holistic_without_face():
-    """The wheel's Holistic graph config less its face branch (the face landmarks split off the pose
-    and the face mesh model): pose and both hands come out of the same nodes as in Holistic."""
-    import mediapipe
-    from mediapipe.framework import calculator_pb2
-
-    config = calculator_pb2.CalculatorGraphConfig()
-    config.ParseFromString((Path(mediapipe.__file__).parent / HOLISTIC_GRAPH).read_bytes())
-    kept = [n for n in config.node if n.calculator not in FACE_NODES]
-    outputs = [s for s in config.output_stream if not s.startswith("FACE_LANDMARKS:")]
-    sides = [s for s in config.input_side_packet if not s.startswith("REFINE_FACE_LANDMARKS:")]
-    del config.node[:], config.output_stream[:], config.input_side_packet[:]
-    config.node.extend(kept)
-    config.output_stream.extend(outputs)
-    config.input_side_packet.extend(sides)
-    return config
-
-
-def open_graph(config: CaptureConfig, static_image_mode: bool):
-    """MediaPipe's Holistic solution, or its graph without the face run the way the solution runs it
-    (the same side inputs and thresholds, mediapipe/python/solutions/holistic.py)."""
-    import mediapipe as mp
-
-    common = dict(static_image_mode=static_image_mode, model_complexity=int(config.model_complexity),
-                  min_detection_confidence=config.min_detection_confidence,
-                  min_tracking_confidence=config.min_tracking_confidence)
-    if config.face:
-        return mp.solutions.holistic.Holistic(refine_face_landmarks=config.refine_face, **common)
-    from mediapipe.python.solution_base import SolutionBase
-
-    tracking = not static_image_mode
-    return SolutionBase(
-        graph_config=holistic_without_face(),
-        side_inputs={"model_complexity": int(config.model_complexity), "smooth_landmarks": tracking,
-                     "enable_segmentation": False, "smooth_segmentation": tracking,
-                     "use_prev_landmarks": tracking},
-        calculator_params={
-            "poselandmarkcpu__posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
-                config.min_detection_confidence,
-            "poselandmarkcpu__poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
-            "ThresholdingCalculator.threshold": config.min_tracking_confidence},
-        outputs=list(HOLISTIC_OUTPUTS))
-
-
 def pose_model_available(complexity: int) -> bool:
     import mediapipe
 
@@ -124,11 +77,16 @@ def quiet_native_stderr():
         yield
 
 
+IN_FLIGHT = 2  # frames in the graph at once: the next frame's pose model runs beside the hand models
+
+
 class HolisticCapture:
-    """One MediaPipe Holistic graph (with or without its face): `process(rgb)` -> (frame [K, 3],
-    confidence [K]) in the Holistic layout; `close()`."""
+    """MediaPipe's Holistic graph (with or without its face) to keypoints in the Holistic layout:
+    `process(rgb)` one frame, `stream(pairs)` many with frames in flight; `close()`."""
 
     def __init__(self, config: CaptureConfig = CaptureConfig(), *, static_image_mode: bool = False):
+        from .holistic_graph import HolisticGraph
+
         complexity = ModelComplexity(config.model_complexity)
         if not pose_model_available(complexity):
             raise SignclipError(
@@ -139,12 +97,15 @@ class HolisticCapture:
         self.layout: Layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
         self._face_points = 478 if config.refine_face else 468
         # MediaPipe's graph threads log as its models load: pose and face at the first frame, the
-        # hand models after a hand first shows, and after process() has returned, so fd 2 stays
+        # hand models after a hand first shows, and after a frame's results are out, so fd 2 stays
         # silenced across frames until a few frames after the first hand (or QUIET_START_FRAMES)
         self._quiet = contextlib.ExitStack()
         self._quiet.enter_context(quiet_native_stderr())
         try:
-            self._holistic = open_graph(config, static_image_mode)
+            self._graph = HolisticGraph(
+                face=config.face, static_image_mode=static_image_mode, model_complexity=int(complexity),
+                refine_face=config.refine_face, min_detection=config.min_detection_confidence,
+                min_tracking=config.min_tracking_confidence)
         except BaseException:
             self._quiet.close()
             raise
@@ -152,29 +113,46 @@ class HolisticCapture:
         self._quiet_until = QUIET_START_FRAMES
 
     def process(self, rgb: np.ndarray) -> tuple:
-        """Keypoints of one RGB frame [H, W, 3] uint8 in this capture's layout."""
-        height, width = rgb.shape[:2]
-        results = self._holistic.process(rgb)
-        if results.left_hand_landmarks is not None or results.right_hand_landmarks is not None:
+        """Keypoints of one RGB frame [H, W, 3] uint8: (frame [K, 3], confidence [K])."""
+        self._graph.submit(rgb)
+        return self._keypoints(rgb.shape)
+
+    def stream(self, pairs: Iterable) -> Iterator[tuple]:
+        """(tag, rgb) pairs to (tag, frame, confidence) in order, IN_FLIGHT frames in the graph at
+        once: the same keypoints as `process` one frame after the other. A None among the pairs
+        (a live source with no new frame yet) hands out the frames in flight before the next."""
+        waiting: collections.deque = collections.deque()
+        try:
+            for pair in pairs:
+                if pair is not None:
+                    tag, rgb = pair
+                    self._graph.submit(rgb)
+                    waiting.append((tag, rgb.shape))
+                while waiting and (pair is None or len(waiting) >= IN_FLIGHT):
+                    tag, shape = waiting.popleft()
+                    yield (tag, *self._keypoints(shape))
+            while waiting:
+                tag, shape = waiting.popleft()
+                yield (tag, *self._keypoints(shape))
+        finally:  # a consumer that stops early leaves no frame in the graph for the next call
+            while waiting:
+                waiting.popleft()
+                self._graph.result()
+
+    def _keypoints(self, shape: tuple) -> tuple:
+        """The oldest frame in the graph as (frame [K, 3], confidence [K]) for an image of `shape`."""
+        results = self._graph.result()
+        height, width = shape[:2]
+        if results["left_hand_landmarks"] is not None or results["right_hand_landmarks"] is not None:
             self._quiet_until = min(self._quiet_until, self._frames + QUIET_AFTER_HAND_FRAMES)
         self._frames += 1
         if self._frames >= self._quiet_until:
             self._quiet.close()
-        parts = [
-            _landmarks(results.pose_landmarks, 33, width, height, visibility=True),
-            _landmarks(results.face_landmarks if self.config.face else None, self._face_points, width,
-                       height),
-            _landmarks(results.left_hand_landmarks, 21, width, height),
-            _landmarks(results.right_hand_landmarks, 21, width, height),
-            _landmarks(results.pose_world_landmarks, 33, width, height, visibility=True),
-        ]
-        frame = np.concatenate([p[0] for p in parts]).astype(np.float32)  # (K, 3)
-        confidence = np.concatenate([p[1] for p in parts]).astype(np.float32)  # (K,)
-        return frame, confidence
+        return holistic_keypoints(results, width, height, self._face_points)
 
     def close(self) -> None:
         with quiet_native_stderr():  # the graph flushes its log on shutdown
-            self._holistic.close()
+            self._graph.close()
         self._quiet.close()
 
     def __enter__(self):
@@ -182,6 +160,21 @@ class HolisticCapture:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def holistic_keypoints(results: dict, width: int, height: int, face_points: int = 468) -> tuple:
+    """Holistic's landmarks {output: proto or None} as pose-format lays them out: (frame [K, 3] in
+    pixels, confidence [K]); the face is missing where `results` has none."""
+    parts = [
+        _landmarks(results["pose_landmarks"], 33, width, height, visibility=True),
+        _landmarks(results.get("face_landmarks"), face_points, width, height),
+        _landmarks(results["left_hand_landmarks"], 21, width, height),
+        _landmarks(results["right_hand_landmarks"], 21, width, height),
+        _landmarks(results["pose_world_landmarks"], 33, width, height, visibility=True),
+    ]
+    frame = np.concatenate([p[0] for p in parts]).astype(np.float32)  # (K, 3)
+    confidence = np.concatenate([p[1] for p in parts]).astype(np.float32)  # (K,)
+    return frame, confidence
 
 
 def _landmarks(component, num: int, width: int, height: int, visibility: bool = False) -> tuple:
@@ -328,9 +321,10 @@ def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool 
     try:
         with os.fdopen(os.dup(2), "w") as terminal, captured_native_stderr(), \
                 HolisticCapture(config) as holistic:
-            for rgb in tqdm(decoded, total=total, unit="frame", disable=not progress,
-                            desc=Path(path).name, leave=False, file=terminal):
-                frame, confidence = holistic.process(rgb)
+            pairs = ((None, rgb) for rgb in decoded)
+            for _, frame, confidence in tqdm(holistic.stream(pairs), total=total, unit="frame",
+                                             disable=not progress, desc=Path(path).name, leave=False,
+                                             file=terminal):
                 frames.append(frame)
                 confidences.append(confidence)
     finally:

@@ -101,6 +101,11 @@ class FrameSlot:
             self._cond.notify_all()
             return True
 
+    def ready(self) -> bool:
+        """Whether `take` would return at once (an item waits, or the slot is closed)."""
+        with self._cond:
+            return self._item is not None or self.closed
+
     def take(self):
         with self._cond:
             while self._item is None and not self.closed:
@@ -172,7 +177,8 @@ class VideoSource(FrameSource):
         finally:
             self._slot.close()
 
-    def _rgb_frames(self) -> Iterator[tuple]:
+    def _rgb_frames(self) -> Iterator:
+        """(index, time, rgb) of each frame; a live source also yields None while no new frame waits."""
         if not self.realtime:
             index = 0
             while (rgb := self._read()) is not None:
@@ -181,17 +187,22 @@ class VideoSource(FrameSource):
             return
         self._thread = threading.Thread(target=self._reader, name=f"read {self.name}", daemon=True)
         self._thread.start()
-        while (item := self._slot.take()) is not None:
+        while True:
+            if not self._slot.ready():
+                yield None
+            if (item := self._slot.take()) is None:
+                break
             self.dropped = self._slot.dropped
             yield item
         self.dropped = self._slot.dropped
 
     def __iter__(self) -> Iterator[Frame]:
-        for index, stamp, rgb in self._rgb_frames():
-            if self._holistic is None:
-                yield Frame(index, stamp, rgb, None, None)
-                continue
-            keypoints, confidence = self._holistic.process(rgb)
+        frames = self._rgb_frames()
+        if self._holistic is None:
+            yield from (Frame(index, stamp, rgb, None, None) for index, stamp, rgb in filter(None, frames))
+            return
+        pairs = (None if item is None else (item, item[2]) for item in frames)
+        for (index, stamp, rgb), keypoints, confidence in self._holistic.stream(pairs):
             yield Frame(index, stamp, rgb, keypoints, confidence > 0)
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from pose_format import Pose
 
 from signclip.runtime.capture.holistic import CaptureConfig, video_to_clip
 from signclip.runtime.errors import SignclipError
-from signclip.runtime.pose.layouts import BODY, FACE, LEFT_HAND, RIGHT_HAND
+from signclip.runtime.pose.layouts import BODY, FACE, HOLISTIC_576, LEFT_HAND, RIGHT_HAND
 
 # Measured with mediapipe 0.10.18, model complexity 1 (the data README gives the same numbers).
 SOUP_RATES = {BODY: 1.00, FACE: 1.00, LEFT_HAND: 0.98, RIGHT_HAND: 0.85}
@@ -155,3 +155,80 @@ def test_read_ahead_keeps_order_stops_early_and_passes_errors_on():
 
     with pytest.raises(SignclipError, match="damaged frame"):
         list(read_ahead(broken()))
+
+
+@pytest.fixture(scope="module")
+def soup_rgb(videos_dir):
+    from signclip.runtime.capture.holistic import open_video, video_frames
+
+    capture, _ = open_video(videos_dir / "asl_soup.mp4")
+    try:
+        return list(video_frames(capture))[:24]
+    finally:
+        capture.release()
+
+
+@pytest.mark.parametrize("face", [True, False])
+def test_frames_in_flight_give_mediapipes_own_holistic_numbers(soup_rgb, face):
+    """Our run of the wheel's graph, frame by frame and two frames in flight, against MediaPipe's
+    own Holistic solution: the same numbers, bit for bit (the face missing without it)."""
+    import mediapipe as mp
+
+    from signclip.runtime.capture.holistic import HolisticCapture, holistic_keypoints
+    from signclip.runtime.capture.holistic_graph import BODY_AND_HANDS
+
+    height, width = soup_rgb[0].shape[:2]
+    names = (*BODY_AND_HANDS, "face_landmarks")
+    with mp.solutions.holistic.Holistic() as solution:
+        expected = [holistic_keypoints({n: getattr(r, n) for n in names}, width, height)
+                    for r in map(solution.process, soup_rgb)]
+    with HolisticCapture(CaptureConfig(face=face)) as holistic:
+        one_by_one = [holistic.process(rgb) for rgb in soup_rgb]
+    with HolisticCapture(CaptureConfig(face=face)) as holistic:
+        streamed = [(f, c) for _, f, c in holistic.stream(enumerate(soup_rgb))]
+    kept = np.array([face or c != FACE for c, _ in HOLISTIC_576.points])
+    for got in (one_by_one, streamed):
+        assert len(got) == len(expected)
+        for (frame, conf), (want_frame, want_conf) in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(frame[kept], want_frame[kept])
+            np.testing.assert_array_equal(conf[kept], want_conf[kept])
+            assert not conf[~kept].any()
+
+
+def test_a_stream_stopped_early_leaves_the_graph_in_step(soup_rgb):
+    """A consumer that stops reading a stream leaves no frame in flight: the next frame's keypoints
+    are its own, as after the same frames one by one."""
+    from signclip.runtime.capture.holistic import HolisticCapture
+
+    with HolisticCapture(CaptureConfig(face=False)) as holistic:
+        list(holistic.stream(enumerate(soup_rgb[:3])))
+        expected = holistic.process(soup_rgb[3])
+    with HolisticCapture(CaptureConfig(face=False)) as holistic:
+        stream = holistic.stream(enumerate(soup_rgb))
+        assert [next(stream)[0], next(stream)[0]] == [0, 1]  # frame 2 is in the graph by now
+        stream.close()
+        got = holistic.process(soup_rgb[3])
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_live_source_with_no_new_frame_gets_the_frames_in_flight(soup_rgb):
+    """None among the pairs (no new camera frame yet) hands out every frame in flight before the
+    stream asks for the next one, so a slow camera does not hold results back."""
+    from signclip.runtime.capture.holistic import HolisticCapture
+
+    log = []
+
+    def pairs():
+        for i in range(3):
+            log.append(f"in {i}")
+            yield i, soup_rgb[i]
+        log.append("idle")
+        yield None
+        log.append("in 3")
+        yield 3, soup_rgb[3]
+
+    with HolisticCapture(CaptureConfig(face=False)) as holistic:
+        for tag, _, _ in holistic.stream(pairs()):
+            log.append(f"out {tag}")
+    assert log == ["in 0", "in 1", "out 0", "in 2", "out 1", "idle", "out 2", "in 3", "out 3"]

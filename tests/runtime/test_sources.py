@@ -69,13 +69,16 @@ def test_video_source_estimates_keypoints(videos_dir):
 
 def test_latest_frame_slot_keeps_only_the_newest():
     slot = FrameSlot()
+    assert not slot.ready()
     for i in range(5):
         slot.put(i)
+    assert slot.ready()
     assert slot.take() == 4 and slot.dropped == 4
+    assert not slot.ready()
     threading.Timer(0.05, slot.put, args=(9,)).start()
     assert slot.take() == 9  # waits for the next one
     slot.close()
-    assert slot.take() is None
+    assert slot.ready() and slot.take() is None
 
 
 def test_a_camera_that_cannot_open_is_a_clear_error():
