@@ -48,24 +48,30 @@ def _available(requirements) -> bool:
         return False
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `signclip` parser; with `only`, just that command's (the others' modules are not imported,
+    which a run of one command does not need: each costs start-up time)."""
     parser = argparse.ArgumentParser(prog="signclip", description="SignCLIP on the edge.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name, requirements in COMMANDS:
-        if not _available(requirements):
+        if (only is not None and name != only) or not _available(requirements):
             continue
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip().splitlines()[0]
         command = sub.add_parser(name, help=doc, description=doc)
         module.add_arguments(command)
         command.set_defaults(_run=module.run)
+    if only is not None and not sub.choices:  # its packages are missing: argparse lists what can run
+        return build_parser()
     return parser
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    named = argv[0] if argv and argv[0] in {name for name, _, _ in COMMANDS} else None
+    args = build_parser(only=named).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except SignclipError as e:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +148,28 @@ def test_labels_are_checked_when_taught_and_cut_in_tables(env, capsys):
     assert json_lines(capsys.readouterr().out)[0]["results"][0]["label"] == long  # JSON keeps it whole
     assert main(["teach", "--list"]) == 0
     assert max(len(line) for line in capsys.readouterr().out.splitlines()[1:]) < 60
+
+
+def test_a_command_imports_only_its_own_module():
+    """`signclip lookup ...` builds only lookup's parser (start-up time); `signclip --help` and a
+    command whose packages are missing still get the full list."""
+    code = textwrap.dedent("""
+        import sys
+        from signclip.runtime.cli.main import COMMANDS, build_parser
+
+        def commands(parser):
+            return set(parser._subparsers._group_actions[0].choices)
+
+        parser = build_parser(only="lookup")
+        assert commands(parser) == {"lookup"}
+        assert "signclip.export.formats" not in sys.modules
+        assert "signclip.runtime.cli.spell" not in sys.modules
+        assert parser.parse_args(["lookup", "--text", "house"]).text == ["house"]
+        shown = commands(build_parser())
+        assert {"lookup", "pose", "doctor"} <= shown
+        COMMANDS.append(("needs-nothing-here", "signclip.nowhere", ("no_such_package_x",)))
+        assert commands(build_parser(only="needs-nothing-here")) == shown
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
