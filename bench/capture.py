@@ -6,7 +6,7 @@ landmarks' agreement with Holistic, the letters read, and a whole `signclip look
     python bench/capture.py --markdown docs/speed.md   # also writes its section of that page
 
 Modes: MediaPipe's own Holistic solution (the baseline and the reference), and ours: the same
-graph with and without its face, one frame at a time or two frames in flight (`holistic_graph.py`).
+graph with and without its face, streamed with two frames in flight (`holistic_graph.py`).
 Per frame: the video decoded to RGB once, beforehand; each mode runs over every frame after its
 graph has started on the first, modes in turns over `--rounds` rounds (medians), so that they see
 the same phases of a shared machine. Agreement: for each frame where both find a hand, the largest
@@ -52,11 +52,8 @@ LETTERS = "ABCL"
 DEFAULT_VIDEOS = [VIDEOS / "asl_letters_CAB.mp4", *(VIDEOS / f"asl_letter_{x}.mp4" for x in LETTERS),
                   VIDEOS / "webcam_one_hand.mp4"]
 BASELINE = "MediaPipe's Holistic"
-# mode -> (our capture's config, frames in flight); the baseline is MediaPipe's own solution
-MODES = {BASELINE: None,
-         "holistic, 2 in flight": (CaptureConfig(), True),
-         "without face": (CaptureConfig(face=False), False),
-         "without face, 2 in flight": (CaptureConfig(face=False), True)}
+# mode -> our capture's config (frames streamed, two in flight); the baseline is MediaPipe's own solution
+MODES = {BASELINE: None, "holistic": CaptureConfig(), "without face": CaptureConfig(face=False)}
 UPPER_BODY = np.array([c == BODY for c, _ in HOLISTIC_576.points]) & \
     (np.arange(HOLISTIC_576.size) < 25)  # nose to hips: the points the model reads
 HANDS = {side: np.array([c == side for c, _ in HOLISTIC_576.points]) for side in (LEFT_HAND, RIGHT_HAND)}
@@ -91,14 +88,14 @@ class SolutionCapture:
 
 def capture(frames: list, mode) -> tuple:
     """(points [T, K, 3], found [T, K], ms per frame) of one mode over the frames."""
-    graph = SolutionCapture() if mode is None else HolisticCapture(mode[0])
+    graph = SolutionCapture() if mode is None else HolisticCapture(mode)
     try:
         out = [graph.process(frames[0])]  # the graph's start-up is not per-frame cost
         began = time.perf_counter()
-        if mode is not None and mode[1]:
-            out += [(f, c) for _, f, c in graph.stream(enumerate(frames[1:]))]
-        else:
+        if mode is None:
             out += [graph.process(rgb) for rgb in frames[1:]]
+        else:
+            out += [(f, c) for _, f, c in graph.stream(enumerate(frames[1:]))]
         ms = (time.perf_counter() - began) / max(1, len(frames) - 1) * 1e3
     finally:
         graph.close()

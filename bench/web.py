@@ -54,8 +54,7 @@ def python_pipeline(video: Path, engine, language: str) -> tuple:
         recognizer.warm_up()
         began = time.perf_counter()
         events = []
-        for rgb in video_frames(capture):
-            frame, confidence = holistic.process(rgb)
+        for _, frame, confidence in holistic.stream(enumerate(video_frames(capture))):
             events += recognizer.push(frame, confidence > 0)
             frames += 1
         events += recognizer.finish()

@@ -113,7 +113,8 @@ class HolisticCapture:
         self._quiet_until = QUIET_START_FRAMES
 
     def process(self, rgb: np.ndarray) -> tuple:
-        """Keypoints of one RGB frame [H, W, 3] uint8: (frame [K, 3], confidence [K])."""
+        """Keypoints of one RGB frame [H, W, 3] uint8: (frame [K, 3], confidence [K]). A photo's
+        way; frames of a video go faster through `stream`, for which a video graph is laid out."""
         self._graph.submit(rgb)
         return self._keypoints(rgb.shape)
 

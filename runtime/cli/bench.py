@@ -65,13 +65,12 @@ def stage_mediapipe(video, repeats: int) -> dict:
         rng = np.random.default_rng(0)
         frames = [rng.integers(0, 255, (480, 640, 3), np.uint8) for _ in range(repeats + 1)]
         what = "synthetic 640x480 noise (no person: detection only; give --video for real frames)"
-    times = []
     with HolisticCapture() as holistic:
         holistic.process(frames[0])
-        for f in frames[1:]:
-            t0 = time.perf_counter()
-            holistic.process(f)
-            times.append(time.perf_counter() - t0)
+        began = time.perf_counter()
+        # frames stream through as a video's do (two in flight): the time from one out to the next
+        out = [time.perf_counter() for _ in holistic.stream(enumerate(frames[1:]))]
+    times = np.diff([began, *out])
     return {"median_ms": 1e3 * float(np.median(times)), "p90_ms": 1e3 * float(np.percentile(times, 90)),
             "per": "frame", "input": what}
 
