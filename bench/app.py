@@ -31,6 +31,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "data" / "videos"
 DEFAULT_VIDEOS = ("asl_letters_CAB.mp4", "webcam_one_hand.mp4", "asl_letter_C.mp4")
+TARGET_RATIO = 1.4  # app frames per second over MediaPipe Holistic alone's: real time on a laptop CPU
 
 
 def mediapipe_alone(path: Path) -> tuple:
@@ -143,7 +144,7 @@ def run_benchmark(args) -> int:
     print("| video | frames | MediaPipe alone FPS | app FPS | app/MP | overhead | overlay lag | display lag "
           "| signs |")
     print("|---|---|---|---|---|---|---|---|---|")
-    all_ratios = []
+    all_ratios, worst_overlay = [], 0
     for video in map(Path, args.videos):
         base, runs = [], []
         for _ in range(args.repeats):
@@ -158,11 +159,15 @@ def run_benchmark(args) -> int:
         ratio = app_fps / mp_fps
         all_ratios.append(ratio)
         overlay = max(r["overlay_lag"] for r in runs)
+        worst_overlay = max(worst_overlay, overlay)
         display = statistics.median(r["display_lag"] for r in runs)
         print(f"| {video.name} | {frames} | {mp_fps:.1f} | {app_fps:.1f} | {ratio:.2f} | {1 - ratio:.1%} | "
               f"{overlay} | {display:.1f} | {runs[0]['signs']} |")
-    print(f"\nload average after: {os.getloadavg()[0]:.1f}; targets: app/MP >= 0.90, overlay lag <= 1 frame; "
-          f"median app/MP over videos: {statistics.median(all_ratios):.2f}")
+    median = statistics.median(all_ratios)
+    met = median >= TARGET_RATIO and worst_overlay <= 1
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}; targets: median app/MP >= {TARGET_RATIO:.2f}, "
+          f"overlay lag <= 1 frame: {'met' if met else 'not met'} (median app/MP over videos {median:.2f}, "
+          f"overlay lag at most {worst_overlay})")
     return 0
 
 
