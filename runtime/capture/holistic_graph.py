@@ -5,9 +5,9 @@ the whole graph is idle, so on a laptop CPU one core waits while the other runs 
 graph is a pipeline: the pose model of frame t+1 needs only frame t's pose, so it can run while the
 hand models of frame t still run. `HolisticGraph` gives the pose and the hands a thread each, feeds
 frames without waiting for the graph to be idle and hands results back in order, each once every
-output stream has passed its timestamp.
-Everything else is as the solution does it: the same graph file, side packets, thresholds and
-timestamps (33333 us apart), so the landmarks are the same numbers.
+output stream has passed its timestamp. Everything else is as the solution does it: the same graph
+file, side packets, thresholds and timestamps (33333 us apart), so the landmarks are the same
+numbers.
 """
 
 from __future__ import annotations
