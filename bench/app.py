@@ -20,10 +20,9 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from report import add_markdown_option, machine, mediapipe_holistic, page_section
+from report import add_markdown_option, holistic_alone, machine, page_section
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -32,25 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "data" / "videos"
 DEFAULT_VIDEOS = ("asl_letters_CAB.mp4", "webcam_one_hand.mp4", "asl_letter_C.mp4")
 TARGET_RATIO = 1.4  # app frames per second over MediaPipe Holistic alone's: real time on a laptop CPU
-
-
-def mediapipe_alone(path: Path) -> tuple:
-    """(frames, seconds): decode + RGB + MediaPipe's own Holistic solution, one frame after the other."""
-    from signclip.runtime.capture.holistic import open_video, quiet_native_stderr, video_frames
-
-    capture, _ = open_video(path)
-    frames = 0
-    with quiet_native_stderr(), mediapipe_holistic() as holistic:
-        holistic.process(next(video_frames(capture)))  # graph start-up is not per-frame cost
-        capture.release()
-        capture, _ = open_video(path)
-        began = time.perf_counter()
-        for rgb in video_frames(capture):
-            holistic.process(rgb)
-            frames += 1
-        spent = time.perf_counter() - began
-    capture.release()
-    return frames, spent
 
 
 def app_pipeline(path: Path, engine, app) -> dict:
@@ -148,7 +128,7 @@ def run_benchmark(args) -> int:
     for video in map(Path, args.videos):
         base, runs = [], []
         for _ in range(args.repeats):
-            frames, seconds = mediapipe_alone(video)
+            frames, seconds = holistic_alone(video)
             base.append(frames / seconds)
             r = app_pipeline(video, engine, app)
             if r["frames"] != frames:

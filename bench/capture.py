@@ -20,6 +20,7 @@ bench/app.py), in turns over at least 3 rounds (medians).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -44,7 +45,7 @@ from signclip.runtime.model.int8_path import cpu_name  # noqa: E402
 from signclip.runtime.pose.layouts import BODY, HOLISTIC_576, LEFT_HAND, RIGHT_HAND  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import add_markdown_option, mediapipe_holistic, page_section  # noqa: E402
+from report import add_markdown_option, holistic_alone, mediapipe_holistic, page_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT / "tests" / "data" / "videos"
@@ -72,9 +73,9 @@ class SolutionCapture:
     """MediaPipe's own Holistic solution with our capture's `process` and `close`."""
 
     def __init__(self):
-        self._quiet = quiet_native_stderr()
-        self._quiet.__enter__()
-        self.solution = mediapipe_holistic()
+        self._open = contextlib.ExitStack()
+        self._open.enter_context(quiet_native_stderr())
+        self.solution = self._open.enter_context(mediapipe_holistic())
 
     def process(self, rgb) -> tuple:
         results = self.solution.process(rgb)
@@ -82,8 +83,7 @@ class SolutionCapture:
         return holistic_keypoints({n: getattr(results, n) for n in names}, rgb.shape[1], rgb.shape[0])
 
     def close(self) -> None:
-        self.solution.close()
-        self._quiet.__exit__(None, None, None)
+        self._open.close()
 
 
 def capture(frames: list, mode) -> tuple:
@@ -145,30 +145,14 @@ def letters_read(config: CaptureConfig) -> str:
     return " ".join(read)
 
 
-def holistic_alone(video: Path, frames: list) -> float:
-    """Seconds of MediaPipe's Holistic solution over the video: decode, RGB, Holistic (graph
-    start-up excluded, as bench/app.py)."""
-    holistic = SolutionCapture()
-    holistic.solution.process(frames[0])
-    began = time.perf_counter()
-    capture_, _ = open_video(video)
-    for rgb in video_frames(capture_):
-        holistic.solution.process(rgb)
-    alone = time.perf_counter() - began
-    capture_.release()
-    holistic.close()
-    return alone
-
-
 def lookup_vs_holistic(video: Path, rounds: int) -> tuple:
     """(median seconds of the whole `signclip lookup --segments`, of Holistic alone, the signs read),
     the two in turns over `rounds` rounds."""
-    frames = decoded(video)
     command = [sys.executable, "-m", "signclip.runtime.cli", "lookup", str(video), "--segments",
                "--language", "ase", "--top-k", "1"]
     wholes, alones = [], []
     for _ in range(rounds):
-        alones.append(holistic_alone(video, frames))
+        alones.append(holistic_alone(video)[1])
         began = time.perf_counter()
         out = subprocess.run(command, capture_output=True, text=True, check=True)
         wholes.append(time.perf_counter() - began)
@@ -212,8 +196,7 @@ def run_benchmark(args) -> None:
                       f"{a['hand worst']:.4f} |")
     print()
     print("Letters read (top-1, ase) on the letter videos " + " ".join(LETTERS) + ": " + "; ".join(
-        f"{name} {letters_read(config)}" for name, config in
-        (("holistic", CaptureConfig()), ("without face", CaptureConfig(face=False)))) + ".")
+        f"{name} {letters_read(config)}" for name, config in MODES.items() if config is not None) + ".")
     whole, alone, signs = lookup_vs_holistic(VIDEOS / "asl_letters_CAB.mp4", max(3, args.rounds))
     print()
     print(f"`signclip lookup asl_letters_CAB.mp4 --segments` (the default bundle's capture, interpreter "

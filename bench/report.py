@@ -8,6 +8,7 @@ import contextlib
 import io
 import re
 import sys
+import time
 from pathlib import Path
 
 from signclip.runtime.atomic import atomic_write_bytes
@@ -60,7 +61,6 @@ def write_section(page: Path, name: str, text: str) -> None:
 def machine() -> str:
     """The line that says where and when a benchmark ran (CPU model, cores, date)."""
     import os
-    import time
 
     from signclip.runtime.model.int8_path import cpu_name
 
@@ -73,3 +73,22 @@ def mediapipe_holistic():
     import mediapipe as mp
 
     return mp.solutions.holistic.Holistic(model_complexity=1)
+
+
+def holistic_alone(path) -> tuple:
+    """(frames, seconds): decode + RGB + MediaPipe's Holistic solution over a video, one frame after
+    the other; the graph's start-up (on a first frame beforehand) is not timed."""
+    from signclip.runtime.capture.holistic import open_video, quiet_native_stderr, video_frames
+
+    with quiet_native_stderr(), mediapipe_holistic() as holistic:
+        capture, _ = open_video(path)
+        holistic.process(next(video_frames(capture)))
+        capture.release()
+        capture, _ = open_video(path)
+        frames, began = 0, time.perf_counter()
+        for rgb in video_frames(capture):
+            holistic.process(rgb)
+            frames += 1
+        spent = time.perf_counter() - began
+        capture.release()
+    return frames, spent

@@ -170,14 +170,11 @@ class PoseWorker(QObject):
     def _pairs(self):
         """((frame, when it went in), rgb) for MediaPipe's stream; None while no new frame waits, so
         that the frames in flight come out without waiting for the camera's next one."""
-        while True:
-            if not self.inp.ready():
-                yield None
-            item = self.inp.take()
+        for item in self.inp.items():
             if item is None:
-                return
-            if item is END:  # the frames before the end come out first
+                yield None
+            elif item is END:  # the frames before the end come out first
                 yield None
                 self.out.put(END, wait=True)
-                continue
-            yield (item, time.perf_counter_ns()), item.rgb
+            else:
+                yield (item, time.perf_counter_ns()), item.rgb

@@ -9,7 +9,6 @@ go through the graph with two frames in flight (`holistic_graph.py`): the same k
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import enum
 import os
@@ -115,41 +114,37 @@ class HolisticCapture:
     def process(self, rgb: np.ndarray) -> tuple:
         """Keypoints of one RGB frame [H, W, 3] uint8: (frame [K, 3], confidence [K]). A photo's
         way; frames of a video go faster through `stream`, for which a video graph is laid out."""
-        self._graph.submit(rgb)
-        return self._keypoints(rgb.shape)
+        self._graph.submit(rgb, (None, rgb.shape))
+        return self._next()[1:]
 
     def stream(self, pairs: Iterable) -> Iterator[tuple]:
         """(tag, rgb) pairs to (tag, frame, confidence) in order, IN_FLIGHT frames in the graph at
         once: the same keypoints as `process` one frame after the other. A None among the pairs
         (a live source with no new frame yet) hands out the frames in flight before the next."""
-        waiting: collections.deque = collections.deque()
+        graph = self._graph
         try:
             for pair in pairs:
                 if pair is not None:
                     tag, rgb = pair
-                    self._graph.submit(rgb)
-                    waiting.append((tag, rgb.shape))
-                while waiting and (pair is None or len(waiting) >= IN_FLIGHT):
-                    tag, shape = waiting.popleft()
-                    yield (tag, *self._keypoints(shape))
-            while waiting:
-                tag, shape = waiting.popleft()
-                yield (tag, *self._keypoints(shape))
+                    graph.submit(rgb, (tag, rgb.shape))
+                while graph.in_flight and (pair is None or graph.in_flight >= IN_FLIGHT):
+                    yield self._next()
+            while graph.in_flight:
+                yield self._next()
         finally:  # a consumer that stops early leaves no frame in the graph for the next call
-            while waiting:
-                waiting.popleft()
-                self._graph.result()
+            while graph.in_flight:
+                graph.result()
 
-    def _keypoints(self, shape: tuple) -> tuple:
-        """The oldest frame in the graph as (frame [K, 3], confidence [K]) for an image of `shape`."""
-        results = self._graph.result()
+    def _next(self) -> tuple:
+        """The oldest frame in the graph as (tag, frame [K, 3], confidence [K])."""
+        (tag, shape), results = self._graph.result()
         height, width = shape[:2]
         if results["left_hand_landmarks"] is not None or results["right_hand_landmarks"] is not None:
             self._quiet_until = min(self._quiet_until, self._frames + QUIET_AFTER_HAND_FRAMES)
         self._frames += 1
         if self._frames >= self._quiet_until:
             self._quiet.close()
-        return holistic_keypoints(results, width, height, self._face_points)
+        return (tag, *holistic_keypoints(results, width, height, self._face_points))
 
     def close(self) -> None:
         with quiet_native_stderr():  # the graph flushes its log on shutdown

@@ -89,8 +89,8 @@ def expanded_config(face: bool, min_detection: float, min_tracking: float, branc
 
 
 class HolisticGraph:
-    """Holistic (with or without its face) over a stream of RGB frames: `submit(rgb)` queues a frame,
-    `result()` returns the oldest submitted frame's landmarks {output: proto or None}."""
+    """Holistic (with or without its face) over a stream of RGB frames: `submit(rgb, tag)` queues a
+    frame, `result()` returns the oldest one's (tag, landmarks {output: proto or None})."""
 
     def __init__(self, *, face: bool, static_image_mode: bool = False, model_complexity: int = 1,
                  refine_face: bool = False, min_detection: float = 0.5, min_tracking: float = 0.5):
@@ -119,7 +119,7 @@ class HolisticGraph:
             sides["refine_face_landmarks"] = packet_creator.create_bool(refine_face)
         self._graph.start_run(sides)
         self._timestamp = 0
-        self._waiting: collections.deque = collections.deque()  # timestamps submitted, not yet returned
+        self._waiting: collections.deque = collections.deque()  # (timestamp, tag) submitted, not yet out
 
     def _observe(self, stream: str, packet) -> None:
         """Graph thread: a packet, or (empty) a timestamp bound passed without one."""
@@ -132,10 +132,12 @@ class HolisticGraph:
 
     @property
     def in_flight(self) -> int:
+        """Frames submitted whose results have not been taken."""
         return len(self._waiting)
 
-    def submit(self, rgb: np.ndarray) -> None:
-        """Queue one RGB frame [H, W, 3] uint8 (copied into the graph); returns at once."""
+    def submit(self, rgb: np.ndarray, tag=None) -> None:
+        """Queue one RGB frame [H, W, 3] uint8 (copied into the graph) with a tag that comes back with
+        its results; returns at once."""
         from mediapipe.python import packet_creator
         from mediapipe.python._framework_bindings import image_frame
 
@@ -144,20 +146,20 @@ class HolisticGraph:
         self._timestamp += FRAME_STEP_US
         packet = packet_creator.create_image_frame(rgb, image_format=image_frame.ImageFormat.SRGB)
         self._graph.add_packet_to_input_stream(stream="image", packet=packet.at(self._timestamp))
-        self._waiting.append(self._timestamp)
+        self._waiting.append((self._timestamp, tag))
 
-    def result(self) -> dict:
-        """The oldest submitted frame's landmarks, {output: proto or None}; waits for them."""
+    def result(self) -> tuple:
+        """The oldest submitted frame's (tag, landmarks {output: proto or None}); waits for them."""
         from mediapipe.python import packet_getter
 
-        timestamp = self._waiting.popleft()
+        timestamp, tag = self._waiting.popleft()
         with self._changed:
             while min(self._passed.values()) < timestamp:
                 if not self._changed.wait(WAIT_STEP_S) and self._graph.has_error():
                     self._graph.wait_until_idle()  # raises the graph's error
             packets = self._packets.pop(timestamp, {})
-        return {name: packet_getter.get_proto(packets[name]) if name in packets else None
-                for name in self.outputs}
+        return tag, {name: packet_getter.get_proto(packets[name]) if name in packets else None
+                     for name in self.outputs}
 
     def close(self) -> None:
         self._graph.close()

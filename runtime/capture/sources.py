@@ -114,6 +114,16 @@ class FrameSlot:
             self._cond.notify_all()
             return item
 
+    def items(self) -> Iterator:
+        """Each item taken until the slot closes, with a None whenever none waits yet (then the next
+        is waited for): a consumer with work in flight hands it out meanwhile."""
+        while True:
+            if not self.ready():
+                yield None
+            if (item := self.take()) is None:
+                return
+            yield item
+
     def close(self) -> None:
         with self._cond:
             self.closed = True
@@ -187,11 +197,7 @@ class VideoSource(FrameSource):
             return
         self._thread = threading.Thread(target=self._reader, name=f"read {self.name}", daemon=True)
         self._thread.start()
-        while True:
-            if not self._slot.ready():
-                yield None
-            if (item := self._slot.take()) is None:
-                break
+        for item in self._slot.items():
             self.dropped = self._slot.dropped
             yield item
         self.dropped = self._slot.dropped
