@@ -8,7 +8,9 @@ Python: decode, MediaPipe Holistic (mediapipe 0.10.18, model complexity 1) and t
 recognizer (segmentation, normalization, and the encoder and lookup when a sign ends) on every frame,
 as fast as they go. Page: the folder `signclip web` builds, served on 127.0.0.1; Chromium's fake
 camera plays the same video in real time (looped); the page takes the newest frame whenever it is
-free, so its rate is frames processed per second. Python and the page alternate per repeat; medians.
+free, so its rate is frames processed per second. For a bundle that hides the face, the page runs
+MediaPipe's graph without its face mesh (`signclip web`), and the same page built to run the npm
+package's Holistic whole is measured beside it. Python and the pages alternate per repeat; medians.
 Also: what the page downloaded, and its times from navigation to models loaded, first keypoints
 and first sign shown (the video's first sign ends about 3 s after it starts playing).
 Needs `make web` (npm packages) and Chromium (`make test` installs Debian's).
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "web"))  # the browser test's page driver and fake camera
 
 CAB = ROOT / "tests" / "data" / "videos" / "asl_letters_CAB.mp4"
+WHOLE = "whole"  # the same page built to run the npm package's Holistic graph as it is
 GROUPS = (("vendor/holistic/", "MediaPipe Holistic (web)"), ("vendor/onnxruntime-web/", "ONNX Runtime Web"),
           ("model/", "model and vocabulary"), ("", "page (HTML, CSS, modules, drawing)"))
 
@@ -91,6 +94,7 @@ def run_benchmark(args) -> None:
     from fake_camera import write_y4m
     from page_driver import CHROMIUM, NODE
 
+    from signclip.runtime.capture.holistic import capture_for
     from signclip.runtime.cli.webpage import build_site
     from signclip.runtime.recognition.engine import Engine
 
@@ -100,35 +104,48 @@ def run_benchmark(args) -> None:
     with tempfile.TemporaryDirectory(prefix="signclip-bench-web-") as tmp:
         tmp = Path(tmp)
         build_site(engine.bundle, tmp / "site", log=lambda _: None)
+        sites = {"page": tmp / "site"}
+        if not capture_for(engine.bundle.normalization).face:  # the page runs without the face mesh
+            build_site(engine.bundle, tmp / "whole", log=lambda _: None, face=True)
+            sites = {WHOLE: tmp / "whole", "page": tmp / "site"}
         camera = tmp / "camera.y4m"
         video = write_y4m(args.video, camera)
-        py, page = [], []
+        py, pages = [], {name: [] for name in sites}
         for r in range(args.repeats):
             py.append(python_pipeline(args.video, engine, args.language))
             last = r == args.repeats - 1
-            page.append(page_run(tmp / "site", camera, args.seconds, args.language,
-                                 args.screenshot.absolute() if args.screenshot and last else None))
-    report(args, video, py, page)
+            for name, site in sites.items():
+                shot = args.screenshot.absolute() if args.screenshot and last and name == "page" else None
+                pages[name].append(page_run(site, camera, args.seconds, args.language, shot))
+    report(args, video, py, pages)
 
 
-def report(args, video: dict, py: list, page: list) -> None:
+def report(args, video: dict, py: list, pages: dict) -> None:
     py_fps = statistics.median(f / s for f, s, _ in py)
-    page_fps = statistics.median(p["fps"] for p in page)
     frames, seconds, py_labels = py[len(py) // 2]
-    p = page[len(page) // 2]
-    if p["status"] != "running":
-        print(f"the page stopped: {p['status']} {p['error']}")
     print(f"{args.video.name}: {video['frames']} frames, {video['width']}x{video['height']}, "
           f"{video['fps']:g} fps; language {args.language}; {len(py)} repeat(s), medians\n")
-    print("| pipeline | FPS | x Python | signs (top-1) |")
-    print("|---|---|---|---|")
+    print("| pipeline | FPS | x Python | MediaPipe ms a frame | signs (top-1) |")
+    print("|---|---|---|---|---|")
     print(f"| Python runtime: MediaPipe 0.10.18 + recognizer ({frames} frames in {seconds:.1f} s) | "
-          f"{py_fps:.1f} | 1.00 | {' '.join(py_labels)} |")
-    tops = " ".join(s["top5"][0]["label"] for s in p["signs"])
-    stats = p["stats"]
-    print(f"| web page in Chromium: MediaPipe web + recognizer + ONNX Runtime Web ({stats.get('frames', 0)} "
-          f"frames in {p['wall_s']:.0f} s, camera at {video['fps']:g} fps) | {page_fps:.1f} | "
-          f"{page_fps / py_fps:.2f} | {tops} |")
+          f"{py_fps:.1f} | 1.00 | | {' '.join(py_labels)} |")
+    for name, page in pages.items():
+        page_fps = statistics.median(p["fps"] for p in page)
+        p = page[len(page) // 2]
+        if p["status"] != "running":
+            print(f"the page ({name}) stopped: {p['status']} {p['error']}")
+        tops = " ".join(s["top5"][0]["label"] for s in p["signs"])
+        stats = p["stats"]
+        graph = "Holistic whole" if name == WHOLE else stats.get("mediapipe_graph", "?")
+        mediapipe_ms = statistics.median(q["stats"].get("mediapipe_ms_mean", 0) for q in page)
+        print(f"| web page in Chromium: MediaPipe web ({graph}) + recognizer + ONNX Runtime Web "
+              f"({stats.get('frames', 0)} frames in {p['wall_s']:.0f} s, camera at {video['fps']:g} fps) | "
+              f"{page_fps:.1f} | {page_fps / py_fps:.2f} | {mediapipe_ms:.0f} | {tops} |")
+    if WHOLE in pages:
+        whole, faceless = (statistics.median(p["fps"] for p in pages[n]) for n in (WHOLE, "page"))
+        print(f"\nThe page without the face mesh: {faceless / whole:.2f}x the frames per second of the "
+              f"page running Holistic whole.")
+    p = pages["page"][len(pages["page"]) // 2]
     sizes = defaultdict(int)
     for r in p["request_list"]:
         sizes[next(name for prefix, name in GROUPS if r["path"].lstrip("/").startswith(prefix))] += r["bytes"]

@@ -40,10 +40,12 @@ SITE_MARK = "signclip-web.json"  # written last into every built folder: what th
 WEB_SOURCES = Path(__file__).resolve().parents[2] / "web"  # the page's own files in a checkout
 PAGE_FILES = ("index.html", "app.css")
 LOCK_STAMP = ".signclip-lock-sha256"
+HOLISTIC_GRAPH = "holistic.binarypb"  # the npm package's graph: one HolisticLandmarkGpu node
+GRAPH_WITHOUT_FACE = "holistic_without_face.binarypb"
 # npm package -> the files of it the page loads (the rest of each package stays in node_modules)
 VENDOR_FILES = {
     "@mediapipe/holistic": (
-        "holistic.js", "holistic.binarypb", "holistic_solution_packed_assets.data",
+        "holistic.js", "holistic_solution_packed_assets.data",  # its graph: holistic_graph()
         "holistic_solution_packed_assets_loader.js", "holistic_solution_simd_wasm_bin.js",
         "holistic_solution_simd_wasm_bin.wasm", "holistic_solution_simd_wasm_bin.data",
         "holistic_solution_wasm_bin.js", "holistic_solution_wasm_bin.wasm",
@@ -110,9 +112,11 @@ def taught_entries(folder: Path, taught, calibration) -> dict | None:
                                                              "text_rows": calibration[1].tolist()}}
 
 
-def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None) -> dict:
+def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None,
+                    capture_graph: str = HOLISTIC_GRAPH) -> dict:
     """The bundle's web format into `folder` (with the word lists of the spoken languages `words`,
-    and the `taught` signs of packs, calibrated on the `calibration` rows); returns the manifest."""
+    and the `taught` signs of packs, calibrated on the `calibration` rows; `capture_graph`: the
+    MediaPipe graph file the page runs); returns the manifest."""
     from ..recognition.engine import spoken_languages  # the engine's reading of the prompts, not a second one
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,6 +143,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
         # the 543 that MediaPipe's web Holistic returns, and the indices normalization needs
         "layout": meta["layout"],
         "capture_layout": [list(p) for p in HOLISTIC_543.points],
+        "capture_graph": capture_graph,
         "flip_permutation": flip_permutation(MODEL_203).tolist(),  # needs pose-format's face table
         "leg_indices": leg_indices(MODEL_203).tolist(),
         "face_indices": face_indices(MODEL_203).tolist(),
@@ -158,6 +163,55 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
 
 
 # ---------------------------------------------------------------- npm packages
+
+
+def graph_without_face(graph: bytes) -> bytes:
+    """The npm package's Holistic graph with its HolisticLandmarkGpu node replaced by that subgraph's
+    pose and hand nodes (registered in the same WebAssembly), as `runtime/capture/holistic_graph.py`
+    does with the wheel's: no face mesh. The face stream that the solution's JavaScript listens to
+    stays, gated shut, so that each frame's results come out with no face."""
+    from mediapipe.calculators.core import constant_side_packet_calculator_pb2 as constant_pb2
+    from mediapipe.framework import calculator_pb2
+
+    Node = calculator_pb2.CalculatorGraphConfig.Node  # noqa: N806 (a protobuf class)
+    config = calculator_pb2.CalculatorGraphConfig()
+    config.ParseFromString(graph)
+    index = next(i for i, n in enumerate(config.node) if n.calculator == "HolisticLandmarkGpu")
+    holistic = config.node[index]
+    out = dict(s.split(":", 1) for s in holistic.output_stream)
+    image = holistic.input_stream[0]
+    # named as inside HolisticLandmarkGpu, so that the solution's options that name its nodes
+    # (minDetectionConfidence, minTrackingConfidence) find them
+    pose = Node(name="holisticlandmarkgpu__poselandmarkgpu", calculator="PoseLandmarkGpu",
+                input_stream=[image],
+                output_stream=[f"{tag}:{out[key]}" for tag, key in (
+                    ("LANDMARKS", "POSE_LANDMARKS"), ("WORLD_LANDMARKS", "WORLD_LANDMARKS"),
+                    ("SEGMENTATION_MASK", "SEGMENTATION_MASK"))],
+                input_side_packet=[s for s in holistic.input_side_packet
+                                   if not s.startswith("REFINE_FACE_LANDMARKS:")])
+    hands = Node(name="holisticlandmarkgpu__handlandmarksleftandrightgpu",
+                 calculator="HandLandmarksLeftAndRightGpu",
+                 input_stream=[image, f"POSE_LANDMARKS:{out['POSE_LANDMARKS']}"],
+                 output_stream=[f"{side}:{out[side]}"
+                                for side in ("LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS")])
+    no_face = Node(name="NoFaceConstant", calculator="ConstantSidePacketCalculator",
+                   output_side_packet=["PACKET:no_face"])
+    constant = no_face.options.Extensions[constant_pb2.ConstantSidePacketCalculatorOptions.ext]
+    constant.packet.add().bool_value = False
+    shut = Node(calculator="GateCalculator", input_stream=[out["POSE_LANDMARKS"]],
+                input_side_packet=["ALLOW:no_face"], output_stream=[out["FACE_LANDMARKS"]])
+    nodes = list(config.node)
+    nodes[index:index + 1] = [pose, hands, no_face, shut]
+    del config.node[:]
+    config.node.extend(nodes)
+    return config.SerializeToString()
+
+
+def holistic_graph(modules: Path, face: bool) -> tuple:
+    """(file name, bytes) of the MediaPipe graph the page runs: the npm package's Holistic, or the
+    same without its face mesh (for a bundle that hides the face, as the Python capture does)."""
+    graph = (modules / "@mediapipe" / "holistic" / HOLISTIC_GRAPH).read_bytes()
+    return (HOLISTIC_GRAPH, graph) if face else (GRAPH_WITHOUT_FACE, graph_without_face(graph))
 
 
 def lock_digest(web: Path) -> str:
@@ -204,9 +258,12 @@ def check_out_folder(out: Path) -> None:
 
 
 def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DEFAULT_WORDS, taught=(),
-               calibration=None) -> dict:
+               calibration=None, face: bool | None = None) -> dict:
     """The static page for `bundle` (and the `taught` signs of packs) at `out`: what the page is
-    built from (also in SITE_MARK)."""
+    built from (also in SITE_MARK). `face`: whether the page's MediaPipe computes the face mesh
+    (default: where the bundle reads it)."""
+    from ..capture.holistic import capture_for
+
     out = Path(out).absolute()
     check_out_folder(out)
     if not (web / "src").is_dir():
@@ -224,7 +281,10 @@ def build_site(bundle: Bundle, out, web: Path = WEB_SOURCES, log=print, words=DE
                 target = tmp / "vendor" / package.split("/")[-1] / Path(f).name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(modules / package / f, target)
-        manifest = write_web_model(bundle, tmp / MODEL_DIR, words, taught, calibration)
+        face = capture_for(bundle.normalization).face if face is None else face
+        graph, data = holistic_graph(modules, face)
+        (tmp / "vendor" / "holistic" / graph).write_bytes(data)
+        manifest = write_web_model(bundle, tmp / MODEL_DIR, words, taught, calibration, graph)
         mark = {"bundle": str(bundle.path), "model": manifest["source"]["model"],
                 "packs": sorted({source for source, _ in taught}),
                 "packages": package_versions(modules),

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from page_driver import CHROMIUM, drive_page, served
 
-from signclip.runtime.cli.webpage import SITE_MARK, build_site
+from signclip.runtime.cli.webpage import GRAPH_WITHOUT_FACE, SITE_MARK, build_site
 from signclip.runtime.pose.clip import PoseClip
 from signclip.runtime.pose.layouts import MODEL_203
-from signclip.runtime.pose.normalize import preprocess
+from signclip.runtime.pose.normalize import face_indices, preprocess
 
 CAB_VIDEO = "asl_letters_CAB.mp4"
 EXPECTED = ("C", "A", "B")
@@ -118,6 +118,20 @@ def test_in_the_browser_the_page_computes_what_the_runtime_computes(page, engine
         assert float(py @ js / np.linalg.norm(js)) >= 0.999  # exact INT8 products on both: test_parity.py
         top5 = engine.lookup_embedding(py, 5, "ase")
         assert [m["label"] for m in sign["top5"]] == [m.label for m in top5]
+
+
+@pytest.mark.slow
+def test_the_page_runs_mediapipe_without_the_face_the_bundle_hides(page, site, engine):
+    """The shipped bundle hides the face: the page's MediaPipe graph has no face mesh (as the Python
+    capture), so no face point is ever found, while the body and the hands are."""
+    assert engine.bundle.normalization.hide_face
+    assert page["stats"]["mediapipe_graph"] == GRAPH_WITHOUT_FACE
+    assert (site / "vendor" / "holistic" / GRAPH_WITHOUT_FACE).is_file()
+    face = face_indices(MODEL_203)
+    for sign in page["signs"]:
+        found = np.array(sign["keypoints"]["rawMask"], bool).reshape(-1, MODEL_203.size)
+        assert not found[:, face].any()
+        assert found[:, ~np.isin(np.arange(MODEL_203.size), face)].any()
 
 
 @pytest.mark.slow

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from signclip.runtime.cli.main import main
-from signclip.runtime.cli.webpage import SITE_MARK, WEB_SOURCES, node_modules, write_web_model
+from signclip.runtime.cli.webpage import (
+    GRAPH_WITHOUT_FACE,
+    HOLISTIC_GRAPH,
+    SITE_MARK,
+    WEB_SOURCES,
+    build_site,
+    graph_without_face,
+    node_modules,
+    write_web_model,
+)
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.model.bundle import load_bundle, sha256_file
 from signclip.runtime.pose.layouts import MODEL_203, flip_permutation
@@ -33,6 +44,57 @@ def test_the_folder_holds_the_page_its_packages_and_the_model(built):
     assert (built / "vendor" / "holistic" / "pose_landmark_full.tflite").is_file()
     html = (built / "index.html").read_text()
     assert "src/app.js" in html and "vendor/holistic/holistic.js" in html
+
+
+def holistic_package() -> Path:
+    return node_modules(WEB_SOURCES, log=lambda _: None) / "@mediapipe" / "holistic"
+
+
+def listened_streams(holistic_js: str) -> set:
+    """The output streams that the npm solution's JavaScript listens to (its `wants` list)."""
+    match = re.search(r'wants:"([a-z_ ]+)"', holistic_js)
+    assert match, "holistic.js no longer names the streams it listens to as this test reads them"
+    return set(match.group(1).split())
+
+
+def test_the_page_graph_without_the_face_gives_every_stream_the_solution_listens_to():
+    from mediapipe.framework import calculator_pb2
+
+    package = holistic_package()
+    whole, faceless = calculator_pb2.CalculatorGraphConfig(), calculator_pb2.CalculatorGraphConfig()
+    whole.ParseFromString((package / HOLISTIC_GRAPH).read_bytes())
+    faceless.ParseFromString(graph_without_face((package / HOLISTIC_GRAPH).read_bytes()))
+    calculators = [n.calculator for n in faceless.node]
+    assert "HolisticLandmarkGpu" not in calculators
+    assert {"PoseLandmarkGpu", "HandLandmarksLeftAndRightGpu"} <= set(calculators)
+    assert not any("Face" in c and "Geometry" not in c for c in calculators)  # no face mesh
+    produced = {s.split(":")[-1] for n in faceless.node for s in n.output_stream}
+    assert listened_streams((package / "holistic.js").read_text()) <= produced
+    # the face stream: pose landmarks behind a gate held shut by a constant false
+    (gate,) = [n for n in faceless.node if "face_landmarks" in n.output_stream]
+    assert gate.calculator == "GateCalculator" and gate.input_side_packet == ["ALLOW:no_face"]
+    assert "bool_value: false" in str(next(n for n in faceless.node if n.name == "NoFaceConstant").options)
+    # everything else is the package's graph as it is: its inputs, option nodes and the rest
+    rest = [n for n in whole.node if n.calculator != "HolisticLandmarkGpu"]
+    assert all(n in faceless.node for n in rest)
+    assert list(faceless.input_stream) == list(whole.input_stream)
+
+
+def test_the_page_runs_without_the_face_where_the_bundle_hides_it(tmp_path):
+    bundle = load_bundle()
+    assert bundle.normalization.hide_face  # the shipped bundle; the face is computed only if read
+    faceless = build_site(bundle, tmp_path / "faceless", log=lambda _: None)["bytes"]
+    manifest = json.loads((tmp_path / "faceless" / "model" / "manifest.json").read_text())
+    assert manifest["capture_graph"] == GRAPH_WITHOUT_FACE
+    holistic = tmp_path / "faceless" / "vendor" / "holistic"
+    assert (holistic / GRAPH_WITHOUT_FACE).is_file() and not (holistic / HOLISTIC_GRAPH).exists()
+    build_site(bundle, tmp_path / "whole", log=lambda _: None, face=True)
+    manifest = json.loads((tmp_path / "whole" / "model" / "manifest.json").read_text())
+    assert manifest["capture_graph"] == HOLISTIC_GRAPH
+    copied = tmp_path / "whole" / "vendor" / "holistic" / HOLISTIC_GRAPH
+    assert copied.read_bytes() == (holistic_package() / HOLISTIC_GRAPH).read_bytes()
+    assert not (tmp_path / "whole" / "vendor" / "holistic" / GRAPH_WITHOUT_FACE).exists()
+    assert faceless > 0
 
 
 def test_a_second_build_replaces_the_first(built, capsys):

@@ -5,7 +5,7 @@
 // letters, words, frame rates and timings since the page started loading) for scripts that drive it.
 
 import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
-import { encoderOptions, loadWebModel, loadWordList } from './bundle.js';
+import { encoderOptions, loadWebModel, loadWordList, readManifest } from './bundle.js';
 import { PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
 import { drawSkeleton } from './overlay.js';
@@ -130,9 +130,9 @@ async function openCamera(video) {
   return stream;
 }
 
-async function loadModel() {
+async function loadModel(manifest) {
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
-  const web = await loadWebModel(readModelFile);
+  const web = await loadWebModel(readModelFile, manifest);
   web.poseEncoder = await PoseEncoder.load(ort, web.encoder, encoderOptions(web));
   return web;
 }
@@ -233,9 +233,13 @@ async function main() {
   const video = $('#video');
   const canvas = $('#overlay');
   setStatus('loading', 'Loading the model and MediaPipe (once; then offline)…');
-  const [web, { holistic, inference }] = await Promise.all([loadModel(), openHolistic(HOLISTIC_BASE)]);
+  const manifest = await readManifest(readModelFile); // it names the MediaPipe graph to run
+  const graph = manifest.capture_graph ?? 'holistic.binarypb';
+  const [web, { holistic, inference }] = await Promise.all([loadModel(manifest),
+    openHolistic(HOLISTIC_BASE, graph)]);
   page.stats.mediapipe_inference = inference;
-  const { manifest, vocabulary } = web;
+  page.stats.mediapipe_graph = graph;
+  const { vocabulary } = web;
   $('#model').textContent = `${manifest.source.model} · ${vocabulary.texts.length} entries · `
     + `${vocabulary.languages().length} sign languages`;
   const spell = spellPanel();
@@ -263,6 +267,7 @@ async function main() {
   page.marks.camera_ms = performance.now();
 
   let frames = 0;
+  let mediapipeTotalMs = 0; // over the frames so far: the mean in page.stats
   const recognize = async (event) => {
     if (event.input === null) return; // a segment without shoulders
     const began = performance.now();
@@ -286,7 +291,9 @@ async function main() {
     page.marks.first_pose_ms ??= performance.now();
     const ended = await live.push(frame, mask, { index, timeS });
     frames += 1;
-    Object.assign(page.stats, { fps: live.fps, mediapipe_ms: mediapipeMs, frames });
+    mediapipeTotalMs += mediapipeMs;
+    Object.assign(page.stats, { fps: live.fps, mediapipe_ms: mediapipeMs, frames,
+      mediapipe_ms_mean: mediapipeTotalMs / frames });
     document.body.dataset.signing = String(live.inSign);
     $('#readout').textContent = `${live.fps.toFixed(1)} frames/s · MediaPipe ${mediapipeMs.toFixed(0)} ms `
       + `(${inference})` + (page.stats.encode_ms ? ` · encoder ${page.stats.encode_ms.toFixed(0)} ms` : '');

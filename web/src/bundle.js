@@ -32,16 +32,22 @@ async function readRows(read, entry, dim) {
   return rows;
 }
 
-/**
- * Everything the page needs of a bundle: {manifest, model, capture (the layout MediaPipe's results
- * come in), normalization, segmenter, vocabulary, encoder}.
- */
-export async function loadWebModel(read) {
+/** The web format's manifest.json, checked to be the format and version this page reads. */
+export async function readManifest(read) {
   const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
   if (manifest.format !== WEB_FORMAT || manifest.schema_version !== WEB_SCHEMA_VERSION) {
     throw new Error(`manifest.json is ${manifest.format} version ${manifest.schema_version}; this page `
       + `reads ${WEB_FORMAT} version ${WEB_SCHEMA_VERSION}: rebuild it with signclip web`);
   }
+  return manifest;
+}
+
+/**
+ * Everything the page needs of a bundle: {manifest, model, capture (the layout MediaPipe's results
+ * come in), normalization, segmenter, vocabulary, encoder}.
+ */
+export async function loadWebModel(read, manifest = null) {
+  manifest ??= await readManifest(read);
   const dim = manifest.embedding_dim;
   const v = manifest.vocabulary;
   const [encoder, embeddings, clips, taught] = await Promise.all([
