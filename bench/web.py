@@ -103,11 +103,11 @@ def run_benchmark(args) -> None:
     engine = Engine(args.bundle, personal=False)
     with tempfile.TemporaryDirectory(prefix="signclip-bench-web-") as tmp:
         tmp = Path(tmp)
-        build_site(engine.bundle, tmp / "site", log=lambda _: None)
         sites = {"page": tmp / "site"}
         if not capture_for(engine.bundle.normalization).face:  # the page runs without the face mesh
-            build_site(engine.bundle, tmp / "whole", log=lambda _: None, face=True)
-            sites = {WHOLE: tmp / "whole", "page": tmp / "site"}
+            sites = {WHOLE: tmp / "whole", **sites}
+        for name, site in sites.items():
+            build_site(engine.bundle, site, log=lambda _: None, face=True if name == WHOLE else None)
         camera = tmp / "camera.y4m"
         video = write_y4m(args.video, camera)
         py, pages = [], {name: [] for name in sites}

@@ -40,7 +40,7 @@ SITE_MARK = "signclip-web.json"  # written last into every built folder: what th
 WEB_SOURCES = Path(__file__).resolve().parents[2] / "web"  # the page's own files in a checkout
 PAGE_FILES = ("index.html", "app.css")
 LOCK_STAMP = ".signclip-lock-sha256"
-HOLISTIC_GRAPH = "holistic.binarypb"  # the npm package's graph: one HolisticLandmarkGpu node
+PACKAGE_GRAPH = "holistic.binarypb"  # the npm package's graph: one HolisticLandmarkGpu node
 GRAPH_WITHOUT_FACE = "holistic_without_face.binarypb"
 # npm package -> the files of it the page loads (the rest of each package stays in node_modules)
 VENDOR_FILES = {
@@ -113,7 +113,7 @@ def taught_entries(folder: Path, taught, calibration) -> dict | None:
 
 
 def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None,
-                    capture_graph: str = HOLISTIC_GRAPH) -> dict:
+                    capture_graph: str = PACKAGE_GRAPH) -> dict:
     """The bundle's web format into `folder` (with the word lists of the spoken languages `words`,
     and the `taught` signs of packs, calibrated on the `calibration` rows; `capture_graph`: the
     MediaPipe graph file the page runs); returns the manifest."""
@@ -210,8 +210,8 @@ def graph_without_face(graph: bytes) -> bytes:
 def holistic_graph(modules: Path, face: bool) -> tuple:
     """(file name, bytes) of the MediaPipe graph the page runs: the npm package's Holistic, or the
     same without its face mesh (for a bundle that hides the face, as the Python capture does)."""
-    graph = (modules / "@mediapipe" / "holistic" / HOLISTIC_GRAPH).read_bytes()
-    return (HOLISTIC_GRAPH, graph) if face else (GRAPH_WITHOUT_FACE, graph_without_face(graph))
+    graph = (modules / "@mediapipe" / "holistic" / PACKAGE_GRAPH).read_bytes()
+    return (PACKAGE_GRAPH, graph) if face else (GRAPH_WITHOUT_FACE, graph_without_face(graph))
 
 
 def lock_digest(web: Path) -> str:

@@ -17,7 +17,7 @@ import pytest
 from signclip.runtime.cli.main import main
 from signclip.runtime.cli.webpage import (
     GRAPH_WITHOUT_FACE,
-    HOLISTIC_GRAPH,
+    PACKAGE_GRAPH,
     SITE_MARK,
     WEB_SOURCES,
     build_site,
@@ -62,8 +62,8 @@ def test_the_page_graph_without_the_face_gives_every_stream_the_solution_listens
 
     package = holistic_package()
     whole, faceless = calculator_pb2.CalculatorGraphConfig(), calculator_pb2.CalculatorGraphConfig()
-    whole.ParseFromString((package / HOLISTIC_GRAPH).read_bytes())
-    faceless.ParseFromString(graph_without_face((package / HOLISTIC_GRAPH).read_bytes()))
+    whole.ParseFromString((package / PACKAGE_GRAPH).read_bytes())
+    faceless.ParseFromString(graph_without_face((package / PACKAGE_GRAPH).read_bytes()))
     calculators = [n.calculator for n in faceless.node]
     assert "HolisticLandmarkGpu" not in calculators
     assert {"PoseLandmarkGpu", "HandLandmarksLeftAndRightGpu"} <= set(calculators)
@@ -87,12 +87,12 @@ def test_the_page_runs_without_the_face_where_the_bundle_hides_it(tmp_path):
     manifest = json.loads((tmp_path / "faceless" / "model" / "manifest.json").read_text())
     assert manifest["capture_graph"] == GRAPH_WITHOUT_FACE
     holistic = tmp_path / "faceless" / "vendor" / "holistic"
-    assert (holistic / GRAPH_WITHOUT_FACE).is_file() and not (holistic / HOLISTIC_GRAPH).exists()
+    assert (holistic / GRAPH_WITHOUT_FACE).is_file() and not (holistic / PACKAGE_GRAPH).exists()
     build_site(bundle, tmp_path / "whole", log=lambda _: None, face=True)
     manifest = json.loads((tmp_path / "whole" / "model" / "manifest.json").read_text())
-    assert manifest["capture_graph"] == HOLISTIC_GRAPH
-    copied = tmp_path / "whole" / "vendor" / "holistic" / HOLISTIC_GRAPH
-    assert copied.read_bytes() == (holistic_package() / HOLISTIC_GRAPH).read_bytes()
+    assert manifest["capture_graph"] == PACKAGE_GRAPH
+    copied = tmp_path / "whole" / "vendor" / "holistic" / PACKAGE_GRAPH
+    assert copied.read_bytes() == (holistic_package() / PACKAGE_GRAPH).read_bytes()
     assert not (tmp_path / "whole" / "vendor" / "holistic" / GRAPH_WITHOUT_FACE).exists()
     assert faceless > 0
 

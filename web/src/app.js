@@ -234,9 +234,8 @@ async function main() {
   const canvas = $('#overlay');
   setStatus('loading', 'Loading the model and MediaPipe (once; then offline)…');
   const manifest = await readManifest(readModelFile); // it names the MediaPipe graph to run
-  const graph = manifest.capture_graph ?? 'holistic.binarypb';
-  const [web, { holistic, inference }] = await Promise.all([loadModel(manifest),
-    openHolistic(HOLISTIC_BASE, graph)]);
+  const [web, { holistic, inference, graph }] = await Promise.all([loadModel(manifest),
+    openHolistic(HOLISTIC_BASE, manifest.capture_graph)]);
   page.stats.mediapipe_inference = inference;
   page.stats.mediapipe_graph = graph;
   const { vocabulary } = web;

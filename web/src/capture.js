@@ -42,21 +42,23 @@ export function softwareWebGL() {
   return /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
 }
 
+const PACKAGE_GRAPH = 'holistic.binarypb'; // the graph file the npm solution asks locateFile for
+
 /**
  * MediaPipe Holistic with its files under `base` (no network); resolves once its models loaded.
- * `graph`: the graph file it runs in place of the package's `holistic.binarypb` (the manifest's
- * capture_graph: `signclip web` writes one without the face mesh for a bundle that hides the face).
+ * `graph`: the graph file it runs in place of the package's own (the manifest's capture_graph:
+ * `signclip web` writes one without the face mesh for a bundle that hides the face).
  * Its models run where MediaPipe runs them by default (WebGL, except on iOS), but on the CPU
  * (XNNPACK in WebAssembly) where WebGL is emulated in software: there WebGL inference took seconds
  * per frame, the CPU a few hundred milliseconds (measured here in headless Chromium without a GPU).
  */
-export async function openHolistic(base, graph = 'holistic.binarypb') {
-  const locateFile = (file) => `${base}${file === 'holistic.binarypb' ? graph : file}`;
+export async function openHolistic(base, graph = PACKAGE_GRAPH) {
+  const locateFile = (file) => `${base}${file === PACKAGE_GRAPH ? graph : file}`;
   const holistic = new globalThis.Holistic({ locateFile });
   const cpu = softwareWebGL();
   holistic.setOptions({ ...HOLISTIC_OPTIONS, ...(cpu ? { useCpuInference: true } : {}) });
   await holistic.initialize();
-  return { holistic, inference: cpu ? 'CPU' : 'default (WebGL)' };
+  return { holistic, inference: cpu ? 'CPU' : 'default (WebGL)', graph };
 }
 
 /**
