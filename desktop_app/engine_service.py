@@ -153,9 +153,10 @@ class EngineService(QObject):
         except SignclipError as e:
             self.failed.emit(str(e))
             return
-        count = sum(n for label, _, n in vocab.signs() if label == examples.label)
-        self.taught.emit(examples.label, count)
-        self.signs.emit(vocab.signs())
+        signs = vocab.signs()
+        # The list before the message: whoever reads "Learned" (a user, a test) finds the sign listed.
+        self.signs.emit(signs)
+        self.taught.emit(examples.label, sum(n for label, _, n in signs if label == examples.label))
 
     @Slot(str)
     def look_up_photo(self, path: str) -> None:
