@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,18 @@ TRACKING_NODE = ("poselandmarkcpu__poselandmarkbyroicpu__tensorstoposelandmarksa
 BRANCH_EXECUTORS = {"PoseLandmarkCpu": "pose", "HandLandmarksLeftAndRightCpu": "hands"}
 WAIT_STEP_S = 0.5  # how often a wait for results checks the graph for an error
 
+# A hand that Holistic's hand model found absent (presence score under ABSENT_SCORE, its threshold
+# being 0.5) and whose pose points (wrist, pinky, index) have not moved since is a hand resting out
+# of sight or in the lap: its models (a third of a frame's work) are skipped for up to STILL_SKIPS
+# frames, then it is looked for again. On the fixture videos: 23% of the hand models skipped, 0.4%
+# of the hands that Holistic finds missed (bench/capture.py).
+ABSENT_SCORE = 0.2
+STILL_SHOULDERS = 0.05  # how far, in shoulder widths, the pose's hand points may move and stay still
+STILL_SKIPS = 2
+HAND_SIDES = {"left_hand_landmarks": (1, (15, 17, 19)), "right_hand_landmarks": (2, (16, 18, 20))}
+HAND_BRANCH = "handlandmarksleftandrightcpu__handlandmarksfromposecpu_{}__"
+HAND_GATE = HAND_BRANCH + "GateCalculator"
+PRESENCE = HAND_BRANCH + "handlandmarkcpu__hand_presence_score"
 
 def holistic_config(face: bool):
     """The wheel's Holistic graph config; without its face branch (the face landmarks split off the
@@ -56,7 +69,27 @@ def holistic_config(face: bool):
     return config
 
 
-def expanded_config(face: bool, min_detection: float, min_tracking: float, branch_threads: bool = True):
+def look_stream(hand: str) -> str:
+    """The graph input that says, frame by frame, whether `hand`'s models run."""
+    return "look_for_" + hand.removesuffix("_landmarks")
+
+
+def with_hand_gates(config) -> None:
+    """Put a GateCalculator before each hand branch, opened frame by frame by `look_stream(hand)`
+    (the branch then finds no hand, as when the pose says the wrist is not visible)."""
+    nodes = {n.name: n for n in config.node}
+    for hand, (branch, _) in HAND_SIDES.items():
+        gate = nodes[HAND_GATE.format(branch)]
+        pose_points = gate.input_stream[0]
+        gate.input_stream[0] = pose_points + "_looked_for"
+        config.input_stream.append(look_stream(hand))
+        config.node.add(name=f"handlandmarksleftandrightcpu__look_for_{branch}", calculator="GateCalculator",
+                        input_stream=[pose_points, "ALLOW:" + look_stream(hand)],
+                        output_stream=[gate.input_stream[0]])
+
+
+def expanded_config(face: bool, min_detection: float, min_tracking: float, branch_threads: bool = True,
+                    hand_gates: bool = False):
     """The graph with its subgraphs expanded and the solution's two thresholds set; with
     `branch_threads`, a one-thread executor each for the pose, the hands and the rest (the wheel's
     graph names none: its nodes take turns on one pool, which suits one frame at a time)."""
@@ -74,6 +107,8 @@ def expanded_config(face: bool, min_detection: float, min_tracking: float, branc
         detections_pb2.TensorsToDetectionsCalculatorOptions.ext].min_score_thresh = min_detection
     nodes[TRACKING_NODE].options.Extensions[
         thresholding_pb2.ThresholdingCalculatorOptions.ext].threshold = min_tracking
+    if hand_gates:
+        with_hand_gates(config)
     if not branch_threads:
         return config
     # validation leaves an empty entry for the default executor (name ""), which these replace
@@ -88,12 +123,43 @@ def expanded_config(face: bool, min_detection: float, min_tracking: float, branc
     return config
 
 
+@dataclass
+class HandWatch:
+    """Whether to run one hand's models on the next frame: not while the hand, found absent when
+    last looked for, keeps still (its pose points within STILL_SHOULDERS of where they were then),
+    for at most STILL_SKIPS frames in a row."""
+
+    anchor: np.ndarray | None = None   # its pose points [3, 2] (pixels) when last found absent
+    points: np.ndarray | None = None   # its pose points on the frame decided last
+    looked: bool = True                # whether its models ran on that frame
+    skipped: int = 0                   # frames in a row not looked for
+
+    def look(self, points: np.ndarray | None, shoulders: float, score_before: float) -> bool:
+        """Decide for the next frame, given its pose's hand points (None without a pose), the
+        shoulder width in pixels, and the frame before's presence score (0 where no model ran)."""
+        if self.looked:
+            self.anchor = self.points if score_before < ABSENT_SCORE else None
+        still = (points is not None and self.anchor is not None and self.skipped < STILL_SKIPS
+                 and np.linalg.norm(points - self.anchor, axis=1).max() < STILL_SHOULDERS * shoulders)
+        self.points, self.looked = points, not still
+        self.skipped = self.skipped + 1 if still else 0
+        return self.looked
+
+
+def hand_from_pose(pose, width: int, height: int, indices: tuple) -> tuple:
+    """(a hand's pose points [3, 2] in pixels, the shoulder width in pixels) from pose landmarks."""
+    marks = pose.landmark
+    xy = np.array([[marks[i].x * width, marks[i].y * height] for i in (*indices, 11, 12)])
+    return xy[:3], float(np.linalg.norm(xy[3] - xy[4]))
+
+
 class HolisticGraph:
     """Holistic (with or without its face) over a stream of RGB frames: `submit(rgb, tag)` queues a
     frame, `result()` returns the oldest one's (tag, landmarks {output: proto or None})."""
 
     def __init__(self, *, face: bool, static_image_mode: bool = False, model_complexity: int = 1,
-                 refine_face: bool = False, min_detection: float = 0.5, min_tracking: float = 0.5):
+                 refine_face: bool = False, min_detection: float = 0.5, min_tracking: float = 0.5,
+                 skip_still_hands: bool = False):
         import mediapipe
         from mediapipe.python import packet_creator
         from mediapipe.python._framework_bindings import calculator_graph, resource_util
@@ -103,11 +169,21 @@ class HolisticGraph:
         self.outputs = BODY_AND_HANDS + (("face_landmarks",) if face else ())
         self._graph = calculator_graph.CalculatorGraph(
             graph_config=expanded_config(face, min_detection, min_tracking,
-                                         branch_threads=not static_image_mode))
+                                         branch_threads=not static_image_mode,
+                                         hand_gates=skip_still_hands and not static_image_mode))
         self._changed = threading.Condition()
         self._packets: dict = collections.defaultdict(dict)   # timestamp -> {output: packet}
-        self._passed = dict.fromkeys(self.outputs, -1)         # output -> newest timestamp settled
-        for name in self.outputs:
+        gated = skip_still_hands and not static_image_mode
+        self._watches = {hand: HandWatch() for hand in HAND_SIDES} if gated else {}
+        self._presence = {hand: PRESENCE.format(HAND_SIDES[hand][0]) for hand in self._watches}
+        self._scores = dict.fromkeys(self._presence.values(), (0, 0.0))  # newest (timestamp, score)
+        self._undecided = {hand: collections.deque() for hand in self._watches}  # (timestamp, previous)
+        self._sizes: dict = {}                                  # timestamp -> (width, height)
+        self._closing = False
+        self.hands_skipped = 0                                  # hand models not run (HandWatch)
+        observed = self.outputs + tuple(self._presence.values())
+        self._passed = dict.fromkeys(observed, 0)              # stream -> newest timestamp settled
+        for name in observed:
             self._graph.observe_output_stream(name, self._observe, True)
         tracking = not static_image_mode
         sides = {"model_complexity": packet_creator.create_int(int(model_complexity)),
@@ -123,12 +199,37 @@ class HolisticGraph:
 
     def _observe(self, stream: str, packet) -> None:
         """Graph thread: a packet, or (empty) a timestamp bound passed without one."""
+        from mediapipe.python import packet_getter
+
         with self._changed:
             timestamp = packet.timestamp.value
-            if not packet.is_empty():
+            if stream in self._scores:
+                if not packet.is_empty():
+                    self._scores[stream] = (timestamp, packet_getter.get_float(packet))
+            elif not packet.is_empty():
                 self._packets[timestamp][stream] = packet
             self._passed[stream] = max(self._passed[stream], timestamp)
+            self._send_looks()
             self._changed.notify_all()
+
+    def _send_looks(self) -> None:
+        """Open or shut each hand's gate for every frame whose pose, and whose previous frame's hand,
+        are settled (graph thread, lock held)."""
+        from mediapipe.python import packet_creator, packet_getter
+
+        for hand, waiting in self._undecided.items():
+            presence = self._presence[hand]
+            while (waiting and not self._closing and self._passed["pose_landmarks"] >= waiting[0][0]
+                   and self._passed[presence] >= waiting[0][1]):
+                timestamp, previous = waiting.popleft()
+                pose = self._packets.get(timestamp, {}).get("pose_landmarks")
+                points, shoulders = (None, 0.0) if pose is None else hand_from_pose(
+                    packet_getter.get_proto(pose), *self._sizes[timestamp], HAND_SIDES[hand][1])
+                scored_at, score = self._scores[presence]
+                look = self._watches[hand].look(points, shoulders, score if scored_at == previous else 0.0)
+                self.hands_skipped += not look
+                self._graph.add_packet_to_input_stream(
+                    stream=look_stream(hand), packet=packet_creator.create_bool(look).at(timestamp))
 
     @property
     def in_flight(self) -> int:
@@ -143,8 +244,13 @@ class HolisticGraph:
 
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an RGB image [H, W, 3], got shape {rgb.shape}")
+        previous = self._timestamp
         self._timestamp += FRAME_STEP_US
         packet = packet_creator.create_image_frame(rgb, image_format=image_frame.ImageFormat.SRGB)
+        with self._changed:
+            self._sizes[self._timestamp] = (rgb.shape[1], rgb.shape[0])
+            for waiting in self._undecided.values():
+                waiting.append((self._timestamp, previous))
         self._graph.add_packet_to_input_stream(stream="image", packet=packet.at(self._timestamp))
         self._waiting.append((self._timestamp, tag))
 
@@ -158,8 +264,11 @@ class HolisticGraph:
                 if not self._changed.wait(WAIT_STEP_S) and self._graph.has_error():
                     self._graph.wait_until_idle()  # raises the graph's error
             packets = self._packets.pop(timestamp, {})
+            del self._sizes[timestamp]
         return tag, {name: packet_getter.get_proto(packets[name]) if name in packets else None
                      for name in self.outputs}
 
     def close(self) -> None:
+        with self._changed:  # frames still in flight get no more gate packets: their hands find none
+            self._closing = True
         self._graph.close()

@@ -1,7 +1,5 @@
 """`python -m signclip.runtime.cli`: the `signclip` command."""
 
-import sys
+from .main import command
 
-from .main import main
-
-sys.exit(main())
+command()

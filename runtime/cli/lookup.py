@@ -9,8 +9,11 @@ Every input of one call shares one loaded model; taught signs (`signclip teach`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
+from pathlib import Path
 
 from ..errors import SignclipError
 from ..model.index import check_top_k
@@ -83,16 +86,42 @@ def format_results(matches) -> str:
     return "  ".join(f"{cut(m.label, LABEL_COLUMN)} {m.score:.3f}" for m in matches)
 
 
+def warm_up_beside_capture(inputs, encode, search, normalization) -> threading.Thread | None:
+    """Where a video is among `inputs`: load Numba's kernels and the encoder on a thread while
+    MediaPipe reads it, whose models leave part of a core free, instead of after it (0.3 s)."""
+    from ..recognition.engine import VIDEO_SUFFIXES
+
+    if not any(Path(p).suffix.lower() in VIDEO_SUFFIXES for p in inputs):
+        return None
+    try:  # first: the two imports would take turns holding the GIL
+        import mediapipe  # noqa: F401
+    except ImportError:  # reading the video says so
+        return None
+    from ..pose.layouts import HOLISTIC_576
+    from ..recognition.recognizer import warm_up_offline
+
+    def warm_up() -> None:
+        with contextlib.suppress(Exception):  # the lookup meets the same error itself and reports it
+            warm_up_offline(encode, search, normalization, HOLISTIC_576)
+
+    thread = threading.Thread(target=warm_up, name="signclip warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_segments(args, engine) -> int:
     """`signclip lookup INPUT... --segments`: each sign of each input looked up on its own."""
     from ..recognition.reading import sign_search
     from ..recognition.recognizer import lookup_segments
 
     encode, search = engine.pose_encoder.embed_one, sign_search(engine, args.top_k, args.language)
+    warming = warm_up_beside_capture(args.inputs, encode, search, engine.bundle.normalization)
     failed = 0
     for path in args.inputs:
         try:
             clip = engine.read(path)
+            if warming is not None:  # one thread at a time in the encoder and Numba's caches
+                warming.join()
         except SignclipError as e:
             failed += 1
             print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),

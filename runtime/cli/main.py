@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import os
@@ -82,5 +83,13 @@ def main(argv=None) -> int:
         return 130
 
 
+def command() -> None:
+    """The `signclip` program: `main`, then exit without the interpreter's last collections walking
+    every object of the libraries loaded (MediaPipe, Numba, ONNX Runtime: 0.15 s of a lookup)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -262,6 +262,17 @@ def warm_up(encode: Encode, search: Search | None) -> None:
     run_lookup(blank, encode, search)
 
 
+def warm_up_offline(encode: Encode, search: Search | None, normalization: NormalizationConfig,
+                    layout: Layout) -> None:
+    """Run `lookup_segments`'s steps once on made-up frames in `layout`: Numba's kernels of the
+    segmentation and the normalization, and the encoder's session, load now."""
+    rng = np.random.default_rng(0)
+    frames = rng.normal(size=(16, layout.size, 3)).astype(np.float32)
+    clip = PoseClip(layout, frames, np.ones(frames.shape[:2], bool), 30.0, 640, 480)
+    segment_clip(clip)
+    run_lookup(preprocess(clip, normalization), encode, search)
+
+
 def run_lookup(model_input: ModelInput | None, encode: Encode, search: Search | None) -> tuple:
     """(results, encode ns, search ns); a segment without shoulders has no results (None)."""
     if model_input is None:

@@ -137,8 +137,8 @@ def test_a_bundle_that_hides_the_face_captures_without_it():
     from signclip.runtime.model.bundle import load_bundle
     from signclip.runtime.pose.normalize import NormalizationConfig
 
-    assert capture_for(load_bundle().normalization) == CaptureConfig(face=False)
-    assert capture_for(NormalizationConfig(hide_face=False)) == CaptureConfig(face=True)
+    assert capture_for(load_bundle().normalization) == CaptureConfig(face=False, skip_still_hands=True)
+    assert capture_for(NormalizationConfig(hide_face=False)) == CaptureConfig(face=True, skip_still_hands=True)
 
 
 def test_read_ahead_keeps_order_stops_early_and_passes_errors_on():
@@ -198,16 +198,17 @@ def test_frames_in_flight_give_mediapipes_own_holistic_numbers(soup_rgb, face):
 def test_a_stream_stopped_early_leaves_the_graph_in_step(soup_rgb):
     """A consumer that stops reading a stream leaves no frame in flight: the next frame's keypoints
     are its own, as after the same frames one by one."""
-    from signclip.runtime.capture.holistic import HolisticCapture
+    from signclip.runtime.capture.holistic import IN_FLIGHT, HolisticCapture
 
+    sent = IN_FLIGHT + 1  # frames submitted by the time the second comes out
     with HolisticCapture(CaptureConfig(face=False)) as holistic:
-        list(holistic.stream(enumerate(soup_rgb[:3])))
-        expected = holistic.process(soup_rgb[3])
+        list(holistic.stream(enumerate(soup_rgb[:sent])))
+        expected = holistic.process(soup_rgb[sent])
     with HolisticCapture(CaptureConfig(face=False)) as holistic:
         stream = holistic.stream(enumerate(soup_rgb))
-        assert [next(stream)[0], next(stream)[0]] == [0, 1]  # frame 2 is in the graph by now
+        assert [next(stream)[0], next(stream)[0]] == [0, 1]  # frames 2 to IN_FLIGHT are in the graph
         stream.close()
-        got = holistic.process(soup_rgb[3])
+        got = holistic.process(soup_rgb[sent])
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -215,20 +216,75 @@ def test_a_stream_stopped_early_leaves_the_graph_in_step(soup_rgb):
 def test_a_live_source_with_no_new_frame_gets_the_frames_in_flight(soup_rgb):
     """None among the pairs (no new camera frame yet) hands out every frame in flight before the
     stream asks for the next one, so a slow camera does not hold results back."""
-    from signclip.runtime.capture.holistic import HolisticCapture
+    from signclip.runtime.capture.holistic import IN_FLIGHT, HolisticCapture
 
     log = []
+    n = IN_FLIGHT + 1
 
     def pairs():
-        for i in range(3):
+        for i in range(n):
             log.append(f"in {i}")
             yield i, soup_rgb[i]
         log.append("idle")
         yield None
-        log.append("in 3")
-        yield 3, soup_rgb[3]
+        log.append(f"in {n}")
+        yield n, soup_rgb[n]
 
     with HolisticCapture(CaptureConfig(face=False)) as holistic:
         for tag, _, _ in holistic.stream(pairs()):
             log.append(f"out {tag}")
-    assert log == ["in 0", "in 1", "out 0", "in 2", "out 1", "idle", "out 2", "in 3", "out 3"]
+    # the graph fills to IN_FLIGHT frames, then one out for each in; idle: all out
+    filling = [f"in {i}" for i in range(IN_FLIGHT)]
+    assert log == [*filling, "out 0", f"in {IN_FLIGHT}", "out 1", "idle",
+                   *(f"out {i}" for i in range(2, n)), f"in {n}", f"out {n}"]
+
+
+def test_a_hand_found_absent_is_not_looked_for_while_it_keeps_still():
+    """HandWatch: after a frame whose hand model found no hand, the hand's models skip the frames
+    where its pose points stay within STILL_SHOULDERS shoulder widths, at most STILL_SKIPS in a row;
+    a hand found, one that moves, or a frame without a pose is looked for."""
+    from signclip.runtime.capture.holistic_graph import ABSENT_SCORE, STILL_SHOULDERS, STILL_SKIPS, HandWatch
+
+    here = np.array([[100.0, 400.0], [110.0, 420.0], [95.0, 425.0]])
+    shoulders = 200.0
+    nudge = here + 0.5 * STILL_SHOULDERS * shoulders          # moved, but less than the limit
+    moved = here + 2 * STILL_SHOULDERS * shoulders
+    watch = HandWatch()
+    assert watch.look(here, shoulders, score_before=0.0)       # nothing looked for yet
+    decisions = [watch.look(nudge, shoulders, score_before=0.01) for _ in range(STILL_SKIPS + 1)]
+    assert decisions == [False] * STILL_SKIPS + [True]         # then looked for again
+    assert not watch.look(here, shoulders, score_before=0.01)  # absent again, still: skipped
+    assert watch.look(moved, shoulders, score_before=0.0)      # it moved
+
+    found = HandWatch()
+    found.look(here, shoulders, 0.0)
+    assert found.look(here, shoulders, score_before=0.9)       # found: tracked on every frame
+    assert found.look(here, shoulders, score_before=ABSENT_SCORE)  # unsure: looked for again
+    assert found.look(None, 0.0, score_before=0.0)             # no pose: the graph finds no hand anyway
+
+
+def test_skipping_still_hands_keeps_the_pose_and_the_hands_found(videos_dir):
+    """The bundle's capture skips the hand models of a hand resting unfound: the pose is Holistic's
+    bit for bit, and the hands found are Holistic's on the frames where both find them."""
+    from signclip.runtime.capture.holistic import HolisticCapture, open_video, video_frames
+
+    capture, _ = open_video(videos_dir / "webcam_one_hand.mp4")
+    rgb = list(video_frames(capture))
+    capture.release()
+    runs = {}
+    for skip in (False, True):
+        with HolisticCapture(CaptureConfig(face=False, skip_still_hands=skip)) as holistic:
+            runs[skip] = [(f, c) for _, f, c in holistic.stream(enumerate(rgb))]
+            skipped = holistic.hands_skipped
+    assert skipped > len(rgb) // 4  # the left hand is out of sight the whole clip
+    body = np.array([c == BODY for c, _ in HOLISTIC_576.points])
+    found, close = [], []  # per hand Holistic found: found too; and then within a pixel
+    for (frame, conf), (want, want_conf) in zip(runs[True], runs[False], strict=True):
+        np.testing.assert_array_equal(frame[body], want[body])
+        for side in (LEFT_HAND, RIGHT_HAND):
+            part = np.array([c == side for c, _ in HOLISTIC_576.points])
+            if want_conf[part].any():
+                found.append(conf[part].any())
+                if found[-1]:
+                    close.append(np.abs(frame[part][:, :2] - want[part][:, :2]).max() <= 1.0)
+    assert len(found) > 10 and np.mean(found) >= 0.95 and np.mean(close) >= 0.95
