@@ -8,6 +8,10 @@ frames without waiting for the graph to be idle and hands results back in order,
 output stream has passed its timestamp. Everything else is as the solution does it: the same graph
 file, side packets, thresholds and timestamps (33333 us apart), so the landmarks are the same
 numbers.
+
+With `skip_still_hands` (what a bundle reads), a gate in front of each hand branch, opened frame by
+frame from the pose's results as they come out (`HandWatch`), skips the hand models of a hand at
+rest: the pose stays the same numbers, the hands nearly all (docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -38,16 +42,19 @@ WAIT_STEP_S = 0.5  # how often a wait for results checks the graph for an error
 
 # A hand that Holistic's hand model found absent (presence score under ABSENT_SCORE, its threshold
 # being 0.5) and whose pose points (wrist, pinky, index) have not moved since is a hand resting out
-# of sight or in the lap: its models (a third of a frame's work) are skipped for up to STILL_SKIPS
-# frames, then it is looked for again. On the fixture videos: 23% of the hand models skipped, 0.4%
-# of the hands that Holistic finds missed (bench/capture.py).
+# of sight or in the lap: its models (more than half of a frame's model work without the face) are
+# skipped for up to STILL_SKIPS frames, then it is looked for again. Measured by bench/capture.py on
+# the fixture videos: C-A-B 20.1 ms a frame against 23.1; 0.978-1.000 of the hands Holistic finds
+# found (the misses: a resting hand flickering in and out of Holistic's own view).
 ABSENT_SCORE = 0.2
 STILL_SHOULDERS = 0.05  # how far, in shoulder widths, the pose's hand points may move and stay still
 STILL_SKIPS = 2
+# hand output -> (its branch's number in the expanded graph, its wrist, pinky and index in the pose)
 HAND_SIDES = {"left_hand_landmarks": (1, (15, 17, 19)), "right_hand_landmarks": (2, (16, 18, 20))}
 HAND_BRANCH = "handlandmarksleftandrightcpu__handlandmarksfromposecpu_{}__"
-HAND_GATE = HAND_BRANCH + "GateCalculator"
+HAND_GATE = HAND_BRANCH + "GateCalculator"   # Holistic's own: shut where the pose's wrist is not visible
 PRESENCE = HAND_BRANCH + "handlandmarkcpu__hand_presence_score"
+
 
 def holistic_config(face: bool):
     """The wheel's Holistic graph config; without its face branch (the face landmarks split off the

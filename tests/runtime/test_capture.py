@@ -138,7 +138,8 @@ def test_a_bundle_that_hides_the_face_captures_without_it():
     from signclip.runtime.pose.normalize import NormalizationConfig
 
     assert capture_for(load_bundle().normalization) == CaptureConfig(face=False, skip_still_hands=True)
-    assert capture_for(NormalizationConfig(hide_face=False)) == CaptureConfig(face=True, skip_still_hands=True)
+    face_read = capture_for(NormalizationConfig(hide_face=False))
+    assert face_read == CaptureConfig(face=True, skip_still_hands=True)
 
 
 def test_read_ahead_keeps_order_stops_early_and_passes_errors_on():

@@ -152,3 +152,20 @@ def test_event_json(cab, engine):
     data = event.to_json()
     assert set(data) == {"start_frame", "end_frame", "start_s", "end_s", "results", "timings"}
     assert len(data["results"]) == 5 and set(data["results"][0]) >= {"label", "language", "score"}
+
+
+def test_warm_up_offline_runs_each_stage_once_and_changes_no_answer(engine, cab):
+    """The lookup's warm-up (run beside MediaPipe): one made-up clip through segmentation,
+    normalization, the encoder and the search; the real clip's answers are the same after it."""
+    from signclip.runtime.pose.layouts import HOLISTIC_576
+    from signclip.runtime.recognition.recognizer import warm_up_offline
+
+    encode, search = lookup(engine)
+    before = lookup_segments(cab, encode, search)
+    calls = []
+    warm_up_offline(lambda x: calls.append("encode") or encode(x),
+                    lambda e: calls.append("search") or search(e), NormalizationConfig(), HOLISTIC_576)
+    assert calls == ["encode", "search"]
+    after = lookup_segments(cab, encode, search)
+    assert [(s.start, s.end, [m.label for m in s.results]) for s in after] == \
+        [(s.start, s.end, [m.label for m in s.results]) for s in before]
