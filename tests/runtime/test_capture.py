@@ -279,7 +279,7 @@ def test_skipping_still_hands_keeps_the_pose_and_the_hands_found(videos_dir):
             skipped = holistic.hands_skipped
     assert skipped > len(rgb) // 4  # the left hand is out of sight the whole clip
     body = np.array([c == BODY for c, _ in HOLISTIC_576.points])
-    found, close = [], []  # per hand Holistic found: found too; and then within a pixel
+    found, close = [], []  # per hand Holistic found: found too; then within 0.05 palm lengths
     for (frame, conf), (want, want_conf) in zip(runs[True], runs[False], strict=True):
         np.testing.assert_array_equal(frame[body], want[body])
         for side in (LEFT_HAND, RIGHT_HAND):
@@ -287,5 +287,8 @@ def test_skipping_still_hands_keeps_the_pose_and_the_hands_found(videos_dir):
             if want_conf[part].any():
                 found.append(conf[part].any())
                 if found[-1]:
-                    close.append(np.abs(frame[part][:, :2] - want[part][:, :2]).max() <= 1.0)
-    assert len(found) > 10 and np.mean(found) >= 0.95 and np.mean(close) >= 0.95
+                    hand, want_hand = frame[part][:, :2], want[part][:, :2]
+                    palm = np.linalg.norm(want_hand[9] - want_hand[0])  # wrist to middle knuckle
+                    close.append(np.linalg.norm(hand - want_hand, axis=1).max() <= 0.05 * palm)
+    # a miss: a frame in a flicker of Holistic's own found / not found (its score near the threshold)
+    assert len(found) > 10 and np.mean(found) >= 0.9 and np.mean(close) >= 0.95
