@@ -186,7 +186,6 @@ class HolisticGraph:
         self._scores = dict.fromkeys(self._presence.values(), (0, 0.0))  # newest (timestamp, score)
         self._undecided = {hand: collections.deque() for hand in self._watches}  # (timestamp, previous)
         self._sizes: dict = {}                                  # timestamp -> (width, height)
-        self._closing = False
         self.hands_skipped = 0                                  # hand models not run (HandWatch)
         observed = self.outputs + tuple(self._presence.values())
         self._passed = dict.fromkeys(observed, 0)              # stream -> newest timestamp settled
@@ -216,17 +215,17 @@ class HolisticGraph:
             elif not packet.is_empty():
                 self._packets[timestamp][stream] = packet
             self._passed[stream] = max(self._passed[stream], timestamp)
-            self._send_looks()
             self._changed.notify_all()
 
-    def _send_looks(self) -> None:
-        """Open or shut each hand's gate for every frame whose pose, and whose previous frame's hand,
-        are settled (graph thread, lock held)."""
-        from mediapipe.python import packet_creator, packet_getter
+    def _decide_looks(self) -> list:
+        """(hand, timestamp, look) for every frame whose pose, and whose previous frame's hand, are
+        settled (lock held)."""
+        from mediapipe.python import packet_getter
 
+        looks = []
         for hand, waiting in self._undecided.items():
             presence = self._presence[hand]
-            while (waiting and not self._closing and self._passed["pose_landmarks"] >= waiting[0][0]
+            while (waiting and self._passed["pose_landmarks"] >= waiting[0][0]
                    and self._passed[presence] >= waiting[0][1]):
                 timestamp, previous = waiting.popleft()
                 pose = self._packets.get(timestamp, {}).get("pose_landmarks")
@@ -235,8 +234,18 @@ class HolisticGraph:
                 scored_at, score = self._scores[presence]
                 look = self._watches[hand].look(points, shoulders, score if scored_at == previous else 0.0)
                 self.hands_skipped += not look
-                self._graph.add_packet_to_input_stream(
-                    stream=look_stream(hand), packet=packet_creator.create_bool(look).at(timestamp))
+                looks.append((hand, timestamp, look))
+        return looks
+
+    def _send_looks(self, looks: list) -> None:
+        """Open or shut the hands' gates. Only the thread that submits frames adds packets to the
+        graph (MediaPipe's graph inputs are not to be added to from two threads at once), never a
+        graph thread, which would hold up the graph while its inputs are throttled."""
+        from mediapipe.python import packet_creator
+
+        for hand, timestamp, look in looks:
+            self._graph.add_packet_to_input_stream(
+                stream=look_stream(hand), packet=packet_creator.create_bool(look).at(timestamp))
 
     @property
     def in_flight(self) -> int:
@@ -258,6 +267,8 @@ class HolisticGraph:
             self._sizes[self._timestamp] = (rgb.shape[1], rgb.shape[0])
             for waiting in self._undecided.values():
                 waiting.append((self._timestamp, previous))
+            looks = self._decide_looks()
+        self._send_looks(looks)
         self._graph.add_packet_to_input_stream(stream="image", packet=packet.at(self._timestamp))
         self._waiting.append((self._timestamp, tag))
 
@@ -266,16 +277,20 @@ class HolisticGraph:
         from mediapipe.python import packet_getter
 
         timestamp, tag = self._waiting.popleft()
-        with self._changed:
-            while min(self._passed.values()) < timestamp:
-                if not self._changed.wait(WAIT_STEP_S) and self._graph.has_error():
-                    self._graph.wait_until_idle()  # raises the graph's error
-            packets = self._packets.pop(timestamp, {})
-            del self._sizes[timestamp]
+        while True:  # the frames in flight may wait for their hands' gates, sent from here
+            with self._changed:
+                looks = self._decide_looks()
+                if not looks:
+                    if min(self._passed.values()) >= timestamp:
+                        packets = self._packets.pop(timestamp, {})
+                        del self._sizes[timestamp]
+                        break
+                    if not self._changed.wait(WAIT_STEP_S) and self._graph.has_error():
+                        self._graph.wait_until_idle()  # raises the graph's error
+                    continue
+            self._send_looks(looks)
         return tag, {name: packet_getter.get_proto(packets[name]) if name in packets else None
                      for name in self.outputs}
 
     def close(self) -> None:
-        with self._changed:  # frames still in flight get no more gate packets: their hands find none
-            self._closing = True
-        self._graph.close()
+        self._graph.close()  # frames still in flight get no gate packet: their hands find none
