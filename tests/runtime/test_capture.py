@@ -292,3 +292,35 @@ def test_skipping_still_hands_keeps_the_pose_and_the_hands_found(videos_dir):
                     close.append(np.linalg.norm(hand - want_hand, axis=1).max() <= 0.05 * palm)
     # a miss: a frame in a flicker of Holistic's own found / not found (its score near the threshold)
     assert len(found) > 10 and np.mean(found) >= 0.9 and np.mean(close) >= 0.95
+
+
+def test_only_the_submitting_thread_adds_packets_to_the_graph(soup_rgb):
+    """The hands' gate packets go in from the thread that submits frames, as the frames do: a graph
+    thread that adds packets can block on the graph's throttling (holding the GIL) and hang it."""
+    import threading
+
+    from signclip.runtime.capture.holistic_graph import HolisticGraph
+
+    class Recording:
+        def __init__(self, graph):
+            self.graph, self.threads = graph, set()
+
+        def add_packet_to_input_stream(self, **kwargs):
+            self.threads.add(threading.current_thread())
+            return self.graph.add_packet_to_input_stream(**kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.graph, name)
+
+    graph = HolisticGraph(face=False, skip_still_hands=True)
+    graph._graph = recording = Recording(graph._graph)
+    try:
+        for i, rgb in enumerate(soup_rgb):
+            graph.submit(rgb, i)
+            while graph.in_flight >= 3:
+                graph.result()
+        while graph.in_flight:
+            graph.result()
+    finally:
+        graph.close()
+    assert recording.threads == {threading.current_thread()}
