@@ -62,8 +62,9 @@ def capture_for(normalization) -> CaptureConfig:
 
 
 def pose_model_available(complexity: int) -> bool:
-    import mediapipe
+    from .holistic_graph import import_mediapipe
 
+    mediapipe = import_mediapipe()
     folder = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
     return (folder / _POSE_MODEL_FILES[int(complexity)]).is_file()
 

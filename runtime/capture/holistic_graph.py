@@ -17,7 +17,10 @@ rest: the pose stays the same numbers, the hands nearly all (docs/runtime.md).
 from __future__ import annotations
 
 import collections
+import importlib
+import sys
 import threading
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +59,31 @@ HAND_GATE = HAND_BRANCH + "GateCalculator"   # Holistic's own: shut where the po
 PRESENCE = HAND_BRANCH + "handlandmarkcpu__hand_presence_score"
 
 
+class _LoadedAtFirstUse(types.ModuleType):
+    """A module that imports the real one the first time one of its names is read."""
+
+    def __getattr__(self, name: str):
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def import_mediapipe():
+    """`import mediapipe`, with `matplotlib.pyplot` loaded only where it is used: the package's
+    drawing utilities import it (0.2 s of a 0.5 s import, and more at exit), and capture never draws."""
+    if "mediapipe" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
+        sys.modules["matplotlib.pyplot"] = _LoadedAtFirstUse("matplotlib.pyplot")
+        try:
+            import mediapipe
+        finally:  # the name is free again: the next `import matplotlib.pyplot` gets the real one
+            del sys.modules["matplotlib.pyplot"]
+    import mediapipe
+
+    return mediapipe
+
+
 def holistic_config(face: bool):
     """The wheel's Holistic graph config; without its face branch (the face landmarks split off the
     pose and the face mesh model) when `face` is False, pose and hands from the same nodes."""
-    import mediapipe
+    mediapipe = import_mediapipe()
     from mediapipe.framework import calculator_pb2
 
     config = calculator_pb2.CalculatorGraphConfig()
@@ -167,7 +191,7 @@ class HolisticGraph:
     def __init__(self, *, face: bool, static_image_mode: bool = False, model_complexity: int = 1,
                  refine_face: bool = False, min_detection: float = 0.5, min_tracking: float = 0.5,
                  skip_still_hands: bool = False):
-        import mediapipe
+        mediapipe = import_mediapipe()
         from mediapipe.python import packet_creator
         from mediapipe.python._framework_bindings import calculator_graph, resource_util
 

@@ -153,9 +153,10 @@ def mirror_label(label: str, mirrored: bool) -> str:
 def _hands_alone(rgb: np.ndarray) -> list:
     """(label, points [21, 3] in pixels) of every hand MediaPipe Hands finds, best first, in the first
     view of the photo that shows one (see `views`)."""
-    import mediapipe as mp
-
     from .holistic import quiet_native_stderr
+    from .holistic_graph import import_mediapipe
+
+    mp = import_mediapipe()
 
     height, width = rgb.shape[:2]
     with quiet_native_stderr(), mp.solutions.hands.Hands(

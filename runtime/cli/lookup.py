@@ -93,8 +93,10 @@ def warm_up_beside_capture(inputs, encode, search, normalization) -> threading.T
 
     if not any(Path(p).suffix.lower() in VIDEO_SUFFIXES for p in inputs):
         return None
+    from ..capture.holistic_graph import import_mediapipe
+
     try:  # first: the two imports would take turns holding the GIL
-        import mediapipe  # noqa: F401
+        import_mediapipe()
     except ImportError:  # reading the video says so
         return None
     from ..pose.layouts import HOLISTIC_576

@@ -324,3 +324,16 @@ def test_only_the_submitting_thread_adds_packets_to_the_graph(soup_rgb):
     finally:
         graph.close()
     assert recording.threads == {threading.current_thread()}
+
+
+def test_mediapipe_is_imported_without_pyplot_which_still_works_when_used():
+    """import_mediapipe leaves matplotlib's pyplot (which mediapipe's drawing utilities import) to
+    its first use: a fresh interpreter has none loaded after it, and the utilities still draw."""
+    code = ("import sys\n"
+            "from signclip.runtime.capture.holistic_graph import import_mediapipe\n"
+            "mp = import_mediapipe()\n"
+            "assert 'matplotlib.pyplot' not in sys.modules\n"
+            "import matplotlib.pyplot as plt\n"
+            "assert mp.solutions.drawing_utils.plt.figure is plt.figure\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
