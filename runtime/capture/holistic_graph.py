@@ -69,14 +69,14 @@ class _LoadedAtFirstUse(types.ModuleType):
 def import_mediapipe():
     """`import mediapipe`, with `matplotlib.pyplot` loaded only where it is used: the package's
     drawing utilities import it (0.2 s of a 0.5 s import, and more at exit), and capture never draws."""
-    if "mediapipe" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
+    deferred = "mediapipe" not in sys.modules and "matplotlib.pyplot" not in sys.modules
+    if deferred:
         sys.modules["matplotlib.pyplot"] = _LoadedAtFirstUse("matplotlib.pyplot")
-        try:
-            import mediapipe
-        finally:  # the name is free again: the next `import matplotlib.pyplot` gets the real one
+    try:
+        import mediapipe
+    finally:  # the name is free again: the next `import matplotlib.pyplot` gets the real one
+        if deferred:
             del sys.modules["matplotlib.pyplot"]
-    import mediapipe
-
     return mediapipe
 
 
@@ -246,15 +246,18 @@ class HolisticGraph:
         settled (lock held)."""
         from mediapipe.python import packet_getter
 
-        looks = []
+        looks, poses = [], {}  # poses: timestamp -> its pose landmarks, parsed once for both hands
         for hand, waiting in self._undecided.items():
             presence = self._presence[hand]
             while (waiting and self._passed["pose_landmarks"] >= waiting[0][0]
                    and self._passed[presence] >= waiting[0][1]):
                 timestamp, previous = waiting.popleft()
-                pose = self._packets.get(timestamp, {}).get("pose_landmarks")
+                if timestamp not in poses:
+                    packet = self._packets.get(timestamp, {}).get("pose_landmarks")
+                    poses[timestamp] = None if packet is None else packet_getter.get_proto(packet)
+                pose = poses[timestamp]
                 points, shoulders = (None, 0.0) if pose is None else hand_from_pose(
-                    packet_getter.get_proto(pose), *self._sizes[timestamp], HAND_SIDES[hand][1])
+                    pose, *self._sizes[timestamp], HAND_SIDES[hand][1])
                 scored_at, score = self._scores[presence]
                 look = self._watches[hand].look(points, shoulders, score if scored_at == previous else 0.0)
                 self.hands_skipped += not look
