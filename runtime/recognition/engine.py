@@ -29,6 +29,7 @@ from ..vocabulary.personal import (
     vocabulary_path,
 )
 from ..vocabulary.personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
+from .dictionary import Dictionary, dictionary_key
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # runtime/capture/photo.py reads them
@@ -156,7 +157,7 @@ class Engine:
         self._no_personal = PersonalVocabulary.empty(self.dim, self.bundle.model_hash)
         self._indexes: dict = {}  # source -> (vocabulary, its index), rebuilt when the file changed
         self._languages: dict = {}
-        self._pose = self._text = self._rows = self._reference = None
+        self._pose = self._text = self._rows = self._reference = self._dictionary = None
 
     # ------------------------------------------------------------ encoders
 
@@ -374,12 +375,66 @@ class Engine:
         self._check_not_empty(self.label_index)
         return [self.lookup_embedding(e, k, language) for e in self.embed_inputs(inputs)]
 
+    @property
+    def dictionary(self) -> Dictionary:
+        """The vocabulary's labels by folded spelling (hello, Thank you -> HELLO, THANK-YOU)."""
+        if self._dictionary is None:
+            v = self.vocabulary
+            labels, languages = (v.clip_labels, v.clip_languages) if v.has_clips else (v.labels, v.languages)
+            self._dictionary = Dictionary.of(labels, languages)
+        return self._dictionary
+
     def lookup_text(self, text: str, k: int = 5, language: str | None = None) -> list:
-        """Text to sign: the query, prompted per sign language, against the vocabulary's clips
-        (or, in a bundle without clips, against the labels' prompts) and the taught signs."""
+        """Text to sign. A query that spells vocabulary or taught entries (any case, spaces or
+        punctuation) returns their own clips first; then the query, prompted per sign language,
+        against the vocabulary's clips (or, in a bundle without clips, the labels' prompts) and the
+        taught signs."""
         if not str(text).strip():
             raise SignclipError("--text is empty: give a word or phrase to look up")
         self.check_language(language, text_query=True)
+        named = self.dictionary.find(text, language)
+        taught = self._taught_named(text, language)
+        if not named and not taught:
+            return self._text_search(text, k, language)
+        own = sorted([self._own_entry(label, lang) for label, lang in named] + taught, key=lambda m: -m.score)
+        neighbours = self._text_search(named[0][0], k, language) if named else []
+        return (own + [m for m in neighbours if (m.label, m.language) not in
+                       {(o.label, o.language) for o in own}])[:k]
+
+    def _own_entry(self, label: str, language: str) -> Match:
+        """The best of `label`'s own clips for its prompt (or its label row, in a bundle without clips)."""
+        v = self.vocabulary
+        query = self.embed_texts([make_prompt(self.bundle.prompt_template, label, language,
+                                              self.spoken.get(language, DEFAULT_SPOKEN))])[0]
+        if self.clip_index is None:
+            row = next(i for i, (la, lg) in enumerate(zip(v.labels, v.languages, strict=True))
+                       if la == label and lg == language)
+            return Match(label, language, str(v.texts[row]), float(v.embeddings[row] @ query), "bundle")
+        rows = np.flatnonzero((v.clip_labels == label) & (v.clip_languages == language))
+        scores = v.clip_embeddings[rows] @ query
+        best = rows[int(np.argmax(scores))]
+        return Match(label, language, str(v.clip_texts[best]), float(scores.max()), "clip")
+
+    def _taught_named(self, text: str, language: str | None) -> list:
+        """Taught signs whose label the query spells: found by name, so scored 1."""
+        key = dictionary_key(text)
+        return [Match(str(label), str(lang), str(label), 1.0, source)
+                for source, vocab in self.taught()
+                for label, lang in zip(vocab.labels, vocab.languages, strict=True)
+                if dictionary_key(label) == key and (language is None or lang in (language, ANY_LANGUAGE))]
+
+    def _not_in_vocabulary(self, text: str, language: str | None) -> SignclipError:
+        """One line for free text that a bundle without a text tower cannot answer, with the nearest
+        vocabulary words by spelling."""
+        nearest = self.dictionary.nearest(text, language)
+        hint = (f"nearest words: {', '.join(nearest)}" if nearest else
+                "no vocabulary word is spelled like it")
+        return SignclipError(f"{text!r} is not in the vocabulary ({hint}); bundle {self.bundle.path} has "
+                             f"no text encoder for free text: export a full bundle (signclip export "
+                             f"CHECKPOINT --format onnx-int8 --out DIR) and use --bundle DIR")
+
+    def _text_search(self, text: str, k: int, language: str | None) -> list:
+        """The query, prompted per sign language, against the clips (or labels) and taught signs."""
         v = self.vocabulary
         use_clips = self.clip_index is not None
         target = self.clip_index if use_clips else self.label_index
@@ -390,7 +445,7 @@ class Engine:
         if not self.bundle.has_text_encoder:  # only the vocabulary's own prompts can be answered
             known = [(lg, p) for lg, p in zip(langs, prompts) if self.knows_text(p)]
             if not known:
-                raise self._no_text_encoder(text)
+                raise self._not_in_vocabulary(text, language)
             langs, prompts = [lg for lg, _ in known], [p for _, p in known]
         bare = [text] if self.knows_text(text) else []        # the bare text, for taught signs
         queries = self.embed_texts([*prompts, *bare])

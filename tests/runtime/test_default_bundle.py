@@ -42,7 +42,37 @@ def test_text_queries_come_from_the_stored_vocabulary(engine):
     matches = engine.lookup_text("B", k=3, language="ase")
     assert matches[0].label == "B" and matches[0].language == "ase"
     with pytest.raises(SignclipError, match="has no text encoder"):
-        engine.lookup_text("house", k=3, language="ase")
+        engine.lookup_text("castle", k=3, language="ase")
+
+
+def lexical_signs(engine) -> list:
+    return sorted(engine.bundle.signs)
+
+
+def test_every_lexical_sign_is_found_by_its_name_however_written(engine):
+    """The dictionary direction: a vocabulary word's own clip first, in lower case and as written."""
+    signs = lexical_signs(engine)
+    assert len(signs) >= 64  # ASL-App's 52 words and 12 months, ISLR's HELLO and THANK-YOU among them
+    wrong = []
+    for label, language in signs:
+        for query in (label, label.lower(), label.replace("-", " ").title()):
+            top = engine.lookup_text(query, k=5, language=language)[0]
+            if (top.label, top.language, top.source) != (label, language, "clip"):
+                wrong.append((query, top.label))
+    assert not wrong, wrong
+
+
+def test_thank_you_is_found_however_it_is_spelled(engine):
+    for query in ("hello", "Hello!", "thank you", "Thank you", "thank-you", "THANK-YOU", "thankyou"):
+        assert engine.lookup_text(query, k=3, language="ase")[0].label in ("HELLO", "THANK-YOU"), query
+    assert engine.lookup_text("thank you", k=3)[0].label == "THANK-YOU"  # every language searched
+
+
+def test_free_text_without_a_text_tower_names_the_nearest_words(engine):
+    with pytest.raises(SignclipError, match=r"'helo' is not in the vocabulary \(nearest words: HELLO"):
+        engine.lookup_text("helo", k=3, language="ase")
+    with pytest.raises(SignclipError, match="no vocabulary word is spelled like it"):
+        engine.lookup_text("qqqqqqqq", k=3, language="ase")
 
 
 def test_taught_sign_does_not_win_unrelated_queries(engine, signclip_home):

@@ -35,8 +35,15 @@ def test_lookup_json_one_object_per_input(env, capsys):
     for r in records:
         assert len(r["results"]) == 3
         assert set(r["results"][0]) >= {"label", "language", "text", "score"}
-        scores = [m["score"] for m in r["results"]]
-        assert scores == sorted(scores, reverse=True)
+        if r["input"] == "text:A":  # a text that names entries: those first, each part by score
+            named = [m["label"] == "A" for m in r["results"]]
+            assert named[0] and named == sorted(named, reverse=True)
+            parts = [[m for m in r["results"] if (m["label"] == "A") == first] for first in (True, False)]
+        else:
+            parts = [r["results"]]
+        for part in parts:
+            scores = [m["score"] for m in part]
+            assert scores == sorted(scores, reverse=True)
 
 
 def test_lookup_table_and_language(env, capsys):
