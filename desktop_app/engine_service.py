@@ -63,9 +63,9 @@ class LockedEngine:
         with self.lock:
             return self.engine.pose_encoder.embed_one(model_input)
 
-    def lookup_embedding(self, embedding, k: int, language: str | None) -> list:
+    def lookup_embedding(self, embedding, k: int, language: str | None, kind: str = "auto") -> list:
         with self.lock:
-            return self.engine.lookup_embedding(embedding, k, language)
+            return self.engine.lookup_embedding(embedding, k, language, kind)
 
     def reader(self, layout, fps: float, options, lookup=None):
         """The reader for `options` (a `ReadingOptions`) as the command line builds it, with this

@@ -21,10 +21,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_result_arguments(parser: argparse.ArgumentParser) -> None:
-    """--top-k and --language, the same for every command that prints lookup results."""
+    """--top-k, --language and --kind, the same for every command that prints lookup results."""
     parser.add_argument("--top-k", "-k", type=int, default=5, metavar="K")
     parser.add_argument("--language", "-l", default=None, metavar="L",
                         help="only this sign language (ISO 639-3, e.g. ase)")
+    parser.add_argument("--kind", default="auto", choices=("auto", "signs", "letters", "all"),
+                        help="answer with lexical signs, letters and digits, or all entries (auto: "
+                             "the kind the clip shows, as the bundle's kind head reads it)")
 
 
 def encoder_options(args):

@@ -116,7 +116,8 @@ def run_segments(args, engine) -> int:
     from ..recognition.reading import sign_search
     from ..recognition.recognizer import lookup_segments
 
-    encode, search = engine.pose_encoder.embed_one, sign_search(engine, args.top_k, args.language)
+    encode = engine.pose_encoder.embed_one
+    search = sign_search(engine, args.top_k, args.language, kind=args.kind)
     warming = warm_up_beside_capture(args.inputs, encode, search, engine.bundle.normalization)
     failed = 0
     for path in args.inputs:
@@ -161,7 +162,7 @@ def run(args) -> int:
             failed += 1
             emit(path, None, str(e), args.json)
     if inputs:
-        for name, matches in zip(names, engine.lookup_inputs(inputs, args.top_k, args.language),
+        for name, matches in zip(names, engine.lookup_inputs(inputs, args.top_k, args.language, args.kind),
                                  strict=True):
             emit(name, matches, None, args.json)
     for text in args.text:

@@ -37,6 +37,7 @@ COMMANDS = [
     ("export", "signclip.export.command", ("torch", "onnx")),
     ("lexicon", "signclip.trainer.lexicon", ("torch", "spoken_to_signed")),
     ("words", "signclip.trainer.words_cli", ("torch",)),
+    ("kinds", "signclip.trainer.kinds", ("torch",)),
     ("evaluate", "signclip.trainer.evaluate_cli", ("torch",)),
     ("train", "signclip.trainer.train_cli", ("torch",)),
 ]

@@ -125,6 +125,7 @@ def run(args) -> int:
     from ..recognition.segmentation import WindowConfig
 
     options = ReadingOptions(spell=args.spell, language=args.language, top_k=args.top_k, words=args.words,
+                             kind=args.kind,
                              windows=WindowConfig(args.window, args.hop) if args.window is not None else None)
     engine = open_engine(args)
     with open_source(args.source, realtime=args.realtime, capture_config=engine.capture_config) as source:

@@ -118,6 +118,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
     and the `taught` signs of packs, calibrated on the `calibration` rows; `capture_graph`: the
     MediaPipe graph file the page runs); returns the manifest."""
     from ..recognition.engine import spoken_languages  # the engine's reading of the prompts, not a second one
+    from ..recognition.kinds import KindHead, entry_kinds
 
     folder.mkdir(parents=True, exist_ok=True)
     meta, v = bundle.meta, bundle.vocabulary()
@@ -125,6 +126,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
     encoder_name = "pose_encoder" + encoder.suffix  # .onnx, or .ort (ONNX Runtime Web reads both)
     shutil.copyfile(encoder, folder / encoder_name)
     vocabulary = {"texts": v.texts.tolist(), "labels": v.labels.tolist(), "languages": v.languages.tolist(),
+                  "kinds": entry_kinds(v.labels, v.languages, bundle.signs).tolist(),
                   "embeddings": _float32_file(folder, "vocabulary.f32", v.embeddings)}
     if v.has_clips:
         vocabulary["clips"] = {"labels": v.clip_labels.tolist(), "languages": v.clip_languages.tolist(),
@@ -155,6 +157,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
         "spoken_languages": spoken_languages(meta["prompt_template"], v.texts, v.languages),
         "encoder": {"file": encoder_name, "sha256": sha256_file(folder / encoder_name)},
         "vocabulary": vocabulary,
+        "kind_head": head.to_meta() if (head := KindHead.from_meta(meta)) is not None else None,
         "training_data": meta.get("training_data", []),  # name, license, credit: shown by the page
         "credits": CREDITS_FILE if (folder / CREDITS_FILE).is_file() else None,
     }

@@ -30,6 +30,7 @@ from ..vocabulary.personal import (
 )
 from ..vocabulary.personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
 from .dictionary import Dictionary, dictionary_key
+from .kinds import KindHead, allowed_kinds, check_choice, entry_kinds
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # runtime/capture/photo.py reads them
@@ -158,6 +159,8 @@ class Engine:
         self._indexes: dict = {}  # source -> (vocabulary, its index), rebuilt when the file changed
         self._languages: dict = {}
         self._pose = self._text = self._rows = self._reference = self._dictionary = None
+        self._entry_kinds = None
+        self.kind_head = KindHead.from_meta(self.bundle.meta)  # tells a lexical sign from a letter
 
     # ------------------------------------------------------------ encoders
 
@@ -355,25 +358,42 @@ class Engine:
                                                         np.asarray(v.embeddings[rows[1]], np.float32))
         return self._reference or None
 
-    def lookup_embedding(self, embedding: np.ndarray, k: int = 5, language: str | None = None) -> list:
-        """Top-k vocabulary entries and taught signs for a pose embedding [D]."""
+    @property
+    def entry_kinds(self) -> np.ndarray:
+        """Each vocabulary entry's kind (sign, letter, digit), in the vocabulary's order."""
+        if self._entry_kinds is None:
+            v = self.vocabulary
+            self._entry_kinds = entry_kinds(v.labels, v.languages, self.bundle.signs)
+        return self._entry_kinds
+
+    def lookup_embedding(self, embedding: np.ndarray, k: int = 5, language: str | None = None,
+                         kind: str = "auto") -> list:
+        """Top-k vocabulary entries and taught signs for a pose embedding [D], among the entries of
+        `kind` (kinds.CHOICES; auto: the kind the clip shows, where the bundle can tell)."""
         self.check_language(language)
         self._check_not_empty(self.label_index)
         v = self.vocabulary
-        hits = self.label_index.search(embedding, k * 2, language)  # spare rows survive de-duplication
+        allowed = allowed_kinds(kind, self.kind_head, embedding)
+        hits = self.label_index.search(embedding, k * 2 if allowed is None else len(v), language)
+        rows = list(zip(hits.ids, hits.scores, strict=True))
+        if allowed is not None:
+            of_kind = [(i, s) for i, s in rows if self.entry_kinds[i] in allowed]
+            # auto in a language without entries of that kind (no lexical signs of gss): all kinds
+            rows = of_kind if of_kind or kind != "auto" else rows
         found = [Match(str(v.labels[i]), str(v.languages[i]), str(v.texts[i]), float(s), "bundle")
-                 for i, s in zip(hits.ids, hits.scores, strict=True)]
+                 for i, s in rows[:k * 2]]  # spare rows survive de-duplication
         return merge(found + self._personal_matches(embedding, k, language), k)
 
-    def lookup_clips(self, clips, k: int = 5, language: str | None = None) -> list:
+    def lookup_clips(self, clips, k: int = 5, language: str | None = None, kind: str = "auto") -> list:
         """One top-k list per clip; all clips go through the encoder in shared batches."""
-        return self.lookup_inputs([self.model_input(c) for c in clips], k, language)
+        return self.lookup_inputs([self.model_input(c) for c in clips], k, language, kind)
 
-    def lookup_inputs(self, inputs, k: int = 5, language: str | None = None) -> list:
+    def lookup_inputs(self, inputs, k: int = 5, language: str | None = None, kind: str = "auto") -> list:
         """One top-k list per normalized ModelInput."""
         self.check_language(language)
         self._check_not_empty(self.label_index)
-        return [self.lookup_embedding(e, k, language) for e in self.embed_inputs(inputs)]
+        check_choice(kind)
+        return [self.lookup_embedding(e, k, language, kind) for e in self.embed_inputs(inputs)]
 
     @property
     def dictionary(self) -> Dictionary:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..errors import SignclipError
 from ..model.index import check_top_k
 from ..pose.layouts import Layout
+from .kinds import check_choice
 from .recognizer import Recognizer
 from .segmentation import WindowConfig
 from .spelling import MOVING_LETTERS, SpellConfig, SpellReader, alphabet
@@ -25,6 +26,7 @@ class ReadingOptions:
     top_k: int = 5
     windows: WindowConfig | None = None
     words: str | None = None
+    kind: str = "auto"   # kinds.CHOICES: which entries a sign is answered with
 
     def __post_init__(self):
         if self.spell and self.windows is not None:
@@ -42,7 +44,7 @@ def reader_options(engine, language: str | None, words: str | None = None, *, en
     engine's own (the app's go through its lock)."""
     config = SpellConfig()
     # twice the candidates: spare rows for taught signs that are not letters
-    search = sign_search(engine, 2 * config.candidates, language, lookup)
+    search = sign_search(engine, 2 * config.candidates, language, lookup, kind="letters")
     v = engine.vocabulary
     letters = alphabet(v.labels, v.languages, language, engine.bundle.signs)
     if not letters:
@@ -60,12 +62,14 @@ def reader_options(engine, language: str | None, words: str | None = None, *, en
             "correct": prior.word if prior else None}
 
 
-def sign_search(engine, k: int, language: str | None, lookup=None):
-    """The search a sign's embedding goes through: the top `k` of `language`; checks both."""
+def sign_search(engine, k: int, language: str | None, lookup=None, kind: str = "auto"):
+    """The search a sign's embedding goes through: the top `k` of `language` among entries of
+    `kind` (kinds.CHOICES); checks all three."""
     check_top_k(k)
     engine.check_language(language)
+    check_choice(kind)
     lookup = lookup or engine.lookup_embedding
-    return lambda embedding: lookup(embedding, k, language)
+    return lambda embedding: lookup(embedding, k, language, kind)
 
 
 def open_reader(engine, layout: Layout, fps: float, options: ReadingOptions, *, encode=None,
@@ -76,5 +80,5 @@ def open_reader(engine, layout: Layout, fps: float, options: ReadingOptions, *, 
         return SpellReader(layout, fps, **reader_options(engine, options.language, options.words,
                                                          encode=encode, lookup=lookup))
     return Recognizer(layout, fps, encode or engine.pose_encoder.embed_one,
-                      sign_search(engine, options.top_k, options.language, lookup), windows=options.windows,
-                      normalization=engine.bundle.normalization)
+                      sign_search(engine, options.top_k, options.language, lookup, options.kind),
+                      windows=options.windows, normalization=engine.bundle.normalization)

@@ -70,3 +70,40 @@ def test_signclip_web_ships_every_pack_or_the_ones_named(engine_with_packs):
     assert packs_for_page(engine.bundle, "none")[0] == []
     with pytest.raises(SignclipError, match="no pack school"):
         packs_for_page(engine.bundle, "school")
+
+
+def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_with_packs, tmp_path):
+    """Kinds (a word clip among words, --kind overrides) and the dictionary (a text that spells an
+    entry: its own clip first), in the page as in the engine."""
+    engine, _ = engine_with_packs
+    model = tmp_path / "model"
+    write_web_model(engine.bundle, model, words=(), taught=engine.taught(),
+                    calibration=engine.calibration_rows())
+    hello = read_pose(Path(__file__).resolve().parents[1] / "data" / "words" / "islr_hello_53618.pose")
+    letter = read_pose(sorted((LEXICON / "ase").glob("*.pose"))[0])
+    queries = [{"embedding": e.tolist(), "language": lang, "k": 5, "kind": kind}
+               for e in engine.embed_clips([hello, letter]) for lang in (None, "ase", "gss")
+               for kind in ("auto", "signs", "letters", "all")]
+    texts = ("hello", "Thank you", "bad", "b", "tree", "wave")
+    queries += [{"text": t, "language": lang, "k": 5} for t in texts for lang in (None, "ase")]
+    (tmp_path / "queries.json").write_text(json.dumps(queries))
+    if NODE is None:
+        pytest.skip("Node.js is not installed")
+    done = subprocess.run([NODE, "test/lookup.mjs", str(tmp_path / "queries.json"), str(model),
+                           str(tmp_path / "out.json")], cwd=WEB, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads((tmp_path / "out.json").read_text())["results"]
+    for q, js in zip(queries, out, strict=True):
+        if "text" in q:  # the page finds taught signs by name only, not as a text's neighbours
+            py = engine.lookup_text(q["text"], q["k"], q["language"])
+            js = [m for m in js if m["source"] == "clip" or m["score"] == 1.0]
+            py = [m for m in py if m.source == "clip" or m.score == 1.0]
+            js, py = js[:min(len(js), len(py))], py[:min(len(js), len(py))]
+        else:
+            query = np.array(q["embedding"], np.float32)
+            py = engine.lookup_embedding(query, q["k"], q["language"], q["kind"])
+        assert [(m["label"], m["language"], m["source"]) for m in js] == \
+            [(m.label, m.language, m.source) for m in py], (q.get("text"), q["language"], q.get("kind"))
+        assert np.allclose([m["score"] for m in js], [m.score for m in py], atol=1e-5)
+    first = [r[0]["label"] for r in out]
+    assert first[1] == "HELLO" and first[2] != "HELLO"   # auto in ase: a word; letters only: a letter

@@ -50,6 +50,31 @@ export function makePrompt(template, text, signed, spoken) {
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in fields ? fields[name] : whole));
 }
 
+/** Entry kinds a lookup may answer with, per --kind choice (runtime/recognition/kinds.py's ENTRY_KINDS). */
+const ENTRY_KINDS = { signs: new Set(['sign']), letters: new Set(['letter', 'digit']), all: null };
+
+/**
+ * The entry kinds to answer with (null: every kind): the choice, or with 'auto' what the bundle's kind
+ * head reads in the embedding (a logistic regression: a lexical sign above its threshold), as
+ * runtime/recognition/kinds.py's allowed_kinds.
+ */
+export function allowedKinds(choice, head, embedding) {
+  if (choice === 'auto') {
+    if (!head) return null;
+    let z = 0;
+    for (let j = 0; j < head.weights.length; j++) z = Math.fround(z + Math.fround(head.weights[j] * embedding[j]));
+    const p = 1 / (1 + Math.exp(-Math.min(Math.max(z + head.bias, -60), 60)));
+    choice = p > head.threshold ? 'signs' : 'letters';
+  }
+  if (!(choice in ENTRY_KINDS)) throw new Error(`kind ${choice}: choose one of auto, signs, letters, all`);
+  return ENTRY_KINDS[choice];
+}
+
+/** A text folded for comparison: case, accents, spaces and punctuation ignored (dictionary.py's dictionary_key). */
+export function dictionaryKey(text) {
+  return String(text).normalize('NFKD').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+}
+
 /** A taught sign's language that matches every language filter (runtime/vocabulary/personal.py's ANY_LANGUAGE). */
 const ANY_LANGUAGE = '';
 
@@ -76,6 +101,8 @@ export class Vocabulary {
     this.labels = v.labels;
     this.languageOf = v.languages;
     this.rowOfText = new Map(v.texts.map((t, i) => [t, i]));
+    this.kinds = v.kinds ?? null;
+    this.kindHead = v.kinds && manifest.kind_head ? manifest.kind_head : null;
     this.embeddings = embeddings;
     this.index = new VectorIndex(embeddings, this.dim, v.languages);
     this.clips = v.clips && clipEmbeddings
@@ -108,9 +135,16 @@ export class Vocabulary {
   }
 
   /** Top-k vocabulary entries for a pose embedding [D]. */
-  lookupEmbedding(embedding, k = 5, language = null) {
+  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto') {
     this.checkLanguage(language);
-    const found = this.index.search(embedding, k * 2, language).map(({ id, score }) => ({
+    const allowed = this.kinds ? allowedKinds(kind, this.kindHead, embedding) : null;
+    let hits = this.index.search(embedding, allowed === null ? k * 2 : this.labels.length, language);
+    if (allowed !== null) {
+      const ofKind = hits.filter(({ id }) => allowed.has(this.kinds[id]));
+      // auto in a language without entries of that kind: every kind
+      hits = ofKind.length || kind !== 'auto' ? ofKind : hits;
+    }
+    const found = hits.slice(0, k * 2).map(({ id, score }) => ({
       label: this.labels[id], language: this.languageOf[id], text: this.texts[id], score, source: 'bundle',
     }));
     return merge([...found, ...this.taughtMatches(embedding, k, language)], k);
@@ -141,10 +175,74 @@ export class Vocabulary {
     return out;
   }
 
-  /** Text to sign: the text prompted per sign language, its stored embedding against the clips. */
+  /**
+   * Text to sign as runtime/recognition/engine.py's lookup_text: a text that spells vocabulary or taught
+   * entries (any case, spaces or punctuation) returns their own clips first, then the neighbours.
+   */
   lookupText(text, k = 5, language = null) {
     if (!String(text).trim()) throw new Error('the search text is empty: give a word or letter');
     this.checkLanguage(language, true);
+    const named = this.named(text, language);
+    const taught = this.taughtNamed(text, language);
+    if (!named.length && !taught.length) return this.textSearch(text, k, language);
+    const own = [...named.map(([label, lang]) => this.ownEntry(label, lang)), ...taught]
+      .sort((a, b) => b.score - a.score);
+    const ownKeys = new Set(own.map((m) => `${m.label}\u0000${m.language}`));
+    const neighbours = named.length ? this.textSearch(named[0][0], k, language) : [];
+    return [...own, ...neighbours.filter((m) => !ownKeys.has(`${m.label}\u0000${m.language}`))].slice(0, k);
+  }
+
+  /** The (label, language) entries a text spells, in first-seen order (dictionary.py's Dictionary.find). */
+  named(text, language) {
+    const key = dictionaryKey(text);
+    const [labels, languages] = this.clips ? [this.clips.labels, this.clips.languages] : [this.labels, this.languageOf];
+    const seen = new Set();
+    const out = [];
+    labels.forEach((label, i) => {
+      const id = `${label}\u0000${languages[i]}`;
+      if (seen.has(id) || dictionaryKey(label) !== key || (language !== null && languages[i] !== language)) return;
+      seen.add(id);
+      out.push([label, languages[i]]);
+    });
+    return out;
+  }
+
+  /** Taught signs whose label the text spells: found by name, scored 1. */
+  taughtNamed(text, language) {
+    if (!this.taught) return [];
+    const key = dictionaryKey(text);
+    return this.taught.labels.flatMap((label, i) => {
+      const lang = this.taught.languages[i];
+      const fits = language === null || lang === language || lang === ANY_LANGUAGE;
+      return dictionaryKey(label) === key && fits
+        ? [{ label, language: lang, text: label, score: 1.0, source: this.taught.sources[i] }] : [];
+    });
+  }
+
+  /** The best of a label's own clips for its prompt (or its label row, without clips). */
+  ownEntry(label, language) {
+    const row = this.rowOfText.get(makePrompt(this.template, label, language, this.spoken[language] ?? 'en'));
+    const query = this.embeddings.subarray(row * this.dim, (row + 1) * this.dim);
+    const dot = (matrix, id) => {
+      let s = 0;
+      for (let j = 0; j < this.dim; j++) s += matrix[id * this.dim + j] * query[j];
+      return Math.fround(s);
+    };
+    if (!this.clips) {
+      const id = this.labels.findIndex((l, i) => l === label && this.languageOf[i] === language);
+      return { label, language, text: this.texts[id], score: dot(this.embeddings, id), source: 'bundle' };
+    }
+    let best = null;
+    this.clips.labels.forEach((l, id) => {
+      if (l !== label || this.clips.languages[id] !== language) return;
+      const score = dot(this.clips.embeddings, id);
+      if (best === null || score > best.score) best = { id, score };
+    });
+    return { label, language, text: this.clips.texts[best.id], score: best.score, source: 'clip' };
+  }
+
+  /** The text prompted per sign language, its stored embedding against the clips. */
+  textSearch(text, k, language) {
     const target = this.clips ? this.clips.index : this.index;
     const langs = language !== null ? [language] : this.languages(true);
     const rows = langs.map((lang) => this.rowOfText.get(

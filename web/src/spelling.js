@@ -93,7 +93,7 @@ export async function readerOptions(web, language, encode, priorFor = async () =
   const { letters, moving } = spellingFor(web, language);
   const prior = await priorFor(letters);
   const k = 2 * web.spelling.config.candidates; // spare rows for signs that are not letters
-  return { encode, search: (embedding) => web.vocabulary.lookupEmbedding(embedding, k, language), letters,
+  return { encode, search: (embedding) => web.vocabulary.lookupEmbedding(embedding, k, language, 'letters'), letters,
     moving, prior, correct: prior ? (read) => prior.word(read) : null };
 }
 

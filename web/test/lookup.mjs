@@ -2,8 +2,9 @@
 //
 //   node test/lookup.mjs QUERIES_JSON MODEL_DIR OUT_JSON
 //
-// QUERIES_JSON: [{embedding: [D numbers], language: code or null, k}]; OUT_JSON gets, for each, the
-// matches of the page's Vocabulary.lookupEmbedding (bundle entries and the packs' taught signs).
+// QUERIES_JSON: [{embedding: [D numbers] or text, language: code or null, k, kind}]; OUT_JSON gets, for
+// each, the matches of the page's Vocabulary.lookupEmbedding, or of lookupText for a text (bundle
+// entries and the packs' taught signs).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,9 @@ const read = async (name) => {
 };
 const web = await loadWebModel(read);
 const queries = JSON.parse(readFileSync(queriesFile, 'utf8'));
-const results = queries.map((q) => web.vocabulary.lookupEmbedding(Float32Array.from(q.embedding), q.k, q.language)
+const lookup = (q) => (q.text !== undefined
+  ? web.vocabulary.lookupText(q.text, q.k, q.language)
+  : web.vocabulary.lookupEmbedding(Float32Array.from(q.embedding), q.k, q.language, q.kind ?? 'auto'));
+const results = queries.map((q) => lookup(q)
   .map((m) => ({ label: m.label, language: m.language, score: m.score, source: m.source })));
 writeFileSync(outFile, JSON.stringify({ results, languages: web.vocabulary.languages() }));
