@@ -128,6 +128,7 @@ default-model: setup
 	cp runs/edge-small/metrics.csv runs/edge-small/curve.png $(MODEL)/
 	$(BIN)/signclip export $(MODEL) --format onnx-int8 --no-text-encoder --clips 600 \
 		--data runs/edge-small/manifest.csv --out runtime/models/default
+	$(BIN)/signclip kinds runtime/models/default --data runs/edge-small/manifest.csv
 
 # The evaluation tables (docs/evaluation.md): (a), (f) a model trained without three sign languages and two ASL-HG signers,
 # (b)-(d) the shipped model, (g) its held-out word signers,

@@ -122,7 +122,7 @@ def run_segments(args, engine) -> int:
     failed = 0
     for path in args.inputs:
         try:
-            clip = engine.read(path)
+            clip = engine.read(path, at_model_rate=False)  # segments keep the input's frame numbers
             if warming is not None:  # one thread at a time in the encoder and Numba's caches
                 warming.join()
         except SignclipError as e:
@@ -130,7 +130,8 @@ def run_segments(args, engine) -> int:
             print(json.dumps({"input": path, "error": str(e)}) if args.json else input_error(path, e),
                   file=sys.stdout if args.json else sys.stderr, flush=True)
             continue
-        segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization)
+        segments = lookup_segments(clip, encode, search, normalization=engine.bundle.normalization,
+                                   fps=engine.bundle.fps)
         if not segments and not args.json:
             print(f"{path}: no sign found", flush=True)
         for i, s in enumerate(segments):

@@ -85,6 +85,11 @@ class Bundle:
         return NormalizationConfig(**self.meta["normalization"])
 
     @property
+    def fps(self) -> float:
+        """The frame rate the model trained at: clips and cameras are brought to it."""
+        return float(self.meta["fps"])
+
+    @property
     def max_frames(self) -> int:
         return int(self.meta["max_frames"])
 

@@ -19,6 +19,7 @@ from ..model.index import IndexKind, VectorIndex
 from ..pose.clip import PoseClip
 from ..pose.io import is_pose_file, read_pose
 from ..pose.normalize import ModelInput, preprocess
+from ..pose.timing import at_rate
 from ..vocabulary.packs import PackShelf
 from ..vocabulary.packs import restore_command as pack_restore_command
 from ..vocabulary.personal import (
@@ -194,9 +195,13 @@ class Engine:
 
         return capture_for(self.bundle.normalization)
 
-    def read(self, path) -> PoseClip:
-        """A .pose file, video or photo as a clip (a photo held as this bundle's model was trained)."""
-        return read_clip(path, self.bundle.normalization.photo_frames, self.capture_config)
+    def read(self, path, at_model_rate: bool = True) -> PoseClip:
+        """A .pose file, video or photo as a clip (a photo held as this bundle's model was trained);
+        with `at_model_rate` a video or .pose file at the bundle's frame rate (a photo has no time)."""
+        clip = read_clip(path, self.bundle.normalization.photo_frames, self.capture_config)
+        if not at_model_rate or Path(path).suffix.lower() in IMAGE_SUFFIXES:
+            return clip
+        return at_rate(clip, self.bundle.fps)
 
     def prepare(self, path) -> ModelInput:
         """A .pose file, video or photo read and normalized: what the pose encoder takes."""

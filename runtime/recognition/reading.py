@@ -79,6 +79,6 @@ def open_reader(engine, layout: Layout, fps: float, options: ReadingOptions, *, 
     if options.spell:
         return SpellReader(layout, fps, **reader_options(engine, options.language, options.words,
                                                          encode=encode, lookup=lookup))
-    return Recognizer(layout, fps, encode or engine.pose_encoder.embed_one,
+    return Recognizer(layout, engine.bundle.fps, encode or engine.pose_encoder.embed_one,
                       sign_search(engine, options.top_k, options.language, lookup, options.kind),
-                      windows=options.windows, normalization=engine.bundle.normalization)
+                      windows=options.windows, normalization=engine.bundle.normalization, source_fps=fps)

@@ -21,6 +21,7 @@ from ..pose.clip import PoseClip
 from ..pose.layouts import MODEL_203, Layout
 from ..pose.normalize import ModelInput, NormalizationConfig, preprocess
 from ..pose.streaming import StreamingNormalizer
+from ..pose.timing import at_rate, frame_repeats, rate_indices
 from .segmentation import (
     HandActivitySegmenter,
     SegmenterConfig,
@@ -112,8 +113,12 @@ class Recognizer:
 
     def __init__(self, layout: Layout, fps: float, encode: Encode, search: Search | None = None, *,
                  segmenter: SegmenterConfig = SegmenterConfig(), windows: WindowConfig | None = None,
-                 normalization: NormalizationConfig = NormalizationConfig()):
+                 normalization: NormalizationConfig = NormalizationConfig(), source_fps: float | None = None):
         self.layout, self.fps = layout, float(fps)
+        # frames arrive at source_fps (a camera's 30) and are read at fps (the bundle's 25): each is
+        # dropped or repeated as pose/timing.py says, as a whole clip read offline is
+        self.source_fps = float(source_fps) if source_fps is not None else self.fps
+        self._source_t = 0
         self.encode, self.search = encode, search
         self.normalization = normalization
         self.segmenter = HandActivitySegmenter(layout, fps, segmenter)
@@ -156,6 +161,15 @@ class Recognizer:
     def push(self, keypoints: np.ndarray, mask: np.ndarray, *, index: int | None = None,
              time_s: float | None = None) -> list:
         """One frame [K, 3] + mask [K] in the recognizer's layout; the signs it ended (usually none)."""
+        repeats = frame_repeats(self._source_t, self.source_fps, self.fps)
+        self._source_t += 1
+        ended = []
+        for _ in range(repeats):
+            ended += self._push_at_rate(keypoints, mask, index, time_s)
+        return ended
+
+    def _push_at_rate(self, keypoints: np.ndarray, mask: np.ndarray, index: int | None,
+                      time_s: float | None) -> list:
         t = self.t
         self.t += 1
         began = time.perf_counter_ns()
@@ -246,7 +260,7 @@ class Recognizer:
         frame_us = self._frame_ns / max(self._frame_count, 1) / 1e3
         self._frame_ns = self._frame_count = 0
         last, last_s = self.ring.stamp(end - 1)
-        return SignEvent(first[0], last + 1, first[1], last_s + 1.0 / self.fps, results,
+        return SignEvent(first[0], last + 1, first[1], last_s + 1.0 / self.source_fps, results,
                          Timings(frame_us, (t1 - t0) / 1e6, encode_ns / 1e6, lookup_ns / 1e6),
                          self.ring.stamp(decided)[0])
 
@@ -304,17 +318,23 @@ class SegmentResult:
 
 def lookup_segments(clip: PoseClip, encode: Encode, search: Search | None = None, *,
                     segmenter: SegmenterConfig = SegmenterConfig(), windows: WindowConfig | None = None,
-                    normalization: NormalizationConfig = NormalizationConfig()) -> list:
+                    normalization: NormalizationConfig = NormalizationConfig(),
+                    fps: float | None = None) -> list:
     """Each sign of a longer clip looked up on its own: `preprocess(clip.slice(start, end))` per
-    segment, the offline reference the streaming recognizer must equal."""
-    ranges = window_clip(clip, windows) if windows is not None else segment_clip(clip, segmenter)
+    segment, the offline reference the streaming recognizer must equal. With `fps` (the bundle's),
+    the clip is read at that rate, as the recognizer reads a stream; segments keep the clip's own
+    frame numbers and times."""
+    source = np.arange(clip.num_frames) if fps is None else rate_indices(clip.num_frames, clip.fps, fps)
+    timed = clip if fps is None else at_rate(clip, fps)
+    ranges = window_clip(timed, windows) if windows is not None else segment_clip(timed, segmenter)
     out = []
     for start, end in ranges:
-        part = clip.slice(start, end)
+        part = timed.slice(start, end)
         try:
             model_input = preprocess(part, normalization)
         except SignclipError:  # no frame with both shoulders in this segment
             model_input = None
         results, _, _ = run_lookup(model_input, encode, search)
-        out.append(SegmentResult(start, end, start / clip.fps, end / clip.fps, results))
+        first, last = int(source[start]), int(source[end - 1])
+        out.append(SegmentResult(first, last + 1, first / clip.fps, (last + 1) / clip.fps, results))
     return out

@@ -13,6 +13,7 @@ from signclip.runtime.cli.main import main
 from signclip.runtime.cli.stream import StatusLine
 from signclip.runtime.pose.io import write_pose
 from signclip.runtime.pose.normalize import preprocess
+from signclip.runtime.pose.timing import at_rate, rate_indices
 from signclip.runtime.recognition.segmentation import segment_clip
 
 
@@ -39,11 +40,15 @@ def test_lookup_segments_json_gives_three_signs_equal_to_the_offline_lookup(
     assert main(["lookup", str(cab_pose), "--segments", "--json", "--bundle", str(tiny_bundle)]) == 0
     records = json_lines(capsys.readouterr().out)
     assert [r["segment"] for r in records] == [0, 1, 2]
-    assert [(r["start_frame"], r["end_frame"]) for r in records] == segment_clip(cab)
     engine = Engine(tiny_bundle)
-    for r in records:
+    timed = at_rate(cab, engine.bundle.fps)   # read at the bundle's rate; reported in the video's frames
+    source = rate_indices(cab.num_frames, cab.fps, engine.bundle.fps)
+    ranges = segment_clip(timed)
+    assert [(r["start_frame"], r["end_frame"]) for r in records] == \
+        [(source[s], source[e - 1] + 1) for s, e in ranges]
+    for r, (s, e) in zip(records, ranges, strict=True):
         assert len(r["results"]) == 5
-        part = preprocess(cab.slice(r["start_frame"], r["end_frame"]), engine.bundle.normalization)
+        part = preprocess(timed.slice(s, e), engine.bundle.normalization)
         expected = engine.lookup_embedding(engine.pose_encoder.embed_one(part), 5)
         assert r["results"] == [m.to_json() for m in expected]
 
