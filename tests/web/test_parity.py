@@ -19,6 +19,7 @@ from streaming_data import cab_clip, lexicon_clips, lexicon_stream
 from signclip.runtime.cli.webpage import write_web_model
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.model.encoders import resample_indices
+from signclip.runtime.pose.timing import frame_repeats
 from signclip.runtime.pose.clip import PoseClip
 from signclip.runtime.pose.io import read_pose
 from signclip.runtime.pose.layouts import LEFT_HAND, RIGHT_HAND, Layout
@@ -314,6 +315,8 @@ def test_frame_counts_and_resampling_equal(run):
                       "maxSign": py.max_sign, "preRoll": py.pre_roll, "postRoll": py.post_roll}, fps
     for (n, limit), js in zip(RESAMPLE, results["resample"], strict=True):
         assert js == resample_indices(n, limit).tolist(), (n, limit)
+    for fps, js in zip(FPS, results["rates"], strict=True):  # a camera's frames at the bundle's 25 fps
+        assert js == [frame_repeats(i, fps, 25.0) for i in range(97)], fps
 
 
 def test_mediapipe_results_become_the_same_frame(run):

@@ -243,7 +243,8 @@ async function main() {
     + `${vocabulary.languages().length} sign languages`;
   const spell = spellPanel();
   const panels = [signPanel(), spell, searchPanel(vocabulary, () => page.language)];
-  const signs = (fps) => new Recognizer(web.capture, fps, { ...web, keepRaw: KEEP_KEYPOINTS });
+  const signs = (fps) => new Recognizer(web.capture, web.fps,
+    { ...web, keepRaw: KEEP_KEYPOINTS, sourceFps: fps });
   const live = new LiveRecognizer(signs);
   const speller = new Speller(web, spell);
   const readerFor = async () => (page.mode === 'spell' ? speller.reader(page.language) : signs);

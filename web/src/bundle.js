@@ -62,6 +62,7 @@ export async function loadWebModel(read, manifest = null) {
     capture: new Layout('holistic543', manifest.capture_layout),
     normalization: normalizationConfig(manifest.normalization),
     segmenter: manifest.segmenter,
+    fps: manifest.fps, // the rate the model reads at: the camera's frames are brought to it
     spelling: manifest.spelling,
     vocabulary: new Vocabulary(manifest, embeddings, clips, taught),
     encoder: new Uint8Array(encoder),

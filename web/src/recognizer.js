@@ -38,6 +38,14 @@ export class FrameRing {
   }
 }
 
+/** How often source frame i appears at `fps` (runtime/pose/timing.py's frame_repeats): the output frames
+ * whose time is nearest to it; rates within 1% are one rate. */
+export function frameRepeats(i, sourceFps, fps) {
+  if (sourceFps <= 0 || fps <= 0 || Math.abs(sourceFps - fps) <= 0.01 * fps) return 1;
+  const step = sourceFps / fps;
+  return Math.max(0, Math.ceil((i + 0.5) / step) - Math.ceil((i - 0.5) / step));
+}
+
 /**
  * Feed frames with `push(frame, mask, {index, timeS})`; it returns the signs that frame ended, each
  * {startFrame, endFrame, startS, endS, decidedFrame, input} where `input` is the model input (null
@@ -45,9 +53,13 @@ export class FrameRing {
  * (model layout). Call `finish()` at the end of the stream.
  */
 export class Recognizer {
-  constructor(layout, fps, { model, segmenter, normalization, keepRaw = false }) {
+  constructor(layout, fps, { model, segmenter, normalization, keepRaw = false, sourceFps = null }) {
     this.layout = layout;
     this.fps = fps;
+    // frames arrive at sourceFps (a camera's 30) and are read at fps (the bundle's 25): each dropped or
+    // repeated as runtime/pose/timing.py's frame_repeats says
+    this.sourceFps = sourceFps ?? fps;
+    this.sourceT = 0;
     this.keepRaw = keepRaw;
     this.segmenter = new HandActivitySegmenter(layout, fps, segmenter);
     const f = this.segmenter.frames;
@@ -65,6 +77,13 @@ export class Recognizer {
   }
 
   push(frame, mask, { index = null, timeS = null } = {}) {
+    const repeats = frameRepeats(this.sourceT++, this.sourceFps, this.fps);
+    const ended = [];
+    for (let r = 0; r < repeats; r++) ended.push(...this.pushAtRate(frame, mask, index, timeS));
+    return ended;
+  }
+
+  pushAtRate(frame, mask, index, timeS) {
     const t = this.t++;
     this.ring.store(t, frame, mask, index === null ? t : index, timeS === null ? t / this.fps : timeS);
     return this.signStep(frame, mask).map((r) => this.event(r, t));
@@ -118,7 +137,7 @@ export class Recognizer {
   event({ span, input, raw, first }, decided) {
     const [last, lastS] = this.ring.stamp(span[1] - 1);
     return {
-      startFrame: first[0], endFrame: last + 1, startS: first[1], endS: lastS + 1 / this.fps,
+      startFrame: first[0], endFrame: last + 1, startS: first[1], endS: lastS + 1 / this.sourceFps,
       decidedFrame: this.ring.stamp(decided)[0], input, ...(raw ? { raw } : {}),
     };
   }

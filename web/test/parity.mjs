@@ -17,7 +17,7 @@ import { resultsToFrame } from '../src/capture.js';
 import { PoseEncoder, resampleIndices } from '../src/encoder.js';
 import { Layout } from '../src/layouts.js';
 import { normalizationConfig, preprocess } from '../src/normalize.js';
-import { Recognizer } from '../src/recognizer.js';
+import { Recognizer, frameRepeats } from '../src/recognizer.js';
 import { frameCounts } from '../src/segmentation.js';
 import { SpellReader, readerOptions } from '../src/spelling.js';
 import { WordPrior } from '../src/wordprior.js';
@@ -128,6 +128,7 @@ async function main() {
     priors: await priors(spec.priors, web),
     frame_counts: spec.fps.map((fps) => frameCounts(web.segmenter, fps)),
     resample: spec.resample.map(([n, max]) => Array.from(resampleIndices(n, max))),
+    rates: spec.fps.map((source) => Array.from({ length: 97 }, (_, i) => frameRepeats(i, source, 25))),
     captured: spec.mediapipe.map(({ results, width, height }) => {
       const { frame, mask } = resultsToFrame(results, width, height, web.capture);
       return { frame: Array.from(frame), mask: Array.from(mask) };
