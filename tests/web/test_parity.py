@@ -19,11 +19,11 @@ from streaming_data import cab_clip, lexicon_clips, lexicon_stream
 from signclip.runtime.cli.webpage import write_web_model
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.model.encoders import resample_indices
-from signclip.runtime.pose.timing import frame_repeats
 from signclip.runtime.pose.clip import PoseClip
 from signclip.runtime.pose.io import read_pose
 from signclip.runtime.pose.layouts import LEFT_HAND, RIGHT_HAND, Layout
 from signclip.runtime.pose.normalize import NormalizationConfig, preprocess
+from signclip.runtime.pose.timing import frame_repeats
 from signclip.runtime.recognition.recognizer import Recognizer
 from signclip.runtime.recognition.segmentation import FrameCounts, SegmenterConfig
 from signclip.runtime.recognition.spelling import Letter, WordEnd, alphabet, read_clip
