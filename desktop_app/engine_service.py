@@ -88,6 +88,10 @@ class LockedEngine:
         with self.lock:
             return self.engine.lookup_text(text, k, language)
 
+    def reference(self, label: str, language: str):
+        with self.lock:
+            return self.engine.reference(label, language)
+
     def teach(self, examples: TeachExamples):
         with self.lock:
             return self.engine.teach(examples.label, list(examples.clips), list(examples.sources),
@@ -128,6 +132,7 @@ class EngineService(QObject):
     """Text search, teach, forget and the personal sign list, off the UI thread."""
 
     searched = Signal(str, list)   # query, matches
+    reference = Signal(str, object, float)  # caption, RGB frames of the first match's reference or None, fps
     photo = Signal(PhotoLookup)    # a photo looked up
     taught = Signal(str, int)      # label, examples of it now
     signs = Signal(list)           # (label, language, examples) of every taught sign
@@ -142,9 +147,25 @@ class EngineService(QObject):
     @Slot(str)
     def search(self, text: str) -> None:
         try:
-            self.searched.emit(text, self.engine.lookup_text(text, self.k, self.language))
+            matches = self.engine.lookup_text(text, self.k, self.language)
         except SignclipError as e:
             self.failed.emit(str(e))
+            return
+        self.searched.emit(text, matches)
+        if matches:
+            self.emit_reference(matches[0])
+
+    def emit_reference(self, match) -> None:
+        """The match's reference clip drawn frame by frame (RGB), for the player."""
+        clip = self.engine.reference(match.label, match.language)
+        caption = f"{match.label} ({match.language})" if match.language else match.label
+        if clip is None:
+            self.reference.emit(caption, None, 0.0)
+            return
+        from signclip.runtime.pose.render import visualizer
+
+        frames = [np.ascontiguousarray(f[..., ::-1]) for f in visualizer(clip).draw()]  # BGR -> RGB
+        self.reference.emit(caption, frames, float(clip.fps))
 
     @Slot(TeachExamples)
     def teach(self, examples: TeachExamples) -> None:

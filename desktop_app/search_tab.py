@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from .sign_player import SignPlayer
 from .tables import fill_results, results_table
 
 
@@ -19,6 +20,7 @@ class SearchTab(QWidget):
         self.box.returnPressed.connect(self.search)
         self.results = results_table(k, ("Sign", "Language", "Score", "Text"))
         self.status = QLabel()
+        self.player = SignPlayer()   # how the first match is signed, from the bundle's reference clip
         row = QHBoxLayout()
         row.addWidget(self.box, 1)
         row.addWidget(QPushButton("Search", clicked=self.search))
@@ -26,6 +28,7 @@ class SearchTab(QWidget):
         v.addLayout(row)
         v.addWidget(self.results)
         v.addWidget(self.status)
+        v.addWidget(self.player)
         v.addStretch(1)
 
     @Slot()
@@ -40,6 +43,14 @@ class SearchTab(QWidget):
         fill_results(self.results, [(m.label, m.language or "any", f"{m.score:.3f}", m.text)
                                     for m in matches])
         self.status.setText(f"{len(matches)} matches for '{text}'")
+
+    @Slot(str, object, float)
+    def show_reference(self, caption: str, frames, fps: float) -> None:
+        """Play the first match's reference clip (frames None: the bundle has none to show)."""
+        if frames:
+            self.player.play(frames, fps, caption)
+        else:
+            self.player.stop(f"no reference clip of {caption}" if caption else "")
 
     @Slot(str)
     def failed(self, message: str) -> None:

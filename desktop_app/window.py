@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         self.signs_requested.connect(service.list_signs)
         self.tabs.currentChanged.connect(lambda _: self.signs_requested.emit())  # taught elsewhere too
         service.searched.connect(self._searched)
+        service.reference.connect(self.search_tab.show_reference)
         service.taught.connect(self.teach_tab.taught)
         service.signs.connect(self._signs)
         service.pack_signs.connect(self.teach_tab.show_pack_signs)

@@ -30,6 +30,7 @@ from .bundle_writer import (
 from .formats import Format, check_options
 from .parity import COSINE_FLOOR, COSINE_MIN, TOP1_MIN, run_pose, session
 from .precision import TENSORRT_PRECISIONS, Precision
+from .references import reference_arrays, write_references
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def export_bundle(options: ExportOptions, log=print) -> Path:
                  "clip_labels": np.array([e.text for e in clip_entries], dtype=str),
                  "clip_languages": np.array([e.sign_language for e in clip_entries], dtype=str)}
         vocab_sha = write_vocabulary(tmp, vocab, text_ref, extra)
+        write_references(tmp, reference_arrays(entries, fps))  # how each entry is signed (lookup --show)
         gate = {"cosine_mean_min": {p.value: v for p, v in COSINE_MIN.items()},
                 "cosine_floor": {p.value: v for p, v in COSINE_FLOOR.items()}, "top1_min": TOP1_MIN}
         parity = {fmt.name: {"gate": gate,

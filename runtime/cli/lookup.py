@@ -28,6 +28,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true",
                         help='one line per input: {"input": ..., "results": [{"label", "language", '
                              '"text", "score"}, ...]}')
+    parser.add_argument("--show", default=None, metavar="FILE",
+                        help="write the first result's reference clip (how it is signed) as an animated "
+                             "skeleton (.gif, .mp4) or a .pose file; one lookup at a time")
     add_engine_arguments(parser)
     # streaming recognition (runtime/cli/stream.py owns this flag's behaviour)
     parser.add_argument("--segments", action="store_true",
@@ -144,10 +147,31 @@ def run_segments(args, engine) -> int:
     return 2 if failed else 0
 
 
+def show_reference(engine, matches, path) -> None:
+    """The first result's reference clip into `path` (signclip lookup --show), with one line saying so."""
+    from ..pose.render import write_animation
+
+    if not matches:
+        raise SignclipError("--show: nothing was found to show")
+    first = matches[0]
+    clip = engine.reference(first.label, first.language)
+    if clip is None:
+        raise SignclipError(f"--show: the bundle has no reference clip of {first.label} ({first.language}); "
+                            f"taught signs and bundles exported before reference clips have none")
+    write_animation(clip, path)
+    print(f"wrote {path}: how {first.label} ({first.language}) is signed", file=sys.stderr)
+
+
 def run(args) -> int:
     if not args.inputs and not args.text:
         raise SignclipError("nothing to look up: give .pose files, videos or photos, or --text TEXT")
     check_top_k(args.top_k)
+    if args.show is not None:
+        from ..pose.render import check_show_path
+
+        check_show_path(args.show)
+        if len(args.inputs) + len(args.text) != 1 or args.segments:
+            raise SignclipError("--show writes one sign: give one input or one --text (not --segments)")
     engine = open_engine(args)
     if args.segments:  # streaming recognition's offline path: one lookup per sign found
         if args.text:
@@ -162,10 +186,15 @@ def run(args) -> int:
         except SignclipError as e:
             failed += 1
             emit(path, None, str(e), args.json)
+    found = []
     if inputs:
         for name, matches in zip(names, engine.lookup_inputs(inputs, args.top_k, args.language, args.kind),
                                  strict=True):
             emit(name, matches, None, args.json)
+            found.append(matches)
     for text in args.text:
-        emit(f"text:{text}", engine.lookup_text(text, args.top_k, args.language), None, args.json)
+        found.append(engine.lookup_text(text, args.top_k, args.language))
+        emit(f"text:{text}", found[-1], None, args.json)
+    if args.show is not None and found:
+        show_reference(engine, found[0], args.show)
     return 2 if failed else 0

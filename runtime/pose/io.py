@@ -194,10 +194,8 @@ def _header(clip: PoseClip):
     return PoseHeader(version=0.2, dimensions=dims, components=components)
 
 
-def write_pose(clip: PoseClip, path) -> None:
-    """Write a `.pose` file (v0.2) that pose-format reads back; atomic: never a half-written file."""
-    import io
-
+def to_pose_format(clip: PoseClip):
+    """The clip as pose-format's `Pose` (its visualizer and tools take it)."""
     from pose_format import Pose
     from pose_format.numpy.pose_body import NumPyPoseBody
 
@@ -206,9 +204,15 @@ def write_pose(clip: PoseClip, path) -> None:
                          f"for layout {clip.layout.name} ({clip.layout.size} points)")
     data = clip.frames[:, None].astype(np.float32)              # (T, 1, K, 3)
     confidence = clip.mask[:, None].astype(np.float32)          # (T, 1, K)
-    body = NumPyPoseBody(fps=clip.fps, data=data, confidence=confidence)
+    return Pose(_header(clip), NumPyPoseBody(fps=clip.fps, data=data, confidence=confidence))
+
+
+def write_pose(clip: PoseClip, path) -> None:
+    """Write a `.pose` file (v0.2) that pose-format reads back; atomic: never a half-written file."""
+    import io
+
     buffer = io.BytesIO()
-    Pose(_header(clip), body).write(buffer)
+    to_pose_format(clip).write(buffer)
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 

@@ -161,6 +161,7 @@ class Engine:
         self._languages: dict = {}
         self._pose = self._text = self._rows = self._reference = self._dictionary = None
         self._entry_kinds = None
+        self._references = None  # the bundle's reference clips, read on first use
         self.kind_head = KindHead.from_meta(self.bundle.meta)  # tells a lexical sign from a letter
 
     # ------------------------------------------------------------ encoders
@@ -490,6 +491,14 @@ class Engine:
             found += [m for m in self._personal_matches(queries[-1], k, None, against_texts=False)
                       if m.language == ANY_LANGUAGE]
         return merge(found, k)
+
+    def reference(self, label: str, language: str) -> PoseClip | None:
+        """The bundle's reference clip of an entry (how it is signed), or None where it has none."""
+        if self._references is None:
+            from ..model.references import load_references
+
+            self._references = load_references(self.bundle.path) or False
+        return self._references.clip(label, language) if self._references else None
 
     # ------------------------------------------------------------ teach
 

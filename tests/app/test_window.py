@@ -190,3 +190,22 @@ def test_the_teach_tab_lists_the_packs_signs_and_says_how_to_remove_one(qtbot, e
     qtbot.mouseClick(window.forget_button, Qt.MouseButton.LeftButton)
     assert "signclip pack remove family MOTHER" in window.teach_status.text() and forgotten == []
     close(window)
+
+
+def test_search_tab_plays_how_the_found_word_is_signed(qtbot, signclip_home):
+    """The default bundle's reference clip of the first match, drawn and played in a loop."""
+    from signclip.app.engine_service import LockedEngine
+    from signclip.runtime.recognition.engine import Engine
+
+    window = open_window(qtbot, LockedEngine(Engine()))
+    window.language.setCurrentText("ase")
+    qtbot.keyClicks(window.search_box, "thank you")
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: hasattr(window, "search_matches"), timeout=WAIT_MS)
+    assert window.search_matches[0].label == "THANK-YOU"
+    player = window.search_tab.player
+    reference = Engine().reference("THANK-YOU", "ase")
+    qtbot.waitUntil(lambda: player.shown > len(player.frames) > 0, timeout=WAIT_MS)  # looped once
+    assert len(player.frames) == reference.num_frames and player.caption == "THANK-YOU (ase)"
+    assert not player.pixmap().isNull()
+    close(window)

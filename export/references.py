@@ -1,0 +1,91 @@
+"""Reference clips into a bundle: one clip of each vocabulary entry (`references.npz`), so that a
+learner can see how a sign is made (`signclip lookup --text WORD --show sign.gif`).
+
+Each entry's first clip of the manifest in order, a recording before a photo (a held photo is one
+frame), at the bundle's rate, body and hands in float16 (runtime/model/references.py reads it).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from signclip.runtime.atomic import atomic_write_bytes
+from signclip.runtime.model.bundle import META_FILE, sha256_file
+from signclip.runtime.model.references import REFERENCES_FILE, unit_box
+from signclip.runtime.pose.timing import at_rate
+
+from .data import Entry, entry_clip
+
+
+def source_rank(entry: Entry) -> int:
+    """0 a recording (.pose), 1 a word file's clip, 2 a photo (one held frame shows least)."""
+    if entry.item is None:
+        return 0
+    from signclip.trainer.handshapes import load_set
+    from signclip.trainer.words import is_word_file
+
+    return 1 if is_word_file(load_set(str(entry.pose))) else 2
+
+
+def hands_seen(clip) -> float:
+    """The share of frames in which a hand is seen."""
+    hands = np.array([c.endswith("HAND_LANDMARKS") for c, _ in clip.layout.points])
+    return float(clip.mask[:, hands].any(axis=1).mean()) if clip.num_frames else 0.0
+
+
+def typical(clips: list) -> int:
+    """Which clip to show: of those whose hands are seen in 80% of frames (else of all), the one of
+    median length (ISLR's phone clips run from 2 frames to 11 s of mostly waiting)."""
+    good = [i for i, c in enumerate(clips) if hands_seen(c) >= 0.8] or list(range(len(clips)))
+    median = float(np.median([clips[i].num_frames for i in good]))
+    return min(good, key=lambda i: abs(clips[i].num_frames - median))  # the first of equals
+
+
+def pick_clips(entries: list, read) -> list:
+    """(entry, clip) showing each (text, sign language): of its best-ranked source, a typical clip."""
+    ranked: dict = {}
+    for e in entries:
+        key, rank = (e.text, e.sign_language), source_rank(e)
+        if key not in ranked or rank < ranked[key][0]:
+            ranked[key] = (rank, [e])
+        elif rank == ranked[key][0]:
+            ranked[key][1].append(e)
+    picked = []
+    for _, candidates in ranked.values():
+        clips = [read(e) for e in candidates]
+        best = typical(clips)
+        picked.append((candidates[best], clips[best]))
+    return picked
+
+
+def reference_arrays(entries: list, fps: float, read=lambda e: entry_clip(e, 1)) -> dict:
+    """references.npz's arrays for each (text, sign language) of `entries` (`read`: entry -> PoseClip)."""
+    picked = pick_clips(entries, read)
+    clips = [unit_box(at_rate(clip, fps)) for _, clip in picked]
+    offsets = np.cumsum([0] + [len(c) for c in clips]).astype(np.int64)
+    return {"frames": np.concatenate(clips), "offsets": offsets,
+            "labels": np.array([e.text for e, _ in picked], dtype=str),
+            "languages": np.array([e.sign_language for e, _ in picked], dtype=str),
+            "fps": np.float32(fps)}
+
+
+def write_references(folder: Path, arrays: dict) -> None:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(folder / REFERENCES_FILE, buffer.getvalue())
+
+
+def add_references(folder: Path, entries: list, read=lambda e: entry_clip(e, 1)) -> int:
+    """Reference clips into an exported bundle: the file, its hash in signclip.json; how many."""
+    meta_path = folder / META_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    arrays = reference_arrays(entries, float(meta["fps"]), read)
+    write_references(folder, arrays)
+    meta["files"][REFERENCES_FILE] = sha256_file(folder / REFERENCES_FILE)
+    meta["files"] = dict(sorted(meta["files"].items()))
+    atomic_write_bytes(meta_path, (json.dumps(meta, indent=2) + "\n").encode())
+    return len(arrays["labels"])
