@@ -40,9 +40,16 @@ demo: setup
 		$(BIN)/signclip spell $(VIDEOS)/asl_letters_CAB.mp4 --language ase --words en; \
 		echo "== a word: HELLO by a Deaf signer no training saw (ISLR participant 53618, as a .pose file)"; \
 		$(BIN)/signclip lookup tests/data/words/islr_hello_53618.pose --language ase; \
-		echo "== text to sign: the word HELLO among the ASL clips, and the letter B in every sign language"; \
-		$(BIN)/signclip lookup --text HELLO --language ase -k 3; \
+		echo "== text to sign: a word as written (its own clip first, and how it is signed, drawn), and B in every sign language"; \
+		mkdir -p build/demo; \
+		$(BIN)/signclip lookup --text "thank you" --language ase -k 3 --show build/demo/thank-you.gif; \
 		$(BIN)/signclip lookup --text B; \
+		echo "== words from real videos: SOUP and FOOTBALL (pose-format's test videos) taught, then found among the words"; \
+		home=$$(mktemp -d); \
+		SIGNCLIP_HOME=$$home $(BIN)/signclip teach SOUP $(VIDEOS)/asl_soup.mp4 --language ase; \
+		SIGNCLIP_HOME=$$home $(BIN)/signclip teach FOOTBALL $(VIDEOS)/asl_football.mp4 --language ase; \
+		SIGNCLIP_HOME=$$home $(BIN)/signclip lookup $(VIDEOS)/asl_soup.mp4 $(VIDEOS)/asl_football.mp4 --language ase -k 3; \
+		rm -rf $$home; \
 	fi
 
 test: setup node chromium
