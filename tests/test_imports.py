@@ -9,11 +9,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = {"runtime": "signclip.runtime", "trainer": "signclip.trainer", "export": "signclip.export",
-         "desktop_app": "signclip.app"}
-MAY_IMPORT = {"signclip.runtime": set(), "signclip.trainer": {"signclip.runtime"},
+PARTS = {"runtime": "signclip.runtime", "corpus": "signclip.corpus", "trainer": "signclip.trainer",
+         "export": "signclip.export", "desktop_app": "signclip.app"}
+MAY_IMPORT = {"signclip.runtime": set(), "signclip.corpus": {"signclip.runtime"},
+              "signclip.trainer": {"signclip.runtime", "signclip.corpus"},
               "signclip.app": {"signclip.runtime"},
-              "signclip.export": {"signclip.trainer", "signclip.runtime"}}
+              "signclip.export": {"signclip.trainer", "signclip.runtime", "signclip.corpus"}}
 
 
 def modules() -> dict:

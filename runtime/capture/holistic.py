@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
 import os
 import sys
 import tempfile
@@ -153,6 +154,12 @@ class HolisticCapture:
         if self._frames >= self._quiet_until:
             self._quiet.close()
         return (tag, *holistic_keypoints(results, width, height, self._face_points))
+
+    def restart(self) -> None:
+        """Forget the frames seen (tracking starts afresh, as in a new capture) and keep the graph:
+        one capture serves many videos, each read as if it were the first."""
+        with quiet_native_stderr():  # the graph flushes its log on shutdown
+            self._graph.restart()
 
     @property
     def hands_skipped(self) -> int:
@@ -317,19 +324,31 @@ def read_ahead(frames: Iterator, depth: int = READ_AHEAD) -> Iterator:
         thread.join()
 
 
-def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool = False) -> PoseClip:
-    """Run Holistic over every frame of a video; SignclipError when no frame shows a person."""
+def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool = False, *,
+                  holistic: HolisticCapture | None = None, start: int = 0,
+                  end: int | None = None) -> PoseClip:
+    """Run Holistic over every frame of a video (or frames `start` to `end`, 0-based, `end` not
+    included); SignclipError when no frame shows a person. `holistic`: a long-lived capture of
+    `config`'s, restarted for this video (a corpus worker keeps one graph for all its videos)."""
     from tqdm import tqdm
 
+    config = holistic.config if holistic is not None else config
     capture, info = open_video(path)
     total = int(capture.get(7)) or None  # cv2.CAP_PROP_FRAME_COUNT; containers may overstate it
+    if total is not None:
+        total = max(0, min(total, end if end is not None else total) - start)
     frames, confidences = [], []
     # ffmpeg's decoder threads report a damaged file's packets on fd 2 at any moment: fd 2 stays
     # captured while the video is read, and the progress bar goes to the terminal through its own fd
-    decoded = read_ahead(video_frames(capture))
+    decoded = read_ahead(itertools.islice(video_frames(capture), start, end))
     try:
-        with os.fdopen(os.dup(2), "w") as terminal, captured_native_stderr(), \
-                HolisticCapture(config) as holistic:
+        with contextlib.ExitStack() as stack:
+            terminal = stack.enter_context(os.fdopen(os.dup(2), "w"))
+            stack.enter_context(captured_native_stderr())
+            if holistic is None:
+                holistic = stack.enter_context(HolisticCapture(config))
+            else:
+                holistic.restart()
             pairs = ((None, rgb) for rgb in decoded)
             for _, frame, confidence in tqdm(holistic.stream(pairs), total=total, unit="frame",
                                              disable=not progress, desc=Path(path).name, leave=False,
@@ -340,7 +359,9 @@ def video_to_clip(path, config: CaptureConfig = CaptureConfig(), progress: bool 
         decoded.close()  # the reader thread stops before the video it reads is released
         capture.release()
     if not frames:
-        raise SignclipError(f"{path}: no frames could be decoded (empty or corrupt video)")
+        last = "the end" if end is None else end
+        where = "" if (start, end) == (0, None) else f" in frames {start} to {last}"
+        raise SignclipError(f"{path}: no frames could be decoded{where} (empty or corrupt video)")
     layout = HOLISTIC_586 if config.refine_face else HOLISTIC_576
     conf = np.stack(confidences)
     clip = PoseClip(layout, np.stack(frames), conf > 0, info.fps, info.width, info.height)

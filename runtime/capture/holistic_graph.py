@@ -193,39 +193,59 @@ class HolisticGraph:
                  skip_still_hands: bool = False):
         mediapipe = import_mediapipe()
         from mediapipe.python import packet_creator
-        from mediapipe.python._framework_bindings import calculator_graph, resource_util
+        from mediapipe.python._framework_bindings import resource_util
 
         # the graph names its models by paths inside the wheel ("mediapipe/modules/...")
         resource_util.set_resource_dir(str(Path(mediapipe.__file__).parent.parent))
         self.outputs = BODY_AND_HANDS + (("face_landmarks",) if face else ())
-        self._graph = calculator_graph.CalculatorGraph(
-            graph_config=expanded_config(face, min_detection, min_tracking,
-                                         branch_threads=not static_image_mode,
-                                         hand_gates=skip_still_hands and not static_image_mode))
-        self._changed = threading.Condition()
-        self._packets: dict = collections.defaultdict(dict)   # timestamp -> {output: packet}
         gated = skip_still_hands and not static_image_mode
-        self._watches = {hand: HandWatch() for hand in HAND_SIDES} if gated else {}
-        self._presence = {hand: PRESENCE.format(HAND_SIDES[hand][0]) for hand in self._watches}
+        self._config = expanded_config(face, min_detection, min_tracking,
+                                       branch_threads=not static_image_mode, hand_gates=gated)
+        self._changed = threading.Condition()
+        self._presence = {hand: PRESENCE.format(HAND_SIDES[hand][0]) for hand in HAND_SIDES} if gated else {}
+        self.hands_skipped = 0                                  # hand models not run (HandWatch)
+        self._clear()
+        self._graph = self._new_graph()
+        tracking = not static_image_mode
+        self._sides = {"model_complexity": packet_creator.create_int(int(model_complexity)),
+                       "smooth_landmarks": packet_creator.create_bool(tracking),
+                       "enable_segmentation": packet_creator.create_bool(False),
+                       "smooth_segmentation": packet_creator.create_bool(tracking),
+                       "use_prev_landmarks": packet_creator.create_bool(tracking)}
+        if face:
+            self._sides["refine_face_landmarks"] = packet_creator.create_bool(refine_face)
+        self._graph.start_run(self._sides)
+
+    def _clear(self) -> None:
+        """The state of a run that has seen no frame yet."""
+        self._packets: dict = collections.defaultdict(dict)   # timestamp -> {output: packet}
+        self._watches = {hand: HandWatch() for hand in self._presence}
         self._scores = dict.fromkeys(self._presence.values(), (0, 0.0))  # newest (timestamp, score)
         self._undecided = {hand: collections.deque() for hand in self._watches}  # (timestamp, previous)
         self._sizes: dict = {}                                  # timestamp -> (width, height)
-        self.hands_skipped = 0                                  # hand models not run (HandWatch)
-        observed = self.outputs + tuple(self._presence.values())
-        self._passed = dict.fromkeys(observed, 0)              # stream -> newest timestamp settled
-        for name in observed:
-            self._graph.observe_output_stream(name, self._observe, True)
-        tracking = not static_image_mode
-        sides = {"model_complexity": packet_creator.create_int(int(model_complexity)),
-                 "smooth_landmarks": packet_creator.create_bool(tracking),
-                 "enable_segmentation": packet_creator.create_bool(False),
-                 "smooth_segmentation": packet_creator.create_bool(tracking),
-                 "use_prev_landmarks": packet_creator.create_bool(tracking)}
-        if face:
-            sides["refine_face_landmarks"] = packet_creator.create_bool(refine_face)
-        self._graph.start_run(sides)
+        self._passed = dict.fromkeys(self.outputs + tuple(self._presence.values()), 0)  # stream -> settled
         self._timestamp = 0
         self._waiting: collections.deque = collections.deque()  # (timestamp, tag) submitted, not yet out
+
+    def _new_graph(self):
+        """A calculator graph of the config built once, its outputs observed."""
+        from mediapipe.python._framework_bindings import calculator_graph
+
+        graph = calculator_graph.CalculatorGraph(graph_config=self._config)
+        for name in self._passed:
+            graph.observe_output_stream(name, self._observe, True)
+        return graph
+
+    def restart(self) -> None:
+        """Track afresh from the next frame: the same keypoints as a new HolisticGraph's, without
+        expanding and validating the config again. Not MediaPipe's own `reset()` (close, then
+        start_run on the same graph): after it, a frame without a person never settles the pose
+        streams (mediapipe 0.10.18), so a graph of the same config takes over."""
+        self._graph.close()
+        with self._changed:
+            self._clear()
+        self._graph = self._new_graph()
+        self._graph.start_run(self._sides)
 
     def _observe(self, stream: str, packet) -> None:
         """Graph thread: a packet, or (empty) a timestamp bound passed without one."""

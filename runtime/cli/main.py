@@ -1,6 +1,7 @@
 """The `signclip` command: one subcommand per module, registered only where its dependencies exist.
 
-    signclip pose VIDEO... -o DIR          video to .pose through MediaPipe Holistic
+    signclip pose VIDEO|FOLDER... -o DIR   videos to .pose through MediaPipe Holistic (N workers, resumable)
+    signclip dataset NAME SOURCE -o M.csv  a dataset in its own layout to the trainer's manifest
     signclip lookup INPUT... [--json]      sign (pose/video) or --text to the vocabulary
     signclip spell INPUT... [--json]       fingerspelled letters of a pose/video
     signclip train CONFIG --data MANIFEST  (needs the `train` extra: torch)
@@ -23,7 +24,8 @@ from ..errors import SignclipError
 # imports stay inside `run`. Commands of the parts above the runtime (the app, export, the trainer)
 # are named here and imported only where their packages are installed: the runtime never imports them.
 COMMANDS = [
-    ("pose", "signclip.runtime.cli.pose", ("mediapipe",)),
+    ("pose", "signclip.corpus.pose_cli", ("mediapipe",)),
+    ("dataset", "signclip.corpus.dataset_cli", ()),
     ("lookup", "signclip.runtime.cli.lookup", ("onnxruntime", "tokenizers")),
     ("stream", "signclip.runtime.cli.stream", ("onnxruntime", "tokenizers")),
     ("spell", "signclip.runtime.cli.spell", ("onnxruntime", "tokenizers")),
