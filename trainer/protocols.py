@@ -369,6 +369,25 @@ __all__ = ["CHANGES", "HELD_OUT", "NEW_SIGNER_FOLDS", "augmented", "held_out", "
 # ---------------------------------------------------------------- (g) held-out word signers
 
 
+def one_clip_words(model, rows: list, language: str = "ase") -> dict:
+    """Words with a single training clip (ASL-App's tutorial signer) looked up on that very clip among
+    every prompt of the language: whether the model learned them at all (nobody else signs them)."""
+    words = [r for r in rows if r.split == "train" and r.sign_language == language and is_word_row(r)]
+    counts: dict = {}
+    for r in words:
+        counts[r.text] = counts.get(r.text, 0) + 1
+    tests = [r for r in words if counts[r.text] == 1]
+    if not tests:
+        raise SignclipError("no word has a single training clip in this manifest")
+    vocabulary = sorted({r.text for r in rows if r.sign_language == language})
+    texts = [prompt(ManifestRow(Path(), t, "en", language), model.cfg.prompt_template) for t in vocabulary]
+    inputs = [preprocess(read_clip(r, model.cfg.normalization.photo_frames), model.cfg.normalization)
+              for r in tests]
+    scores = embed_clips(model, inputs) @ embed_texts(model, texts).T
+    ranks = _ranks(scores, np.array([vocabulary.index(r.text) for r in tests]))
+    return summarize_ranks(ranks, np.full(len(tests), len(vocabulary)))
+
+
 def held_out_words(model, rows: list, language: str = "ase") -> dict:
     """Word clips of split "test" (signers the model never saw) looked up among every prompt of
     their sign language in the manifest (letters, digits and words): one summary per word and all."""
@@ -395,4 +414,6 @@ def held_out_words(model, rows: list, language: str = "ase") -> dict:
     right = np.array([tested.index(w) for w in words])
     out["among these words only"] = summarize_ranks(_ranks(scores[:, columns], right),
                                                     np.full(len(tests), len(tested)))
+    if any(r.split == "train" and is_word_row(r) for r in rows):
+        out["one-clip words, on their own clips"] = one_clip_words(model, rows, language)
     return out
