@@ -92,6 +92,9 @@ def run_local(tasks: list, config, settings: str, workers: int) -> Iterator[Outc
         yield from run_in_process(tasks, config, settings)
         return
     pending = list(reversed(tasks))  # popped from the end: the given order
+    # workers killed on Ctrl-C leave the pool's semaphores to multiprocessing's resource tracker (a
+    # process started with this environment), which would warn of them after our one line
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
     context = multiprocessing.get_context("spawn")  # MediaPipe's threads do not survive a fork
     while pending:
         pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,

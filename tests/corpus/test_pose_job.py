@@ -106,3 +106,19 @@ def test_killed_five_times_it_resumes_without_partial_files_or_much_work_twice(v
     assert not list(out.rglob(".*.tmp"))
     clean = sum(v["frames"] for v in lines.values())  # what one clean run puts through MediaPipe
     assert log.stat().st_size <= 1.2 * clean, (log.stat().st_size, clean)
+
+
+def test_ctrl_c_stops_the_workers_at_once_and_leaves_no_partial_file(videos_dir, tmp_path):
+    src = corpus(videos_dir, tmp_path / "in", {"asl_football.mp4": 4})
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "signclip.runtime.cli", "pose", src, "-o", out, "--workers", "2",
+               "--quiet"]
+    job = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    while job.poll() is None and not list(out.rglob(".*.tmp")) and lines_in(out / "report.jsonl") == 0:
+        time.sleep(0.01)  # until a worker writes, or one video is done
+    os.killpg(job.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
+    assert job.wait(timeout=10) == 130
+    assert job.stderr.read() == "signclip pose: interrupted\n"
+    assert not list(out.rglob(".*.tmp"))
+    for pose in out.rglob("*.pose"):
+        read_pose(pose)
