@@ -175,7 +175,9 @@ clean:
 # ---- The GPU machine (bench/gpu_run.sh; docs/gpu.md): no package index there, 64 MiB may travel.
 # gpu-wheelhouse: the pinned wheels its image lacks (bench/gpu-wheels.txt) for its Python 3.12 and for
 # this machine's Python (the offline check below), into .gpu/wheels. gpu-data: what it trains on,
-# into .gpu/data. gpu-image: a stand-in for its python3 here. gpu-check: the offline run on this CPU.
+# into .gpu/data (its packed cache as one archive, trainer/cache_archive.py: the cache itself, built
+# beside the manifest, is too big). gpu-image: a stand-in for its python3 here. gpu-check: the
+# offline run on this CPU.
 GPU_DIR := .gpu
 GPU_IMAGE := .venv-gpu-image
 GPU_MANIFEST := runs/gpu-data/manifest.csv
@@ -198,7 +200,8 @@ $(GPU_MANIFEST): setup
 gpu-data: setup $(GPU_MANIFEST)
 	test -f $(GPU_REFERENCE)/checkpoint.json || \
 		$(BIN)/signclip train edge-small --data $(GPU_MANIFEST) --out $(dir $(GPU_REFERENCE))
-	$(BIN)/python bench/gpu_data.py --manifest $(GPU_MANIFEST) --reference $(GPU_REFERENCE) --out $(GPU_DIR)/data
+	$(BIN)/python bench/gpu_data.py --manifest $(GPU_MANIFEST) --reference $(GPU_REFERENCE) \
+		--cache $(dir $(GPU_MANIFEST))cache --out $(GPU_DIR)/data
 
 $(GPU_IMAGE)/.installed: bench/gpu-image.txt
 	test -x $(GPU_IMAGE)/bin/python || $(PYTHON) -m venv $(GPU_IMAGE)
@@ -208,8 +211,10 @@ $(GPU_IMAGE)/.installed: bench/gpu-image.txt
 gpu-image: $(GPU_IMAGE)/.installed
 
 gpu-check: gpu-wheelhouse gpu-data gpu-image
-	@bytes=$$( (git ls-files -co --exclude-standard -z; find $(GPU_DIR) -type f -print0) | \
-		du -cb --files0-from=- | tail -1 | cut -f1); \
-		echo "the tree and $(GPU_DIR) travel: $$((bytes / 1048576)) MiB (the device takes 64)"; \
+	@tree=$$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1 | cut -f1); \
+		gpu=$$(find $(GPU_DIR) -type f -print0 | du -cb --files0-from=- | tail -1 | cut -f1); \
+		bytes=$$((tree + gpu)); \
+		echo "the tree ($$((tree / 1048576)) MiB) and $(GPU_DIR) ($$((gpu / 1048576)) MiB) travel:" \
+			"$$((bytes / 1048576)) MiB (the device takes 64)"; \
 		test $$bytes -le 67108864
 	PYTHON=$(GPU_IMAGE)/bin/python DEVICE=cpu STEPS=5 PIP_NO_INDEX=1 bash bench/gpu_run.sh

@@ -1,12 +1,15 @@
 """The data a bare GPU machine trains on, built here (`make gpu-data`) into one folder that travels:
 
-    lexicon/              the manifest's packed cache in float16 (lexicon clips and ASL-HG photos; each
-                          row keeps its split, language, signer)
+    lexicon.npz           the manifest's packed cache in float16 (lexicon clips, words, ASL-HG and
+                          digits photos; each row keeps its split, language, signer) as one archive
+                          (trainer/cache_archive.py: observed points only, deflated); gpu_run.py
+                          unpacks it there into the very cache built here
     lexicon_text.npz      tokens and frozen MiniLM features of its prompts (text_features.py)
     synthetic_text.npz    the same for the prompts of bench/gpu_run.py's synthetic cache
     reference.json        the CPU model's held-out tables from this very data, by cache_eval.py
 
-The raw lexicon (149 MB of .pose files) and MiniLM (88 MB) stay here: the device takes 64 MiB.
+The cache itself is built in --cache (not carried). The raw lexicon (149 MB of .pose files), the
+cache (about 50 MiB in float16) and MiniLM (88 MB) stay here: the device takes 64 MiB, tree included.
 
     python bench/gpu_data.py --manifest runs/gpu-data/manifest.csv \
         --reference runs/gpu-data/reference/checkpoint
@@ -15,13 +18,16 @@ The raw lexicon (149 MB of .pose files) and MiniLM (88 MB) stay here: the device
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.trainer.cache import build_cache, build_synthetic_cache
+from signclip.trainer.cache_archive import read_archive, write_archive
 from signclip.trainer.cache_eval import held_out_tables
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import load_config
@@ -46,13 +52,25 @@ def main(argv=None) -> int:
     parser.add_argument("--reference", type=Path, required=True, help="the CPU model's checkpoint")
     parser.add_argument("--config", default="edge-small", help="whose text tower and normalization")
     parser.add_argument("--out", type=Path, default=Path(".gpu/data"))
+    parser.add_argument("--cache", type=Path, default=Path("runs/gpu-data/cache"),
+                        help="where the float16 cache is built (and reused); only its archive travels")
     parser.add_argument("--synthetic-texts", type=int, default=4096,
                         help="prompts of the synthetic throughput cache (gpu_run.py reads the count)")
     args = parser.parse_args(argv)
     model_cfg = load_config(args.config).model
     rows = read_manifest(args.manifest)
-    cache = build_cache(rows, args.out / "lexicon", model_cfg.normalization,
+    cache = build_cache(rows, args.cache, model_cfg.normalization,
                         template=model_cfg.prompt_template, dtype="float16", progress=False)
+    shutil.rmtree(args.out / "lexicon", ignore_errors=True)   # the uncompressed form of earlier versions
+    archive = write_archive(cache, args.out / "lexicon.npz")
+    with tempfile.TemporaryDirectory() as tmp:               # what the device unpacks: the same files
+        read_archive(archive, tmp).close()
+        names = sorted(p.name for p in Path(tmp).iterdir())
+        if names != sorted(p.name for p in cache.root.iterdir() if p.is_file()) or \
+                filecmp.cmpfiles(tmp, cache.root, names, shallow=False)[0] != names:
+            raise SystemExit(f"{archive} does not unpack to the cache {cache.root}")
+    print(f"{archive}: {archive.stat().st_size / 2**20:.1f} MiB for the cache's "
+          f"{folder_mb(cache.root):.1f} MiB, which it unpacks to byte for byte")
     features = compute_text_features(cache.texts, model_cfg.text)
     features.save(args.out / "lexicon_text.npz")
     compute_text_features(synthetic_prompts(args.synthetic_texts), model_cfg.text).save(
@@ -72,10 +90,8 @@ def main(argv=None) -> int:
         a, b = tables["leave languages out"][lang], raw[lang]
         print(f"  {lang}: {a['clips']} clips, R@1 {a['R@1']:.3f} R@5 {a['R@5']:.3f} "
               f"| R@1 {b['R@1']:.3f} R@5 {b['R@5']:.3f}")
-    for name in ("lexicon", "lexicon_text.npz", "synthetic_text.npz", "reference.json"):
-        path = args.out / name
-        size = folder_mb(path) if path.is_dir() else path.stat().st_size / 2**20
-        print(f"{path}: {size:.1f} MiB")
+    for name in ("lexicon.npz", "lexicon_text.npz", "synthetic_text.npz", "reference.json"):
+        print(f"{args.out / name}: {(args.out / name).stat().st_size / 2**20:.1f} MiB")
     print(f"{args.out}: {folder_mb(args.out):.1f} MiB in all")
     return 0
 

@@ -14,11 +14,12 @@ each for --steps steps or its time budget, at one global batch. Printed: steady 
 third of the steps left out: compilation, warm-up), the share of the loop's time spent waiting for
 the next batch (the loop reads the loss back every step, so the GPU idles then), peak GPU memory.
 
-Part 2, the lexicon, when --data holds it (`make gpu-data`: its packed cache in float16, the text
-features of its prompts, and the CPU model's tables). paper-base's pose tower with edge-small's
-frozen MiniLM text tower (its precomputed features) trains on the training split for about
---lexicon-seconds (steps sized from a measured rate), then the held-out tables of `cache_eval.py`
-are printed beside the CPU model's (computed by the same code when the data was built).
+Part 2, the lexicon, when --data holds it (`make gpu-data`: its packed cache in float16 as one
+archive, unpacked into --scratch first; the text features of its prompts; the CPU model's tables).
+paper-base's pose tower with edge-small's frozen MiniLM text tower (its precomputed features) trains
+on the training split for about --lexicon-seconds (steps sized from a measured rate), then the
+held-out tables of `cache_eval.py` are printed beside the CPU model's (computed by the same code when
+the data was built).
 
 Results: OUT/results.json, OUT/tables.md and each run's metrics.csv; checkpoints stay in --scratch.
 """
@@ -41,6 +42,7 @@ import torch
 
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.trainer.cache import PackedCache, build_synthetic_cache
+from signclip.trainer.cache_archive import read_archive
 from signclip.trainer.cache_eval import GROUPS, cache_rows, held_out_tables, split_indices, subset_cache
 from signclip.trainer.checkpoint import load_checkpoint
 from signclip.trainer.config import PoseTowerCfg, RunCfg, TextTowerCfg, load_config
@@ -236,12 +238,18 @@ def measured_steps(args, source, features, seconds: float) -> int:
 
 
 def lexicon(args) -> dict | None:
-    folder = args.data / "lexicon"
-    if not (folder / "index.json").is_file():
-        print(f"no lexicon cache in {folder} (make gpu-data builds it): part 2 skipped", flush=True)
+    folder, archive = args.data / "lexicon", args.data / "lexicon.npz"
+    if (folder / "index.json").is_file():       # a cache folder as it is
+        cache = PackedCache.open(folder)
+    elif archive.is_file():                     # what travels: the cache's archive, unpacked here
+        began = time.perf_counter()
+        cache = read_archive(archive, args.scratch / "lexicon-cache")
+        print(f"lexicon: {archive} ({archive.stat().st_size / 2**20:.1f} MiB) unpacked to {cache.root} "
+              f"in {time.perf_counter() - began:.1f} s", flush=True)
+    else:
+        print(f"no lexicon cache in {args.data} (make gpu-data builds it): part 2 skipped", flush=True)
         return None
     began = time.perf_counter()
-    cache = PackedCache.open(folder)
     features = TextFeatures.load(args.data / "lexicon_text.npz")
     train_idx, test_idx = split_indices(cache_rows(cache))
     train_cache = subset_cache(cache, train_idx, args.scratch / "lexicon-train")

@@ -40,10 +40,12 @@ def test_gpu_data_then_gpu_run_on_cpu(tmp_path, capsys):
     data = tmp_path / "data"
     assert bench_module("gpu_data").main(["--manifest", str(manifest), "--reference",
                                           str(tmp_path / "reference" / "checkpoint"), "--out", str(data),
-                                          "--synthetic-texts", "64"]) == 0
-    assert sorted(p.name for p in data.iterdir()) == ["lexicon", "lexicon_text.npz", "reference.json",
+                                          "--cache", str(tmp_path / "cache"), "--synthetic-texts", "64"]) == 0
+    # what travels: the cache as one archive (it unpacks to the cache byte for byte), not the cache
+    assert sorted(p.name for p in data.iterdir()) == ["lexicon.npz", "lexicon_text.npz", "reference.json",
                                                       "synthetic_text.npz"]
-    assert "ise: 1 clips" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ise: 1 clips" in printed and "which it unpacks to byte for byte" in printed
 
     out = tmp_path / "out"
     assert gpu_run.main(["--device", "cpu", "--tiny", "--data", str(data), "--out", str(out),
@@ -51,6 +53,7 @@ def test_gpu_data_then_gpu_run_on_cpu(tmp_path, capsys):
                          "--batch", "4", "--lexicon-batch", "2", "--workers", "0"]) == 0
     printed = capsys.readouterr().out
     assert "training through the real loader on CPU, global batch 4" in printed
+    assert f"unpacked to {tmp_path / 'scratch' / 'lexicon-cache'}" in printed
     assert "| ise | 1 |" in printed and "new signers:\n(no such clips" in printed
     results = json.loads((out / "results.json").read_text())
     assert [r["mode"] for r in results["throughput"]] == [m.name for m in gpu_run.MODES]
