@@ -35,7 +35,7 @@ class JobConfig:
 
     out: Path
     capture: CaptureConfig = field(default_factory=CaptureConfig)
-    workers: int = 1                # local processes, or Ray actors
+    workers: int | None = 1         # local processes, or Ray actors (None with Ray: its CPUs)
     ray: str | None = None          # a Ray cluster's address ("auto": the one this node belongs to)
     retry_failed: bool = False      # run inputs again that failed in an earlier run, though unchanged
     progress: bool = True
@@ -61,7 +61,7 @@ class JobResult:
 
 def check_job(config: JobConfig) -> None:
     """Refuse bad option values before any work."""
-    if config.workers < 1:
+    if config.workers is not None and config.workers < 1:
         raise SignclipError(f"--workers {config.workers}: must be 1 or more")
     if config.out.exists() and not config.out.is_dir():
         raise SignclipError(f"{config.out}: exists and is not a folder")
@@ -75,7 +75,7 @@ def runner(config: JobConfig):
         return lambda tasks, capture, settings: run_ray(tasks, capture, settings, config.workers, config.ray)
     from .local import run_local
 
-    return lambda tasks, capture, settings: run_local(tasks, capture, settings, config.workers)
+    return lambda tasks, capture, settings: run_local(tasks, capture, settings, config.workers or 1)
 
 
 def run_job(tasks: list, config: JobConfig) -> JobResult:

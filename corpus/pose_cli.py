@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder for the .pose files written from videos and report.jsonl")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="processes (or Ray actors), each with its own MediaPipe graph "
-                             "(default: the cores here; with --ray, 2)")
+                             "(default: the cores here; with --ray, the cluster's CPUs)")
     parser.add_argument("--ray", metavar="ADDRESS", default=None,
                         help="run on a Ray cluster (its address, or 'auto'); inputs and DIR must be on "
                              "storage every node sees (needs the `corpus` extra: ray)")
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     tasks = plan_tasks(others, out)
     if out is None:  # manifests alone: they name their outputs; the report still needs a folder
         raise SignclipError("give -o DIR: the folder for report.jsonl (and for .pose files of videos)")
-    workers = args.workers if args.workers is not None else (2 if args.ray else default_workers())
+    workers = args.workers if args.workers is not None or args.ray else default_workers()
     capture = CaptureConfig(model_complexity=ModelComplexity(args.model_complexity),
                             refine_face=args.refine_face)
     config = JobConfig(out, capture, workers=workers, ray=args.ray, retry_failed=args.retry_failed,

@@ -105,3 +105,13 @@ def test_partial_writes_of_the_outputs_are_removed_and_nothing_else(tmp_path):
     gone = touch(tmp_path / ".a.pose.k3j_9.tmp")
     assert remove_partial([tmp_path / "a.pose"]) == 1
     assert not gone.exists() and all(p.exists() for p in keep)
+
+
+def test_ray_and_torch_stay_out_of_the_pose_command_and_the_runtime():
+    import subprocess
+    import sys
+
+    code = ("import sys, signclip.runtime, signclip.corpus.pose_cli, signclip.corpus.job, "
+            "signclip.corpus.local; print(sorted(m for m in ('ray', 'torch') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "[]", run.stderr
