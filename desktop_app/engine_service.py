@@ -63,9 +63,10 @@ class LockedEngine:
         with self.lock:
             return self.engine.pose_encoder.embed_one(model_input)
 
-    def lookup_embedding(self, embedding, k: int, language: str | None, kind: str = "auto") -> list:
+    def lookup_embedding(self, embedding, k: int, language: str | None, kind: str = "auto",
+                         model_input=None) -> list:
         with self.lock:
-            return self.engine.lookup_embedding(embedding, k, language, kind)
+            return self.engine.lookup_embedding(embedding, k, language, kind, model_input)
 
     def reader(self, layout, fps: float, options, lookup=None):
         """The reader for `options` (a `ReadingOptions`) as the command line builds it, with this
@@ -132,7 +133,7 @@ class EngineService(QObject):
     """Text search, teach, forget and the personal sign list, off the UI thread."""
 
     searched = Signal(str, list)   # query, matches
-    reference = Signal(str, object, float)  # caption, RGB frames of the first match's reference or None, fps
+    reference = Signal(str, str, object, float)  # for ("search"/"signs"), caption, RGB frames or None, fps
     photo = Signal(PhotoLookup)    # a photo looked up
     taught = Signal(str, int)      # label, examples of it now
     signs = Signal(list)           # (label, language, examples) of every taught sign
@@ -153,19 +154,20 @@ class EngineService(QObject):
             return
         self.searched.emit(text, matches)
         if matches:
-            self.emit_reference(matches[0])
+            self.show_reference(matches[0], "search")
 
-    def emit_reference(self, match) -> None:
-        """The match's reference clip drawn frame by frame (RGB), for the player."""
+    @Slot(object, str)
+    def show_reference(self, match, target: str) -> None:
+        """The match's reference clip drawn frame by frame (RGB) for the `target` tab's player."""
         clip = self.engine.reference(match.label, match.language)
         caption = f"{match.label} ({match.language})" if match.language else match.label
         if clip is None:
-            self.reference.emit(caption, None, 0.0)
+            self.reference.emit(target, caption, None, 0.0)
             return
         from signclip.runtime.pose.render import visualizer
 
         frames = [np.ascontiguousarray(f[..., ::-1]) for f in visualizer(clip).draw()]  # BGR -> RGB
-        self.reference.emit(caption, frames, float(clip.fps))
+        self.reference.emit(target, caption, frames, float(clip.fps))
 
     @Slot(TeachExamples)
     def teach(self, examples: TeachExamples) -> None:

@@ -88,10 +88,10 @@ class RecognitionWorker(QObject):
         with self._request_lock:
             self._request = None
 
-    def _live_lookup(self, embedding, k: int, _language, kind: str = "auto"):
+    def _live_lookup(self, embedding, k: int, _language, kind: str = "auto", model_input=None):
         """Signs: the language chosen now, read at each lookup (once per sign), so that a new choice
         applies from the next sign on without a new reader; the kind the sign shows (auto)."""
-        return self.engine.lookup_embedding(embedding, k, self.language, kind)
+        return self.engine.lookup_embedding(embedding, k, self.language, kind, model_input)
 
     @Slot()
     def run(self) -> None:

@@ -44,14 +44,6 @@ class SearchTab(QWidget):
                                     for m in matches])
         self.status.setText(f"{len(matches)} matches for '{text}'")
 
-    @Slot(str, object, float)
-    def show_reference(self, caption: str, frames, fps: float) -> None:
-        """Play the first match's reference clip (frames None: the bundle has none to show)."""
-        if frames:
-            self.player.play(frames, fps, caption)
-        else:
-            self.player.stop(f"no reference clip of {caption}" if caption else "")
-
     @Slot(str)
     def failed(self, message: str) -> None:
         self.status.setText(message)

@@ -31,6 +31,13 @@ class SignPlayer(QLabel):
             self._next()
             self.timer.start(max(1, round(1000 / fps)))
 
+    def show(self, caption: str, frames, fps: float) -> None:
+        """Play a sign's reference clip; frames None: the bundle has none of it, say so."""
+        if frames:
+            self.play(frames, fps, caption)
+        else:
+            self.stop(f"no reference clip of {caption}")
+
     def stop(self, message: str = "") -> None:
         self.timer.stop()
         self.frames, self.caption = [], ""

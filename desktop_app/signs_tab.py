@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWidget
 
 from .engine_service import PhotoLookup
 from .recognition import Recognition
+from .sign_player import SignPlayer
 from .tables import add_to_history, fill_results, results_table
 
 
@@ -19,9 +20,12 @@ class SignsTab(QWidget):
         super().__init__(parent)
         self.results = results_table(k, ("Sign", "Language", "Score"))
         self.history = QListWidget()
+        self.player = SignPlayer()   # how the top match is signed: compare your signing with it
         v = QVBoxLayout(self)
         v.addWidget(QLabel("Last sign: top matches"))
         v.addWidget(self.results)
+        v.addWidget(QLabel("How the top match is signed"))
+        v.addWidget(self.player)
         v.addWidget(QLabel("Recent signs"))
         v.addWidget(self.history, 1)
 

@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     replace them)."""
 
     search_requested = Signal(str)
+    reference_requested = Signal(object, str)   # a match, and the tab that plays its reference clip
     photo_requested = Signal(str)
     teach_photos_requested = Signal(PhotoTeach)
     teach_requested = Signal(TeachExamples)
@@ -168,7 +169,8 @@ class MainWindow(QMainWindow):
         self.signs_requested.connect(service.list_signs)
         self.tabs.currentChanged.connect(lambda _: self.signs_requested.emit())  # taught elsewhere too
         service.searched.connect(self._searched)
-        service.reference.connect(self.search_tab.show_reference)
+        service.reference.connect(self._reference)
+        self.reference_requested.connect(service.show_reference)
         service.taught.connect(self.teach_tab.taught)
         service.signs.connect(self._signs)
         service.pack_signs.connect(self.teach_tab.show_pack_signs)
@@ -270,6 +272,13 @@ class MainWindow(QMainWindow):
     def _recognized(self, r: Recognition) -> None:
         self.recognitions.append(r)
         self.signs_tab.show_recognition(r)
+        if r.matches:  # beside the camera, how the matched sign is made: the learner compares
+            self.reference_requested.emit(r.matches[0], "signs")
+
+    @Slot(str, str, object, float)
+    def _reference(self, target: str, caption: str, frames, fps: float) -> None:
+        tab = self.search_tab if target == "search" else self.signs_tab
+        tab.player.show(caption, frames, fps)
 
     @Slot(bool)
     def _set_indicator(self, on: bool) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +22,14 @@ import numpy as np
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.model.bundle import META_FILE
-from signclip.runtime.recognition.kinds import KindHead
+from signclip.runtime.recognition.kinds import KindHead, uses_both_hands
 
 from .clips import is_word_row, read_clip
 from .data import ManifestRow, read_manifest
 
 L2 = 0.01  # the best of 0.01, 0.1 and 1 in the grouped cross-validation (letters, words both ways)
 FOLDS = 5
+TWO_HANDED_SHARE = 0.2  # of a language's letter recordings with both hands raised: its alphabet uses both
 NEWTON_STEPS = 30
 
 
@@ -80,16 +81,32 @@ def fit_head(embeddings: np.ndarray, is_sign: np.ndarray, l2: float = L2) -> Kin
     return KindHead(w.astype(np.float32), b)
 
 
+def two_handed_alphabets(rows: list, both_hands: np.ndarray) -> frozenset:
+    """Sign languages whose letter recordings (not photos) show both hands raised in more than
+    TWO_HANDED_SHARE of clips: there, two hands say nothing about the kind (Czech, Croatian, Turkish
+    here; ASL's alphabet is one-handed)."""
+    shares: dict = defaultdict(list)
+    for row, both in zip(rows, both_hands, strict=True):
+        if row.item is None and not is_sign_row(row):
+            shares[row.sign_language].append(bool(both))
+    return frozenset(lang for lang, seen in shares.items() if np.mean(seen) > TWO_HANDED_SHARE)
+
+
 def cross_validated(embeddings: np.ndarray, is_sign: np.ndarray, groups: list, l2: float = L2,
-                    folds: int = FOLDS, seed: int = 0) -> np.ndarray:
-    """Each clip's 'sign' call by a head fitted without its group."""
+                    folds: int = FOLDS, seed: int = 0, both_hands=None, languages=None,
+                    two_handed: frozenset = frozenset()) -> np.ndarray:
+    """Each clip's 'sign' call by a head fitted without its group (and the two-hands rule, where
+    `both_hands` and the clips' `languages` are given)."""
     names = sorted(set(groups))
     fold_of = dict(zip(names, np.random.default_rng(seed).integers(0, folds, len(names)), strict=True))
     fold = np.array([fold_of[g] for g in groups])
+    both_hands = np.zeros(len(is_sign), bool) if both_hands is None else np.asarray(both_hands)
+    languages = [None] * len(is_sign) if languages is None else list(languages)
     said = np.zeros(len(is_sign), bool)
     for k in range(folds):
-        head = fit_head(embeddings[fold != k], is_sign[fold != k], l2)
-        said[fold == k] = [head.kind(e) == "signs" for e in embeddings[fold == k]]
+        head = replace(fit_head(embeddings[fold != k], is_sign[fold != k], l2), two_handed=two_handed)
+        said[fold == k] = [head.kind(embeddings[i], both_hands[i], languages[i]) == "signs"
+                           for i in np.flatnonzero(fold == k)]
     return said
 
 
@@ -124,9 +141,13 @@ def format_table(title: str, table: list) -> str:
     return "\n".join(lines)
 
 
-def embed_rows(engine, rows: list) -> np.ndarray:
+def model_inputs(engine, rows: list) -> list:
     photo_frames = engine.bundle.normalization.photo_frames
-    return engine.embed_inputs([engine.model_input(read_clip(r, photo_frames)) for r in rows])
+    return [engine.model_input(read_clip(r, photo_frames)) for r in rows]
+
+
+def embed_rows(engine, rows: list) -> np.ndarray:
+    return engine.embed_inputs(model_inputs(engine, rows))
 
 
 def write_head(bundle_path: Path, head: KindHead, summary: dict) -> None:
@@ -156,16 +177,23 @@ def run(args) -> int:
     if target.all() or not target.any():
         raise SignclipError(f"{args.data}: the train rows need both lexical signs (word files) and "
                             f"letters or digits to tell them apart")
-    x = embed_rows(engine, train)
-    said = cross_validated(x, target, [row_group(r) for r in train], args.l2)
-    print(format_table(f"Cross-validated by group ({FOLDS} folds, L2 {args.l2}):",
-                       error_table(train, target, said)))
-    head = fit_head(x, target, args.l2)
+    inputs = model_inputs(engine, train)
+    x = engine.embed_inputs(inputs)
+    both = np.array([uses_both_hands(i) for i in inputs])
+    two_handed = two_handed_alphabets(train, both)
+    print(f"alphabets that use both hands: {', '.join(sorted(two_handed)) or 'none'}")
+    said = cross_validated(x, target, [row_group(r) for r in train], args.l2, both_hands=both,
+                           languages=[r.sign_language for r in train], two_handed=two_handed)
+    print(format_table(f"Cross-validated by group ({FOLDS} folds, L2 {args.l2}; both hands raised in a "
+                       f"one-handed alphabet's language: a sign):", error_table(train, target, said)))
+    head = replace(fit_head(x, target, args.l2), two_handed=two_handed)
     summary = {"l2": args.l2, "trained_on": len(train),
                "cross_validated_right": round(float((said == target).mean()), 4)}
     if held:
         held_target = np.array([is_sign_row(r) for r in held])
-        held_said = np.array([head.kind(e) == "signs" for e in embed_rows(engine, held)])
+        held_inputs = model_inputs(engine, held)
+        held_said = np.array([head.kind(e, uses_both_hands(i), r.sign_language) == "signs" for e, i, r in
+                              zip(engine.embed_inputs(held_inputs), held_inputs, held, strict=True)])
         print(format_table("Held-out rows (never trained on):", error_table(held, held_target, held_said)))
         summary["held_out_right"] = round(float((held_said == held_target).mean()), 4)
     if not args.dry_run:

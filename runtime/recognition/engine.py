@@ -31,7 +31,7 @@ from ..vocabulary.personal import (
 )
 from ..vocabulary.personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
 from .dictionary import Dictionary, dictionary_key
-from .kinds import KindHead, allowed_kinds, check_choice, entry_kinds
+from .kinds import KindHead, allowed_kinds, check_choice, entry_kinds, uses_both_hands
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # runtime/capture/photo.py reads them
@@ -373,13 +373,15 @@ class Engine:
         return self._entry_kinds
 
     def lookup_embedding(self, embedding: np.ndarray, k: int = 5, language: str | None = None,
-                         kind: str = "auto") -> list:
+                         kind: str = "auto", model_input: ModelInput | None = None) -> list:
         """Top-k vocabulary entries and taught signs for a pose embedding [D], among the entries of
-        `kind` (kinds.CHOICES; auto: the kind the clip shows, where the bundle can tell)."""
+        `kind` (kinds.CHOICES; auto: the kind the clip shows, where the bundle can tell: from the
+        embedding, and from `model_input`'s hands where given)."""
         self.check_language(language)
         self._check_not_empty(self.label_index)
         v = self.vocabulary
-        allowed = allowed_kinds(kind, self.kind_head, embedding)
+        both = model_input is not None and uses_both_hands(model_input)
+        allowed = allowed_kinds(kind, self.kind_head, embedding, both, language)
         hits = self.label_index.search(embedding, k * 2 if allowed is None else len(v), language)
         rows = list(zip(hits.ids, hits.scores, strict=True))
         if allowed is not None:
@@ -399,7 +401,9 @@ class Engine:
         self.check_language(language)
         self._check_not_empty(self.label_index)
         check_choice(kind)
-        return [self.lookup_embedding(e, k, language, kind) for e in self.embed_inputs(inputs)]
+        inputs = list(inputs)
+        return [self.lookup_embedding(e, k, language, kind, x)
+                for e, x in zip(self.embed_inputs(inputs), inputs, strict=True)]
 
     @property
     def dictionary(self) -> Dictionary:

@@ -10,7 +10,7 @@ from ..errors import SignclipError
 from ..model.index import check_top_k
 from ..pose.layouts import Layout
 from .kinds import check_choice
-from .recognizer import Recognizer
+from .recognizer import Recognizer, SignSearch
 from .segmentation import WindowConfig
 from .spelling import MOVING_LETTERS, SpellConfig, SpellReader, alphabet
 
@@ -68,8 +68,7 @@ def sign_search(engine, k: int, language: str | None, lookup=None, kind: str = "
     check_top_k(k)
     engine.check_language(language)
     check_choice(kind)
-    lookup = lookup or engine.lookup_embedding
-    return lambda embedding: lookup(embedding, k, language, kind)
+    return SignSearch(lookup or engine.lookup_embedding, k, language, kind)
 
 
 def open_reader(engine, layout: Layout, fps: float, options: ReadingOptions, *, encode=None,

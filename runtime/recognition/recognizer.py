@@ -35,6 +35,20 @@ Encode = Callable[[ModelInput], Any]
 Search = Callable[[Any], Any]
 
 
+@dataclass(frozen=True)
+class SignSearch:
+    """The search a sign goes through: `lookup(embedding, k, language, kind, model_input)`. Unlike a
+    plain Search it is also given the sign's model input, whose hands tell its kind too."""
+
+    lookup: Callable
+    k: int
+    language: str | None
+    kind: str = "auto"
+
+    def __call__(self, embedding, model_input: ModelInput | None = None):
+        return self.lookup(embedding, self.k, self.language, self.kind, model_input)
+
+
 def results_json(results):
     """Lookup results as JSON-ready values (Match objects give their own dicts)."""
     if isinstance(results, (list, tuple)):
@@ -294,7 +308,10 @@ def run_lookup(model_input: ModelInput | None, encode: Encode, search: Search | 
     t0 = time.perf_counter_ns()
     embedding = encode(model_input)
     t1 = time.perf_counter_ns()
-    results = search(embedding) if search is not None else embedding
+    if search is None:
+        results = embedding
+    else:
+        results = search(embedding, model_input) if isinstance(search, SignSearch) else search(embedding)
     return results, t1 - t0, time.perf_counter_ns() - t1
 
 

@@ -209,3 +209,17 @@ def test_search_tab_plays_how_the_found_word_is_signed(qtbot, signclip_home):
     assert len(player.frames) == reference.num_frames and player.caption == "THANK-YOU (ase)"
     assert not player.pixmap().isNull()
     close(window)
+
+
+def test_signs_tab_plays_the_matched_sign_beside_the_camera(qtbot, signclip_home):
+    """After each sign read from the camera, the top match's reference clip plays in the Signs tab,
+    so that a learner can compare their signing with it."""
+    from signclip.app.engine_service import LockedEngine
+    from signclip.runtime.recognition.engine import Engine
+
+    window = open_window(qtbot, LockedEngine(Engine()), SourceSpec(str(CAB_VIDEO), loop=False, paced=False))
+    player = window.signs_tab.player
+    qtbot.waitUntil(lambda: bool(window.recognitions) and player.shown > 0, timeout=WAIT_MS)
+    tops = {f"{r.matches[0].label} ({r.matches[0].language})" for r in window.recognitions if r.matches}
+    assert player.caption in tops and player.frames
+    close(window)

@@ -82,3 +82,20 @@ def test_kind_overrides_what_the_clip_shows(engine):
 def test_a_language_without_lexical_signs_still_answers(engine):
     hello = read_pose(DATA / "words" / "islr_hello_53618.pose")
     assert engine.lookup_clips([hello], k=3, language="gss")[0]       # auto falls back to its letters
+
+
+def test_both_hands_raised_make_a_sign_where_the_alphabet_is_one_handed(engine):
+    """pose-format's clip raises both wrists throughout: in ASL (one-handed letters) it is answered with
+    words whatever the embedding says; in Czech (a two-handed alphabet) two hands say nothing."""
+    from signclip.runtime.recognition.kinds import raised_share, uses_both_hands
+
+    clip = read_pose(DATA / "poses" / "holistic576_97f.pose")
+    x = engine.model_input(clip)
+    assert uses_both_hands(x) and raised_share(x) > 0.5
+    e = engine.embed_inputs([x])[0]
+    assert engine.kind_head.kind(e, True, "ase") == "signs"
+    assert engine.kind_head.kind(e, True, "cse") == engine.kind_head.kind(e)
+    top = engine.lookup_inputs([x], k=3, language="ase")[0]
+    assert all(entry_kind(m.label, m.language, engine.bundle.signs) == SIGN for m in top)
+    letter_a = read_pose(DATA / "lexicon" / "ase" / "fs-stse28e9ac023b0e29ca0a3acc12dc46540.pose")
+    assert not uses_both_hands(engine.model_input(letter_a))

@@ -31,13 +31,17 @@ def test_errors_are_counted_both_ways_by_source(tmp_path):
 def test_the_shipped_head_reads_the_lexicons_letters_as_letters():
     from signclip.trainer.lexicon import lexicon_rows
 
+    from signclip.runtime.recognition.kinds import uses_both_hands
+    from signclip.trainer.kinds import model_inputs
+
     engine = Engine(personal=False)
     rows = lexicon_rows()
-    from signclip.trainer.kinds import embed_rows
-
-    said = [engine.kind_head.kind(e) for e in embed_rows(engine, rows)]
+    inputs = model_inputs(engine, rows)
+    said = [engine.kind_head.kind(e, uses_both_hands(x), r.sign_language)
+            for e, x, r in zip(engine.embed_inputs(inputs), inputs, rows, strict=True)]
     right = np.mean([s == "letters" for s in said])
     jz = [s for r, s in zip(rows, said, strict=True) if r.text in ("J", "Z")]
     print(f"lexicon letters read as letters: {right:.3f} ({len(rows)} clips); J and Z: "
           f"{jz.count('letters')} of {len(jz)}")
     assert right >= 0.98 and len(jz) >= 30 and jz.count("letters") / len(jz) >= 0.95
+    assert engine.kind_head.two_handed == {"cse", "csq", "tsm"}   # Czech, Croatian, Turkish alphabets

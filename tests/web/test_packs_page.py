@@ -15,6 +15,7 @@ from signclip.runtime.cli.webpage import write_web_model
 from signclip.runtime.model.bundle import load_bundle
 from signclip.runtime.pose.io import read_pose
 from signclip.runtime.recognition.engine import Engine
+from signclip.runtime.recognition.kinds import uses_both_hands
 
 POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
 LEXICON = Path(__file__).resolve().parents[1] / "data" / "lexicon"
@@ -81,9 +82,14 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
                     calibration=engine.calibration_rows())
     hello = read_pose(Path(__file__).resolve().parents[1] / "data" / "words" / "islr_hello_53618.pose")
     letter = read_pose(sorted((LEXICON / "ase").glob("*.pose"))[0])
-    queries = [{"embedding": e.tolist(), "language": lang, "k": 5, "kind": kind}
-               for e in engine.embed_clips([hello, letter]) for lang in (None, "ase", "gss")
-               for kind in ("auto", "signs", "letters", "all")]
+    two_hands = read_pose(POSES / "holistic576_97f.pose")     # both wrists raised throughout
+    inputs = [engine.model_input(c) for c in (hello, letter, two_hands)]
+    assert [uses_both_hands(x) for x in inputs] == [False, False, True]
+    queries = [{"embedding": e.tolist(), "language": lang, "k": 5, "kind": kind,
+                "input": {"frames": x.frames.ravel().tolist(), "mask": x.mask.ravel().astype(int).tolist(),
+                          "length": len(x.frames)}}
+               for e, x in zip(engine.embed_inputs(inputs), inputs, strict=True)
+               for lang in (None, "ase", "gss") for kind in ("auto", "signs", "letters", "all")]
     texts = ("hello", "Thank you", "bad", "b", "tree", "wave")
     queries += [{"text": t, "language": lang, "k": 5} for t in texts for lang in (None, "ase")]
     (tmp_path / "queries.json").write_text(json.dumps(queries))
@@ -101,7 +107,8 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
             js, py = js[:min(len(js), len(py))], py[:min(len(js), len(py))]
         else:
             query = np.array(q["embedding"], np.float32)
-            py = engine.lookup_embedding(query, q["k"], q["language"], q["kind"])
+            x = inputs[queries.index(q) // 12]
+            py = engine.lookup_embedding(query, q["k"], q["language"], q["kind"], x)
         assert [(m["label"], m["language"], m["source"]) for m in js] == \
             [(m.label, m.language, m.source) for m in py], (q.get("text"), q["language"], q.get("kind"))
         assert np.allclose([m["score"] for m in js], [m.score for m in py], atol=1e-5)

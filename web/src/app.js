@@ -8,6 +8,7 @@ import * as ort from '../vendor/onnxruntime-web/ort.wasm.min.mjs';
 import { encoderOptions, loadWebModel, loadWordList, readManifest } from './bundle.js';
 import { PoseLoop, openHolistic } from './capture.js';
 import { PoseEncoder } from './encoder.js';
+import { usesBothHands } from './normalize.js';
 import { drawSkeleton } from './overlay.js';
 import { searchPanel, signPanel, spellPanel } from './panels.js';
 import { Recognizer } from './recognizer.js';
@@ -273,7 +274,8 @@ async function main() {
     const began = performance.now();
     const embedding = await web.poseEncoder.embed(event.input);
     const encodeMs = performance.now() - began;
-    const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language);
+    const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language, 'auto',
+      usesBothHands(event.input, web.model));
     const { input, raw, ...span } = event;
     const sign = { ...span, language: page.language, encodeMs, results };
     if (KEEP_KEYPOINTS) {

@@ -243,6 +243,24 @@ function dominantHandAlone(frames, mask, model) {
 /** A wrist this far below the shoulder line (shoulder widths) rests (runtime/pose/normalize.py). */
 export const RESTING_BELOW = 1.2;
 
+/** Of a model input's frames, the share where both body wrists are raised above RESTING_BELOW must exceed this
+ * for the clip to use both hands (runtime/recognition/kinds.py's BOTH_HANDS_SHARE). */
+export const BOTH_HANDS_SHARE = 0.5;
+
+/** Whether both hands are raised in most frames (kinds.py's uses_both_hands): the less raised wrist's share. */
+export function usesBothHands(input, model) {
+  const n = model.points;
+  const shares = ['left', 'right'].map((side) => {
+    const wrist = model.wrists[side][1];
+    let up = 0;
+    for (let t = 0; t < input.length; t++) {
+      if (input.mask[t * n + wrist] && Math.fround(input.frames[(t * n + wrist) * 3 + 1]) < RESTING_BELOW) up++;
+    }
+    return input.length ? up / input.length : 0;
+  });
+  return Math.min(...shares) > BOTH_HANDS_SHARE;
+}
+
 /**
  * A model input seen by its hands alone (runtime/pose/normalize.py hands_view), or null where that adds
  * nothing: no hand seen, or nothing else seen. Its hands are already in palm frames: masking is enough.

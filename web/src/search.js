@@ -58,9 +58,13 @@ const ENTRY_KINDS = { signs: new Set(['sign']), letters: new Set(['letter', 'dig
  * head reads in the embedding (a logistic regression: a lexical sign above its threshold), as
  * runtime/recognition/kinds.py's allowed_kinds.
  */
-export function allowedKinds(choice, head, embedding) {
+export function allowedKinds(choice, head, embedding, bothHands = false, language = null) {
   if (choice === 'auto') {
     if (!head) return null;
+    // both hands raised in a language whose letters use one hand: a sign (kinds.py's KindHead.kind)
+    if (bothHands && language !== null && !(head.two_handed_alphabets ?? []).includes(language)) {
+      return ENTRY_KINDS.signs;
+    }
     let z = 0;
     for (let j = 0; j < head.weights.length; j++) z = Math.fround(z + Math.fround(head.weights[j] * embedding[j]));
     const p = 1 / (1 + Math.exp(-Math.min(Math.max(z + head.bias, -60), 60)));
@@ -134,10 +138,10 @@ export class Vocabulary {
     }
   }
 
-  /** Top-k vocabulary entries for a pose embedding [D]. */
-  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto') {
+  /** Top-k vocabulary entries for a pose embedding [D] (`bothHands`: its clip raises both hands). */
+  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto', bothHands = false) {
     this.checkLanguage(language);
-    const allowed = this.kinds ? allowedKinds(kind, this.kindHead, embedding) : null;
+    const allowed = this.kinds ? allowedKinds(kind, this.kindHead, embedding, bothHands, language) : null;
     let hits = this.index.search(embedding, allowed === null ? k * 2 : this.labels.length, language);
     if (allowed !== null) {
       const ofKind = hits.filter(({ id }) => allowed.has(this.kinds[id]));
