@@ -112,6 +112,20 @@ def taught_entries(folder: Path, taught, calibration) -> dict | None:
                                                              "text_rows": calibration[1].tolist()}}
 
 
+def web_references(folder: Path, bundle: Bundle) -> dict | None:
+    """The bundle's reference clips for the page's Search panel: raw little-endian float16 [sum T,
+    75, 2] (NaN = not seen) with where each clip starts; None where the bundle has none."""
+    from ..model.references import load_references
+
+    refs = load_references(bundle.path)
+    if refs is None:
+        return None
+    data = np.ascontiguousarray(refs.frames, dtype="<f2").tobytes()
+    return {**_file(folder, "references.f16", data), "shape": list(refs.frames.shape),
+            "offsets": refs.offsets.tolist(), "labels": refs.labels.tolist(),
+            "languages": refs.languages.tolist(), "fps": refs.fps}
+
+
 def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None,
                     capture_graph: str = PACKAGE_GRAPH) -> dict:
     """The bundle's web format into `folder` (with the word lists of the spoken languages `words`,
@@ -136,6 +150,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
         vocabulary["taught"] = entries
     if (bundle.path / CREDITS_FILE).is_file():
         shutil.copyfile(bundle.path / CREDITS_FILE, folder / CREDITS_FILE)
+    references = web_references(folder, bundle)
     manifest = {
         "format": WEB_FORMAT, "schema_version": WEB_SCHEMA_VERSION,
         "source": {"bundle": str(bundle.path), "model": meta["model"].get("name"),
@@ -158,6 +173,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
         "encoder": {"file": encoder_name, "sha256": sha256_file(folder / encoder_name)},
         "vocabulary": vocabulary,
         "kind_head": head.to_meta() if (head := KindHead.from_meta(meta)) is not None else None,
+        "references": references,
         "training_data": meta.get("training_data", []),  # name, license, credit: shown by the page
         "credits": CREDITS_FILE if (folder / CREDITS_FILE).is_file() else None,
     }

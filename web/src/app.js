@@ -243,7 +243,7 @@ async function main() {
   $('#model').textContent = `${manifest.source.model} · ${vocabulary.texts.length} entries · `
     + `${vocabulary.languages().length} sign languages`;
   const spell = spellPanel();
-  const panels = [signPanel(), spell, searchPanel(vocabulary, () => page.language)];
+  const panels = [signPanel(), spell, searchPanel(vocabulary, () => page.language, web.references, drawSkeleton)];
   const signs = (fps) => new Recognizer(web.capture, web.fps,
     { ...web, keepRaw: KEEP_KEYPOINTS, sourceFps: fps });
   const live = new LiveRecognizer(signs);

@@ -32,6 +32,51 @@ async function readRows(read, entry, dim) {
   return rows;
 }
 
+/** An IEEE half-precision number (its 16 bits) as a JavaScript number: the reference clips are float16. */
+export function halfToFloat(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/**
+ * The bundle's reference clips (runtime/model/references.py): `frames(label, language)` gives each frame
+ * of that entry's clip as {poseLandmarks, leftHandLandmarks, rightHandLandmarks} in 0..1 (MediaPipe's
+ * results shape, for drawSkeleton; a hand not seen in a frame is null), or null where it has none.
+ */
+export class References {
+  constructor(entry, halves) {
+    this.entry = entry;
+    this.halves = halves;
+    this.fps = entry.fps;
+  }
+
+  find(label, language) {
+    const i = this.entry.labels.findIndex((l, j) => l === label && this.entry.languages[j] === language);
+    return i < 0 ? null : i;
+  }
+
+  frames(label, language) {
+    const i = this.find(label, language);
+    if (i === null) return null;
+    const [, points, dims] = this.entry.shape;
+    const out = [];
+    for (let t = this.entry.offsets[i]; t < this.entry.offsets[i + 1]; t++) {
+      const at = (p) => ({ x: halfToFloat(this.halves[(t * points + p) * dims]),
+        y: halfToFloat(this.halves[(t * points + p) * dims + 1]) });
+      const part = (first, count) => {
+        const landmarks = Array.from({ length: count }, (_, k) => at(first + k));
+        return landmarks.some((l) => !Number.isNaN(l.x)) ? landmarks : null;
+      };
+      out.push({ poseLandmarks: part(0, 33), leftHandLandmarks: part(33, 21), rightHandLandmarks: part(54, 21) });
+    }
+    return out;
+  }
+}
+
 /** The web format's manifest.json, checked to be the format and version this page reads. */
 export async function readManifest(read) {
   const manifest = JSON.parse(new TextDecoder().decode(await read('manifest.json')));
@@ -50,11 +95,12 @@ export async function loadWebModel(read, manifest = null) {
   manifest ??= await readManifest(read);
   const dim = manifest.embedding_dim;
   const v = manifest.vocabulary;
-  const [encoder, embeddings, clips, taught] = await Promise.all([
+  const [encoder, embeddings, clips, taught, references] = await Promise.all([
     readChecked(read, manifest.encoder),
     readRows(read, v.embeddings, dim),
     v.clips ? readRows(read, v.clips.embeddings, dim) : null,
     v.taught ? readRows(read, v.taught.embeddings, dim) : null,
+    manifest.references ? readChecked(read, manifest.references) : null,
   ]);
   return {
     manifest,
@@ -65,6 +111,7 @@ export async function loadWebModel(read, manifest = null) {
     fps: manifest.fps, // the rate the model reads at: the camera's frames are brought to it
     spelling: manifest.spelling,
     vocabulary: new Vocabulary(manifest, embeddings, clips, taught),
+    references: references ? new References(manifest.references, new Uint16Array(references)) : null,
     encoder: new Uint8Array(encoder),
   };
 }

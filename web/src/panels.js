@@ -53,19 +53,46 @@ export function signPanel() {
 }
 
 /** Search mode: text to sign over the vocabulary's own words (suggested as you type). */
-export function searchPanel(vocabulary, getLanguage) {
+/** A canvas that plays a sign's reference clip in a loop (frames: drawSkeleton's results), on dark. */
+export function referencePlayer(draw) {
+  const canvas = el('canvas', { id: 'search-reference', width: 240, height: 240,
+    'aria-label': 'how the first match is signed' });
+  let timer = null;
+  const play = (frames, fps) => {
+    clearInterval(timer);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#202020';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (!frames || !frames.length) return;
+    let t = 0;
+    const step = () => {
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      draw(canvas, frames[t % frames.length]);
+      canvas.dataset.shown = String(++t);
+    };
+    step();
+    timer = setInterval(step, 1000 / fps);
+  };
+  return { canvas, play };
+}
+
+export function searchPanel(vocabulary, getLanguage, references = null, draw = null) {
   const input = el('input', { id: 'search-text', list: 'search-labels', autocomplete: 'off',
     placeholder: 'a word or letter of the vocabulary', 'aria-label': 'search text' });
   const labels = el('datalist', { id: 'search-labels' });
   const results = el('ol', { id: 'search-results', class: 'matches' });
   const message = el('p', { class: 'hint' }, 'Which signs of the vocabulary match a word or letter.');
   const form = el('form', { class: 'search' }, input, labels, el('button', { type: 'submit' }, 'Search'));
+  const player = references && draw ? referencePlayer(draw) : null;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     try {
       const found = vocabulary.lookupText(input.value, 5, getLanguage());
       renderMatches(results, found);
       message.textContent = found.length ? `"${input.value}": the closest signs` : 'nothing found';
+      // how the first match is signed, from the bundle's reference clip (none for a taught sign)
+      if (player) player.play(found.length ? references.frames(found[0].label, found[0].language) : null,
+        references.fps);
     } catch (e) {
       results.replaceChildren();
       message.textContent = e.message;
@@ -77,7 +104,8 @@ export function searchPanel(vocabulary, getLanguage) {
   return {
     id: 'search',
     title: 'Search',
-    element: el('section', { 'data-mode': 'search' }, el('h2', {}, 'Search by text'), form, message, results),
+    element: el('section', { 'data-mode': 'search' }, el('h2', {}, 'Search by text'), form, message, results,
+      ...(player ? [player.canvas] : [])),
     onLanguage: fill,
   };
 }
