@@ -38,3 +38,15 @@ def signclip_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("SIGNCLIP_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="module")
+def default_engine(tmp_path_factory):
+    """The shipped default bundle's engine, with a user data folder of its own (no taught signs)."""
+    import os
+
+    from signclip.runtime.recognition.engine import Engine
+
+    os.environ["SIGNCLIP_HOME"] = str(tmp_path_factory.mktemp("home"))
+    yield Engine()
+    del os.environ["SIGNCLIP_HOME"]

@@ -13,12 +13,8 @@ LEXICON = Path(__file__).parents[1] / "data" / "lexicon"
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    import os
-
-    os.environ["SIGNCLIP_HOME"] = str(tmp_path_factory.mktemp("home"))
-    yield Engine()
-    del os.environ["SIGNCLIP_HOME"]
+def engine(default_engine):
+    return default_engine
 
 
 def test_default_bundle_is_found_and_valid(monkeypatch):

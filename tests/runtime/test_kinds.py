@@ -7,7 +7,6 @@ import pytest
 
 from signclip.runtime.errors import SignclipError
 from signclip.runtime.pose.io import read_pose
-from signclip.runtime.recognition.engine import Engine
 from signclip.runtime.recognition.kinds import (
     DIGIT,
     LETTER,
@@ -19,6 +18,11 @@ from signclip.runtime.recognition.kinds import (
 )
 
 DATA = Path(__file__).parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def engine(default_engine):
+    return default_engine
 
 
 def test_entry_kinds_follow_the_bundles_list_of_signs():
@@ -39,15 +43,6 @@ def test_the_head_round_trips_and_decides_by_its_threshold():
     assert allowed_kinds("all", head, np.array([1.0, 0.0])) is None
     with pytest.raises(SignclipError, match="--kind 'words'"):
         check_choice("words")
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    import os
-
-    os.environ["SIGNCLIP_HOME"] = str(tmp_path_factory.mktemp("home"))
-    yield Engine()
-    del os.environ["SIGNCLIP_HOME"]
 
 
 def test_held_out_word_signers_are_never_answered_with_a_letter_or_digit(engine):

@@ -29,10 +29,9 @@ def test_errors_are_counted_both_ways_by_source(tmp_path):
 
 
 def test_the_shipped_head_reads_the_lexicons_letters_as_letters():
-    from signclip.trainer.lexicon import lexicon_rows
-
     from signclip.runtime.recognition.kinds import uses_both_hands
     from signclip.trainer.kinds import model_inputs
+    from signclip.trainer.lexicon import lexicon_rows
 
     engine = Engine(personal=False)
     rows = lexicon_rows()

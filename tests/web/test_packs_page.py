@@ -21,6 +21,17 @@ POSES = Path(__file__).resolve().parents[1] / "data" / "poses"
 LEXICON = Path(__file__).resolve().parents[1] / "data" / "lexicon"
 
 
+def page_lookups(queries: list, model: Path, tmp_path: Path) -> dict:
+    """The page's answers to `queries` (web/test/lookup.mjs in Node): {results, languages}."""
+    (tmp_path / "queries.json").write_text(json.dumps(queries))
+    if NODE is None:
+        pytest.skip("Node.js is not installed")
+    done = subprocess.run([NODE, "test/lookup.mjs", str(tmp_path / "queries.json"), str(model),
+                           str(tmp_path / "out.json")], cwd=WEB, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((tmp_path / "out.json").read_text())
+
+
 @pytest.fixture
 def engine_with_packs(signclip_home):
     engine = Engine(load_bundle())
@@ -41,13 +52,7 @@ def test_the_page_finds_pack_signs_as_the_engine_does(engine_with_packs, tmp_pat
     embeddings = engine.embed_clips([*clips.values(), *lexicon])
     queries = [{"embedding": e.tolist(), "language": lang, "k": 5}
                for e in embeddings for lang in (None, "ase", "gsg")]
-    (tmp_path / "queries.json").write_text(json.dumps(queries))
-    if NODE is None:
-        pytest.skip("Node.js is not installed")
-    done = subprocess.run([NODE, "test/lookup.mjs", str(tmp_path / "queries.json"), str(model),
-                           str(tmp_path / "out.json")], cwd=WEB, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads((tmp_path / "out.json").read_text())
+    out = page_lookups(queries, model, tmp_path)
     assert out["languages"] == engine.languages()
     firsts = []
     for q, js in zip(queries, out["results"], strict=True):
@@ -92,13 +97,7 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
                for lang in (None, "ase", "gss") for kind in ("auto", "signs", "letters", "all")]
     texts = ("hello", "Thank you", "bad", "b", "tree", "wave")
     queries += [{"text": t, "language": lang, "k": 5} for t in texts for lang in (None, "ase")]
-    (tmp_path / "queries.json").write_text(json.dumps(queries))
-    if NODE is None:
-        pytest.skip("Node.js is not installed")
-    done = subprocess.run([NODE, "test/lookup.mjs", str(tmp_path / "queries.json"), str(model),
-                           str(tmp_path / "out.json")], cwd=WEB, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads((tmp_path / "out.json").read_text())["results"]
+    out = page_lookups(queries, model, tmp_path)["results"]
     for q, js in zip(queries, out, strict=True):
         if "text" in q:  # the page finds taught signs by name only, not as a text's neighbours
             py = engine.lookup_text(q["text"], q["k"], q["language"])
