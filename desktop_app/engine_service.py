@@ -59,6 +59,11 @@ class LockedEngine:
         self.engine = engine
         self.lock = threading.RLock()
 
+    @property
+    def fps(self) -> float:
+        """The bundle's frame rate: what clips are brought to before the model reads them."""
+        return self.engine.bundle.fps
+
     def embed_one(self, model_input):
         with self.lock:
             return self.engine.pose_encoder.embed_one(model_input)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from signclip.runtime.pose.clip import PoseClip
 from signclip.runtime.pose.layouts import HOLISTIC_576
+from signclip.runtime.pose.timing import at_rate
 from signclip.runtime.recognition.recognizer import SignEvent
 
 from .engine_service import LockedEngine, TeachExamples, TeachRequest
@@ -194,6 +195,7 @@ class RecognitionWorker(QObject):
                 continue
             clip = PoseClip(HOLISTIC_576, np.stack([k for k, _ in rows]), np.stack([m for _, m in rows]),
                             latest.fps, latest.rgb.shape[1], latest.rgb.shape[0])
+            clip = at_rate(clip, self.engine.fps)  # taught as a lookup reads: at the bundle's rate
             state.clips.append(clip)
             state.sources.append(f"app:frames {start}-{end}")
             self.recording.emit(len(state.clips), request.count)

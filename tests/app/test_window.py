@@ -98,7 +98,8 @@ def test_teach_fixed_length_examples_then_search_and_delete(qtbot, engine, signc
     e = engine.engine
     assert vocabulary_path(e.dim, e.bundle.model_hash).is_file()
     clips = recorded[0].clips
-    assert [c.num_frames for c in clips] == [12, 12]  # 0.4 s at 30 FPS each
+    assert [c.num_frames for c in clips] == [10, 10]  # 0.4 s at 30 FPS, taught at the bundle's 25
+    assert {c.fps for c in clips} == {e.bundle.fps}
     assert not np.array_equal(clips[0].frames, clips[1].frames)
     # searchable at once: the recorded example finds the taught sign first
     top = engine.lookup_embedding(e.embed_clips([clips[0]])[0], 5, None)[0]
