@@ -44,3 +44,18 @@ def test_the_shipped_head_reads_the_lexicons_letters_as_letters():
           f"{jz.count('letters')} of {len(jz)}")
     assert right >= 0.98 and len(jz) >= 30 and jz.count("letters") / len(jz) >= 0.95
     assert engine.kind_head.two_handed == {"cse", "csq", "tsm"}   # Czech, Croatian, Turkish alphabets
+
+
+def test_kinds_refuses_a_manifest_without_words_in_one_line(tmp_path, capsys):
+    from signclip.runtime.cli.main import main
+    from signclip.trainer.data import write_manifest
+    from signclip.trainer.lexicon import lexicon_rows
+
+    manifest = tmp_path / "letters.csv"
+    write_manifest(lexicon_rows()[:40], manifest)
+    bundle = Engine(personal=False).bundle.path
+    before = (bundle / "signclip.json").read_bytes()
+    assert main(["kinds", str(bundle), "--data", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert "need both lexical signs" in err and "Traceback" not in err
+    assert (bundle / "signclip.json").read_bytes() == before
