@@ -8,6 +8,14 @@ A cache folder holds, for one generation `<tag>` (the first 16 hex digits of the
     index.json         key, format version, dtype, texts, rows, normalization: written last, so a
                        cache is complete exactly when index.json names its tag
 
+A sharded cache (`shard_clips=N`) writes the same three files per shard of at most N clips,
+`frames-<tag>-<k>.npy`, `mask-<tag>-<k>.npy` and `index-<tag>-<k>.npz` (offsets within the shard,
+the shard's manifest records as JSON), and index.json lists the shards' clip and frame counts. Each
+shard is written, closed and its index saved before the next begins, so building keeps only the
+current shard's index in memory however long the manifest; each shard opens alone
+(`PackedCache.open(root, shards=[k])`: a rank reads only its own). The one-file cache is the
+unsharded case, its files named as before.
+
 A photo (a manifest row with an `item`) is stored as its one frame; the loader holds it for the
 normalization's `photo_frames`, as the runtime holds a photo it looks up.
 Frames are stored un-normalized so that the loader can augment first (speed change, dropped hands
@@ -101,61 +109,120 @@ def encoding(frames: np.ndarray, mask: np.ndarray) -> tuple:
     return (seen.mean(axis=0) if len(seen) else np.zeros(3)), 1.0
 
 
-class CacheWriter:
-    """Appends clips to a new cache generation; `commit` makes it the folder's cache atomically."""
+class _Columns:
+    """The per-clip index of the shard being written, as growing numpy columns (about 60 bytes a clip)."""
 
-    def __init__(self, root, key: str, dtype: str = "float32"):
+    SPEC = (("offsets", np.int64, ()), ("lengths", np.int32, ()), ("fps", np.float32, ()),
+            ("text_ids", np.int64, ()), ("origins", np.float64, (3,)), ("scales", np.float64, ()),
+            ("weights", np.int64, ()))
+
+    def __init__(self):
+        self.n = 0
+        self.data = {name: np.empty((1024,) + shape, dtype) for name, dtype, shape in self.SPEC}
+
+    def append(self, **values) -> None:
+        if self.n == len(self.data["offsets"]):
+            self.data = {k: np.concatenate([v, np.empty_like(v)]) for k, v in self.data.items()}
+        for name, value in values.items():
+            self.data[name][self.n] = value
+        self.n += 1
+
+    def arrays(self) -> dict:
+        return {name: column[:self.n].copy() for name, column in self.data.items()}
+
+
+class CacheWriter:
+    """Appends clips to a new cache generation; `commit` makes it the folder's cache atomically.
+
+    `shard_clips` None writes one file pair (the clips' records go to index.json at commit); a
+    number starts a new shard after that many clips, each closed with its own index and records as
+    soon as it is full, so memory does not grow with the cache.
+    """
+
+    def __init__(self, root, key: str, dtype: str = "float32", *, shard_clips: int | None = None):
         if dtype not in DTYPES:
             raise SignclipError(f"cache dtype {dtype!r} is not supported; valid: {', '.join(DTYPES)}")
-        self.root, self.key, self.dtype = Path(root), key, dtype
+        if shard_clips is not None and shard_clips < 1:
+            raise SignclipError(f"shard_clips {shard_clips} must be 1 or more (or None: one file)")
+        self.root, self.key, self.dtype, self.shard_clips = Path(root), key, dtype, shard_clips
         self.root.mkdir(parents=True, exist_ok=True)
         self.tag = key[:16]
-        self.frames = _StreamArray(self.root / f"frames-{self.tag}.npy", dtype, (POINTS, 3))
-        self.mask = _StreamArray(self.root / f"mask-{self.tag}.npy", np.uint8, (MASK_BYTES,))
-        self.index = {name: [] for name in INDEX_FIELDS}
+        self.shards: list = []                       # closed shards: {"clips", "frames"}
+        self.records: list = []                      # the open shard's manifest records
+        self.frames = self.mask = None
+        self._open_shard()
+
+    def _suffix(self) -> str:
+        return "" if self.shard_clips is None else f"-{len(self.shards):05d}"
+
+    def _open_shard(self) -> None:
+        suffix = self._suffix()
+        self.frames = _StreamArray(self.root / f"frames-{self.tag}{suffix}.npy", self.dtype, (POINTS, 3))
+        self.mask = _StreamArray(self.root / f"mask-{self.tag}{suffix}.npy", np.uint8, (MASK_BYTES,))
+        self.index = _Columns()
+
+    def _close_shard(self) -> dict:
+        """Close the open shard's files and, when sharded, save its index; its index arrays."""
+        self.frames.close()
+        self.mask.close()
+        arrays = self.index.arrays()
+        if self.shard_clips is not None:
+            rows = np.frombuffer(json.dumps(self.records, ensure_ascii=False).encode(), np.uint8)
+            with open(self.root / f"index-{self.tag}{self._suffix()}.npz", "wb") as f:
+                np.savez(f, rows=rows, **arrays)
+            self.shards.append({"clips": self.index.n, "frames": self.frames.rows})
+            self.records = []
+        return arrays
+
+    @property
+    def clips(self) -> int:
+        return sum(s["clips"] for s in self.shards) + self.index.n
 
     def add_encoded(self, frames: np.ndarray, packed_mask: np.ndarray, *, fps: float, text_id: int,
-                    origin=(0.0, 0.0, 0.0), scale: float = 1.0, weight: int = 1) -> None:
+                    origin=(0.0, 0.0, 0.0), scale: float = 1.0, weight: int = 1,
+                    record: dict | None = None) -> None:
         """Append one clip already in storage form: frames [T, 203, 3] of the cache dtype."""
-        self.index["weights"].append(weight)
-        self.index["offsets"].append(self.frames.rows)
-        self.index["lengths"].append(frames.shape[0])
-        self.index["fps"].append(fps)
-        self.index["text_ids"].append(text_id)
-        self.index["origins"].append(origin)
-        self.index["scales"].append(scale)
+        if self.shard_clips is not None and self.index.n == self.shard_clips:
+            self._close_shard()
+            self._open_shard()
+        self.index.append(offsets=self.frames.rows, lengths=frames.shape[0], fps=fps, text_ids=text_id,
+                          origins=origin, scales=scale, weights=weight)
+        if record is not None:
+            self.records.append(record)
         self.frames.write(frames)
         self.mask.write(packed_mask)
 
-    def add(self, frames: np.ndarray, mask: np.ndarray, *, fps: float, text_id: int, weight: int = 1) -> None:
+    def add(self, frames: np.ndarray, mask: np.ndarray, *, fps: float, text_id: int, weight: int = 1,
+            record: dict | None = None) -> None:
         """Append one clip of raw model-layout frames float32 [T, 203, 3] and mask bool [T, 203]."""
         packed = np.packbits(mask, axis=1)                        # (T, 26)
         if self.dtype == "float32":
             self.add_encoded(frames.astype(np.float32, copy=False), packed, fps=fps, text_id=text_id,
-                             weight=weight)
+                             weight=weight, record=record)
             return
         origin, scale = encoding(frames, mask)
         stored = np.where(mask[..., None], (frames - origin) / scale, 0.0).astype(np.float16)
-        self.add_encoded(stored, packed, fps=fps, text_id=text_id, origin=origin, scale=scale, weight=weight)
+        self.add_encoded(stored, packed, fps=fps, text_id=text_id, origin=origin, scale=scale, weight=weight,
+                         record=record)
 
-    def commit(self, *, texts: list, rows: list, meta: dict) -> PackedCache:
-        """Finish the files, write the index, then index.json (the commit point); drop old files."""
-        self.frames.close()
-        self.mask.close()
-        arrays = {
-            "offsets": np.asarray(self.index["offsets"], np.int64),
-            "lengths": np.asarray(self.index["lengths"], np.int32),
-            "fps": np.asarray(self.index["fps"], np.float32),
-            "text_ids": np.asarray(self.index["text_ids"], np.int64),
-            "origins": np.asarray(self.index["origins"], np.float64).reshape(-1, 3),
-            "scales": np.asarray(self.index["scales"], np.float64),
-            "weights": np.asarray(self.index["weights"], np.int64),
-        }
-        with open(self.root / f"index-{self.tag}.npz", "wb") as f:
-            np.savez(f, **arrays)
-        document = dict(meta, key=self.key, tag=self.tag, format_version=FORMAT_VERSION,
-                        dtype=self.dtype, clips=len(arrays["lengths"]), frames=self.frames.rows,
-                        texts=texts, rows=rows)
+    def commit(self, *, texts: list, rows: list | None = None, meta: dict) -> PackedCache:
+        """Finish the files, write the index, then index.json (the commit point); drop old files.
+
+        `rows` are the clips' manifest records when they were not given to `add` one by one."""
+        records = self.records if rows is None else rows
+        if self.shard_clips is not None and rows is not None:
+            raise SignclipError("a sharded cache takes each clip's record in add(record=...), not rows")
+        arrays = self._close_shard()
+        if self.shard_clips is None:
+            with open(self.root / f"index-{self.tag}.npz", "wb") as f:
+                np.savez(f, **arrays)
+            clips, frames, extra = len(arrays["lengths"]), self.frames.rows, {}
+        else:
+            clips = sum(shard["clips"] for shard in self.shards)
+            frames, records = sum(shard["frames"] for shard in self.shards), []
+            extra = {"shards": self.shards}
+        document = dict(meta, key=self.key, tag=self.tag, format_version=FORMAT_VERSION, dtype=self.dtype,
+                        clips=clips, frames=frames, texts=texts, rows=records, **extra)
         atomic_write_bytes(self.root / "index.json", json.dumps(document, ensure_ascii=False).encode())
         for stale in self.root.glob("*-*.np[yz]"):
             if self.tag not in stale.name:
@@ -165,12 +232,15 @@ class CacheWriter:
     def abort(self) -> None:
         self.frames.abort()
         self.mask.abort()
+        for name in ("frames", "mask", "index"):   # the shards already closed
+            for path in self.root.glob(f"{name}-{self.tag}-*.np[yz]"):
+                path.unlink()
 
 
 @contextlib.contextmanager
-def _writing(root, key: str, dtype: str):
+def _writing(root, key: str, dtype: str, shard_clips: int | None = None):
     """A CacheWriter whose partial files are removed when building fails or is interrupted."""
-    writer = CacheWriter(root, key, dtype)
+    writer = CacheWriter(root, key, dtype, shard_clips=shard_clips)
     try:
         yield writer
     except BaseException:
@@ -182,32 +252,39 @@ def _writing(root, key: str, dtype: str):
 
 
 class PackedCache:
-    """A built cache: per-clip index arrays, the text table, and raw frame reads by clip number."""
+    """A built cache: per-clip index arrays, the text table, and raw frame reads by clip number.
 
-    def __init__(self, root: Path, document: dict, arrays: dict):
+    A sharded cache opened with `shards` holds those shards' clips only, numbered from 0 in shard
+    order; the text table is always the whole cache's."""
+
+    def __init__(self, root: Path, document: dict, arrays: dict, files: list, starts: np.ndarray,
+                 rows: list | None, indexes: list):
         self.root = root
         self.key = document["key"]
         self.tag = document["tag"]
         self.dtype = document["dtype"]
         self.texts = list(document["texts"])            # unique prompts; text_ids index this list
-        self.rows = list(document["rows"])              # manifest records (empty for synthetic)
+        self._rows = rows                               # None: in the shards' indexes, read when used
+        self._indexes = indexes
         self.template = document.get("template", DEFAULT_TEMPLATE)
         self.normalization = NormalizationConfig(**document["normalization"])
-        self.offsets = arrays["offsets"]
+        self.offsets = arrays["offsets"]                # within the clip's shard
         self.lengths = arrays["lengths"]
         self.fps = arrays["fps"]
         self.text_ids = arrays["text_ids"]
         self.origins = arrays["origins"]
         self.scales = arrays["scales"]
         self.weights = arrays["weights"]                # draws per epoch
-        photos = [r.get("item") is not None for r in self.rows] or [False] * len(self.lengths)
-        self.photos = np.array(photos, bool)            # one stored frame each, held when loaded
+        self.files = files                              # [(frames path, mask path)] per shard held
+        self.starts = starts                            # first clip number of each shard held
+        self._photos = None
         self.built = False                             # True when this call built it
         self._itemsize = np.dtype(self.dtype).itemsize
         self._fds = None
 
     @classmethod
-    def open(cls, root) -> PackedCache:
+    def open(cls, root, *, shards=None) -> PackedCache:
+        """The cache in `root`; of a sharded cache, only the shards numbered in `shards` when given."""
         root = Path(root)
         try:
             document = json.loads((root / "index.json").read_text())
@@ -218,13 +295,49 @@ class PackedCache:
         if document.get("format_version") != FORMAT_VERSION:
             raise SignclipError(f"{root}: cache format {document.get('format_version')} is not "
                                 f"{FORMAT_VERSION}; rebuild it")
-        tag = document["tag"]
-        for name in (f"frames-{tag}.npy", f"mask-{tag}.npy", f"index-{tag}.npz"):
-            if not (root / name).is_file():
-                raise SignclipError(f"{root}: cache file {name} is missing; rebuild the cache")
-        with np.load(root / f"index-{tag}.npz", allow_pickle=False) as z:
-            arrays = {name: z[name] for name in INDEX_FIELDS}
-        return cls(root, document, arrays)
+        tag, count = document["tag"], len(document.get("shards", [None]))
+        chosen = list(range(count)) if shards is None else [int(k) for k in shards]
+        bad = [k for k in chosen if not 0 <= k < count]
+        if bad or not chosen:
+            raise SignclipError(f"{root}: shards {bad or chosen} do not exist; the cache has {count} "
+                                f"(0 to {count - 1})")
+        suffixes = [""] if "shards" not in document else [f"-{k:05d}" for k in chosen]
+        for suffix in suffixes:
+            for name in (f"frames-{tag}{suffix}.npy", f"mask-{tag}{suffix}.npy", f"index-{tag}{suffix}.npz"):
+                if not (root / name).is_file():
+                    raise SignclipError(f"{root}: cache file {name} is missing; rebuild the cache")
+        parts, indexes = [], [root / f"index-{tag}{suffix}.npz" for suffix in suffixes]
+        for path in indexes:
+            with np.load(path, allow_pickle=False) as z:
+                parts.append({name: z[name] for name in INDEX_FIELDS})
+        arrays = {name: np.concatenate([p[name] for p in parts]) for name in INDEX_FIELDS}
+        starts = np.cumsum([0] + [len(p["lengths"]) for p in parts[:-1]])
+        files = [(root / f"frames-{tag}{s}.npy", root / f"mask-{tag}{s}.npy") for s in suffixes]
+        rows = None if "shards" in document else list(document["rows"])
+        return cls(root, document, arrays, files, starts, rows, indexes)
+
+    @property
+    def rows(self) -> list:
+        """The clips' manifest records (empty for synthetic); a sharded cache's are read when first used."""
+        if self._rows is None:
+            self._rows = []
+            for path in self._indexes:
+                with np.load(path, allow_pickle=False) as z:
+                    self._rows.extend(json.loads(z["rows"].tobytes()))
+        return self._rows
+
+    @property
+    def photos(self) -> np.ndarray:
+        """bool [clips]: photos (a row with an `item`), one stored frame each, held when loaded."""
+        if self._photos is None:
+            photos = [r.get("item") is not None for r in self.rows] or [False] * len(self.lengths)
+            self._photos = np.array(photos, bool)
+        return self._photos
+
+    @staticmethod
+    def shard_count(root) -> int:
+        """How many shards the cache in `root` has (1 for a one-file cache)."""
+        return len(json.loads((Path(root) / "index.json").read_text()).get("shards", [None]))
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -238,29 +351,33 @@ class PackedCache:
     def num_frames(self) -> int:
         return int(self.lengths.sum())
 
+    def _one_file(self, what: int) -> Path:
+        if len(self.files) != 1:
+            raise SignclipError(f"{self.root}: the cache holds {len(self.files)} shards; map one at a time "
+                                f"(PackedCache.open(root, shards=[k])) or read clips with read()")
+        return self.files[0][what]
+
     @property
     def frames(self) -> np.ndarray:
-        """All stored frames as a read-only memory map [sum T, 203, 3] (storage dtype)."""
-        return np.load(self.root / f"frames-{self.tag}.npy", mmap_mode="r")
+        """All stored frames as a read-only memory map [sum T, 203, 3] (storage dtype); one shard only."""
+        return np.load(self._one_file(0), mmap_mode="r")
 
     @property
     def mask(self) -> np.ndarray:
-        """All masks as a read-only memory map, bit-packed [sum T, 26]."""
-        return np.load(self.root / f"mask-{self.tag}.npy", mmap_mode="r")
+        """All masks as a read-only memory map, bit-packed [sum T, 26]; one shard only."""
+        return np.load(self._one_file(1), mmap_mode="r")
 
-    def _open_files(self) -> tuple:
+    def _open_files(self, shard: int) -> tuple:
         if self._fds is None:
-            self._fds = (os.open(self.root / f"frames-{self.tag}.npy", os.O_RDONLY),
-                         os.open(self.root / f"mask-{self.tag}.npy", os.O_RDONLY))
-        return self._fds
+            self._fds = {}
+        if shard not in self._fds:
+            self._fds[shard] = tuple(os.open(path, os.O_RDONLY) for path in self.files[shard])
+        return self._fds[shard]
 
-    def read(self, i: int) -> tuple:
-        """Clip i's raw frames float32 [T, 203, 3] (masked = 0) and mask bool [T, 203].
-
-        Reads with pread into fresh arrays rather than through a memory map, so iterating over a
-        cache larger than memory keeps this process's resident memory at the size of a batch.
-        """
-        fd_frames, fd_mask = self._open_files()
+    def read_stored(self, i: int) -> tuple:
+        """Clip i as stored: frames [T, 203, 3] in the cache dtype and the bit-packed mask [T, 26]."""
+        shard = int(np.searchsorted(self.starts, i, side="right")) - 1
+        fd_frames, fd_mask = self._open_files(shard)
         start, length = int(self.offsets[i]), int(self.lengths[i])
         stored = np.empty((length, POINTS, 3), self.dtype)
         packed = np.empty((length, MASK_BYTES), np.uint8)
@@ -268,6 +385,15 @@ class PackedCache:
         n2 = os.preadv(fd_mask, [packed], HEADER_BYTES + start * MASK_BYTES)
         if n1 != stored.nbytes or n2 != packed.nbytes:
             raise SignclipError(f"{self.root}: cache files are truncated; delete and rebuild")
+        return stored, packed
+
+    def read(self, i: int) -> tuple:
+        """Clip i's raw frames float32 [T, 203, 3] (masked = 0) and mask bool [T, 203].
+
+        Reads with pread into fresh arrays rather than through a memory map, so iterating over a
+        cache larger than memory keeps this process's resident memory at the size of a batch.
+        """
+        stored, packed = self.read_stored(i)
         mask = np.unpackbits(packed, axis=1, count=POINTS).view(bool)   # (T, 203)
         if self.dtype == "float32":
             return stored, mask
@@ -278,19 +404,24 @@ class PackedCache:
 
     def close(self) -> None:
         if self._fds is not None:
-            for fd in self._fds:
-                os.close(fd)
+            for fds in self._fds.values():
+                for fd in fds:
+                    os.close(fd)
             self._fds = None
 
 
 # ---------------------------------------------------------------- building
 
 
-def cache_key(rows, normalization: NormalizationConfig, *, template: str, dtype: str) -> str:
+def cache_key(rows, normalization: NormalizationConfig, *, template: str, dtype: str,
+              shard_clips: int | None = None) -> str:
     """sha256 over the rows, their files' sizes and mtimes, and every setting the cache depends on."""
     h = hashlib.sha256()
-    h.update(json.dumps({"format": FORMAT_VERSION, "normalization": asdict(normalization),
-                         "template": template, "dtype": dtype}, sort_keys=True).encode())
+    settings = {"format": FORMAT_VERSION, "normalization": asdict(normalization), "template": template,
+                "dtype": dtype}
+    if shard_clips is not None:  # one-file caches keep the keys they had
+        settings["shard_clips"] = shard_clips
+    h.update(json.dumps(settings, sort_keys=True).encode())
     for row in rows:
         try:
             st = os.stat(row.pose)
@@ -330,27 +461,35 @@ def _check_clip(frames: np.ndarray, mask: np.ndarray, path, normalization: Norma
 
 
 def build_cache(manifest_rows, out_dir, normalization: NormalizationConfig = NormalizationConfig(), *,
-                template: str = DEFAULT_TEMPLATE, dtype: str = "float32",
+                template: str = DEFAULT_TEMPLATE, dtype: str = "float32", shard_clips: int | None = None,
                 progress: bool = True) -> PackedCache:
-    """The packed cache of these rows in out_dir: reused when its key matches, built otherwise."""
-    rows, out_dir = list(manifest_rows), Path(out_dir)
-    if not rows:
+    """The packed cache of these rows in out_dir: reused when its key matches, built otherwise.
+
+    The rows are read twice in a stream (the key, then the clips), so any re-iterable works, a list
+    or a manifest read lazily; with `shard_clips` the build's memory does not grow with their number.
+    """
+    if iter(manifest_rows) is manifest_rows:  # a one-pass iterator: keep it for the second pass
+        manifest_rows = list(manifest_rows)
+    rows, out_dir = manifest_rows, Path(out_dir)
+    if next(iter(rows), None) is None:
         raise SignclipError("cannot build a cache from an empty manifest")
-    key = cache_key(rows, normalization, template=template, dtype=dtype)
+    key = cache_key(rows, normalization, template=template, dtype=dtype, shard_clips=shard_clips)
     cached = _reuse(out_dir, key)
     if cached is not None:
         return cached
-    texts, text_ids = text_table(rows, template)
+    texts: dict = {}                                        # prompt -> id, in first-seen order
     from tqdm import tqdm
 
-    with _writing(out_dir, key, dtype) as writer:
-        for row, text_id in zip(tqdm(rows, desc="packing poses", unit="clip", disable=not progress),
-                                text_ids):
+    total = len(rows) if hasattr(rows, "__len__") else None
+    with _writing(out_dir, key, dtype, shard_clips) as writer:
+        for row in tqdm(rows, desc="packing poses", unit="clip", total=total, disable=not progress):
             clip = read_clip(row, 1).to_layout(MODEL_203)     # read once, model layout, raw
             where = row.pose if row.item is None else f"{row.pose} row {row.item}"
             _check_clip(clip.frames, clip.mask, where, normalization)
-            writer.add(clip.frames, clip.mask, fps=clip.fps, text_id=text_id, weight=row.weight)
-        cache = writer.commit(texts=texts, rows=[r.to_record() for r in rows],
+            text_id = texts.setdefault(prompt(row, template), len(texts))
+            writer.add(clip.frames, clip.mask, fps=clip.fps, text_id=text_id, weight=row.weight,
+                       record=row.to_record())
+        cache = writer.commit(texts=list(texts),
                               meta={"normalization": asdict(normalization), "template": template})
     cache.built = True
     return cache

@@ -57,15 +57,12 @@ def subset_cache(cache: PackedCache, indices, out_dir) -> PackedCache:
             return existing
     except SignclipError:  # none there yet, or unreadable: build it anew
         pass
-    frames, mask = cache.frames, cache.mask                    # memory maps in storage form
     texts: dict = {}
     writer = CacheWriter(out_dir, key, cache.dtype)
     try:
         for i in indices:
-            start, length = int(cache.offsets[i]), int(cache.lengths[i])
             text_id = texts.setdefault(cache.texts[cache.text_ids[i]], len(texts))
-            writer.add_encoded(np.asarray(frames[start:start + length]),
-                               np.asarray(mask[start:start + length]), fps=float(cache.fps[i]),
+            writer.add_encoded(*cache.read_stored(i), fps=float(cache.fps[i]),
                                text_id=text_id, origin=cache.origins[i], scale=float(cache.scales[i]),
                                weight=int(cache.weights[i]))
         meta = {"normalization": asdict(cache.normalization), "template": cache.template}
