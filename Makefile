@@ -114,7 +114,7 @@ docs: setup
 
 # The CPU benchmarks, one after the other, each writing its section of docs/speed.md (--markdown):
 # the page's numbers come from here, never by hand. About 20 minutes; run it on an idle machine.
-BENCHES := encoders normalize index streaming spelling capture app train
+BENCHES := encoders normalize index streaming spelling capture app train cache
 bench: setup
 	for b in $(BENCHES); do $(BIN)/python bench/$$b.py --markdown docs/speed.md || echo "bench/$$b.py: exit $$? (a missed target or a failure)"; done
 
