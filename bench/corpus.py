@@ -1,5 +1,5 @@
 """Pose extraction at corpus scale on the fixture videos, in one run: one process against N worker
-processes (and, with Ray installed, a two-node local Ray cluster), and what a killed and resumed run adds.
+processes and a two-node local Ray cluster (where Ray is installed), and what a killed and resumed run adds.
 
     python bench/corpus.py                         # 4 copies of each short fixture video, 2 workers
     python bench/corpus.py --copies 8 --workers 4 --rounds 2
@@ -17,6 +17,7 @@ again: the time of both against the clean run's, and the frames put through Medi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -81,6 +82,9 @@ class PeakMemory:
         while not self._stop.wait(0.1):
             for pid in [self.pid, *children(self.pid)]:
                 self.peaks[pid] = max(self.peaks.get(pid, 0), rss_kb(pid))
+                if self.pid == os.getpid():  # a Ray cluster of ours: its actors are grandchildren
+                    for grandchild in children(pid) if pid != self.pid else ():
+                        self.peaks[grandchild] = max(self.peaks.get(grandchild, 0), rss_kb(grandchild))
 
     def stop(self) -> float:
         self._stop.set()
@@ -100,12 +104,14 @@ def frames_in(out: Path) -> int:
     return sum(json.loads(line)["frames"] for line in lines if line.strip())
 
 
-def timed(src: Path, out: Path, workers: int, ray: str | None = None) -> tuple:
-    """(seconds, frames, peak MB of a worker) of one whole command into a fresh `out`."""
+def timed(src: Path, out: Path, workers: int, ray=None) -> tuple:
+    """(seconds, frames, peak MB of a worker) of one whole command into a fresh `out`; with `ray`
+    (a local Cluster), its workers are the cluster's raylets' children."""
     shutil.rmtree(out, ignore_errors=True)
     began = time.perf_counter()
-    job = subprocess.Popen(command(src, out, workers, ray), stdout=subprocess.DEVNULL)
-    memory = PeakMemory(job.pid)
+    address = ray.address if ray else None
+    job = subprocess.Popen(command(src, out, workers, address), stdout=subprocess.DEVNULL)
+    memory = PeakMemory(os.getpid()) if ray else PeakMemory(job.pid)
     code = job.wait()
     seconds, peak = time.perf_counter() - began, memory.stop()
     if code not in (0, 1):
@@ -136,6 +142,36 @@ def killed_and_resumed(src: Path, out: Path, workers: int, videos: int) -> tuple
         return time.perf_counter() - began, log.stat().st_size
 
 
+def same_landmarks(a: Path, b: Path) -> bool:
+    """Whether two output folders hold the same .pose files with equal keypoints and masks."""
+    import numpy as np
+
+    from signclip.runtime.pose.io import read_pose
+
+    names = sorted(p.relative_to(a) for p in a.rglob("*.pose"))
+    if names != sorted(p.relative_to(b) for p in b.rglob("*.pose")):
+        return False
+    return all(np.array_equal(x.frames, y.frames) and np.array_equal(x.mask, y.mask)
+               for x, y in ((read_pose(a / n), read_pose(b / n)) for n in names))
+
+
+@contextlib.contextmanager
+def two_ray_nodes():
+    """A local Ray cluster of two nodes of one CPU each, or None where Ray is not installed."""
+    try:
+        from ray.cluster_utils import Cluster
+    except ModuleNotFoundError:
+        yield None
+        return
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=4, help="copies of each short fixture video")
@@ -144,15 +180,21 @@ def main(argv=None) -> None:
     add_markdown_option(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, page_section(args.markdown, "bench/corpus.py"):
+        load_before = os.getloadavg()[0]
         src = make_corpus(Path(tmp) / "videos", args.copies)
         videos = args.copies * len(SHORT)
-        configs = {"1 process": 1, f"{args.workers} workers": args.workers}
-        runs: dict = {name: [] for name in configs}
-        for _ in range(args.rounds):
-            for name, workers in configs.items():
-                runs[name].append(timed(src, Path(tmp) / "out", workers))
+        configs = {"1 process": (1, None), f"{args.workers} workers": (args.workers, None)}
+        with two_ray_nodes() as cluster:
+            if cluster is not None:
+                configs["Ray, 2 local nodes x 1 CPU"] = (2, cluster)
+            runs: dict = {name: [] for name in configs}
+            for _ in range(args.rounds):
+                for i, (name, (workers, ray)) in enumerate(configs.items()):
+                    runs[name].append(timed(src, Path(tmp) / f"out{i}", workers, ray))
+            same = cluster is not None and same_landmarks(Path(tmp) / "out1", Path(tmp) / "out2")
         frames = runs["1 process"][0][1]
-        print(machine())
+        print(machine() + f"; load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+              f"(others' work on a shared machine slows every row)")
         print(f"{videos} videos ({args.copies} copies each of {', '.join(SHORT)}), {frames} frames; whole "
               f"`signclip pose` commands, median of {args.rounds} round(s)")
         print()
@@ -164,6 +206,13 @@ def main(argv=None) -> None:
             memory = max(m for _, _, m in results)
             print(f"| {name} | {seconds:.1f} | {videos / seconds:.2f} | {frames / seconds:.1f} | "
                   f"{base / seconds:.2f} | {memory:.0f} |")
+        if "Ray, 2 local nodes x 1 CPU" in runs:
+            print()
+            print(f"The two Ray nodes wrote {'the same' if same else 'NOT the same'} landmarks as the local "
+                  f"{args.workers}-worker run (every .pose file's keypoints and masks compared). Ray's "
+                  f"row: cluster already started, the command's connection and actor start-up included.")
+        else:
+            print("\n(Ray not installed: no cluster row; pip install 'signclip-edge[corpus]')")
         clean = statistics.median(s for s, _, _ in runs[f"{args.workers} workers"])
         seconds, work = killed_and_resumed(src, Path(tmp) / "out", args.workers, videos)
         print()

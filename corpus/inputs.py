@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 from signclip.runtime.errors import SignclipError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".flv", ".wmv", ".mpg", ".mpeg")
-MANIFEST_SUFFIXES = (".csv", ".jsonl")
+MANIFEST_SUFFIXES = (".csv",)
 
 
 @dataclass(frozen=True)
@@ -94,23 +93,9 @@ def _frame(value, where: str) -> int | None:
 
 
 def manifest_records(path: Path) -> list:
-    """(line, record) pairs of a CSV or JSONL manifest."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        return [(reader.line_num, {k.strip(): (v or "").strip() for k, v in r.items() if k})
-                for r in reader]
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SignclipError(f"{path}:{number}: not valid JSON ({e.msg})") from None
-            if not isinstance(record, dict):
-                raise SignclipError(f"{path}:{number}: expected a JSON object per line")
-            records.append((number, {k: "" if v is None else str(v) for k, v in record.items()}))
-    return records
+    """(line, record) pairs of a CSV manifest (what `signclip dataset` writes)."""
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    return [(reader.line_num, {k.strip(): (v or "").strip() for k, v in r.items() if k}) for r in reader]
 
 
 def manifest_tasks(path: Path) -> list:

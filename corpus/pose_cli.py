@@ -22,8 +22,8 @@ from signclip.runtime.pose.layouts import BODY, FACE, LEFT_HAND, MODEL_203, RIGH
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="VIDEO|FOLDER|MANIFEST|POSE",
-                        help="videos, folders (searched for videos recursively), manifests (.csv/.jsonl "
-                             "with video and pose columns); .pose files are read and summarized")
+                        help="videos, folders (searched for videos recursively), manifests (.csv with "
+                             "video and pose columns); .pose files are read and summarized")
     parser.add_argument("-o", "--out", metavar="DIR",
                         help="folder for the .pose files written from videos and report.jsonl")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
