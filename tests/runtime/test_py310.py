@@ -1,4 +1,4 @@
-"""Python 3.10 (JetPack 6): every runtime/ and desktop_app/ file compiles under a 3.10 interpreter."""
+"""Python 3.10 (JetPack 6): every runtime/, corpus/ and desktop_app/ file compiles under Python 3.10."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ PY310 = python310()
 
 @pytest.mark.skipif(PY310 is None, reason="no Python 3.10 interpreter here (python3.10 or pyenv 3.10.13)")
 def test_compiles_with_python310(tmp_path):
-    files = sorted(str(p) for folder in ("runtime", "desktop_app") for p in (ROOT / folder).rglob("*.py"))
+    folders = ("runtime", "corpus", "desktop_app")
+    files = sorted(str(p) for folder in folders for p in (ROOT / folder).rglob("*.py"))
     assert files
     code = ("import py_compile, sys\n"
             "bad = []\n"
