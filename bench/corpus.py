@@ -194,7 +194,7 @@ def main(argv=None) -> None:
             same = cluster is not None and same_landmarks(Path(tmp) / "out1", Path(tmp) / "out2")
         frames = runs["1 process"][0][1]
         print(machine() + f"; load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
-              f"(others' work on a shared machine slows every row)")
+              f"(after: with this benchmark's own threads; a high one before: others' work)")
         print(f"{videos} videos ({args.copies} copies each of {', '.join(SHORT)}), {frames} frames; whole "
               f"`signclip pose` commands, median of {args.rounds} round(s)")
         print()
