@@ -70,13 +70,14 @@ def _table(results: dict, title: str) -> str:
 
 def _folds_table(results: dict) -> str:
     """One row per fold of new signers, the mean, and chance."""
-    lines = ["(e) new signers: ASL-HG photos of 2 signers, by a model trained without them",
+    lines = ["(e) new signers: the clips of each fold's signers, by a model trained without them",
              "| signers | static letters top-1 | top-5 | all classes top-1 | top-5 |",
              "|---|---|---|---|---|"]
-    for name, r in results.items():
-        s, a = r["static letters"], r["all classes"]
+    missing = dict.fromkeys(("R@1", "R@5", "chance R@1", "chance R@5"), float("nan"))
+    for name, r in results.items():  # a corpus of words has no static letters: nan
+        s, a = r.get("static letters", missing), r["all classes"]
         lines.append(f"| {name} | {s['R@1']:.3f} | {s['R@5']:.3f} | {a['R@1']:.3f} | {a['R@5']:.3f} |")
-    s, a = results["mean"]["static letters"], results["mean"]["all classes"]
+    s, a = results["mean"].get("static letters", missing), results["mean"]["all classes"]
     lines.append(f"| chance | {s['chance R@1']:.3f} | {s['chance R@5']:.3f} | {a['chance R@1']:.3f} | "
                  f"{a['chance R@5']:.3f} |")
     return "\n".join(lines)
@@ -90,6 +91,9 @@ def _seeds_table(result: dict) -> str:
     for name, cases in result["over seeds"].items():
         cells = []
         for case in ("static letters", "all classes"):
+            if case not in cases:  # a corpus without static letters
+                cells.append("-")
+                continue
             each = " ".join(f"{result['seeds'][s][name][case]['R@1']:.3f}" for s in seeds)
             cells.append(f"{cases[case]['mean']:.3f} +- {cases[case]['sd']:.3f} ({each})")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
@@ -106,16 +110,20 @@ def _seeds(text: str) -> list:
     return seeds
 
 
-def _folds(text: str | None) -> tuple:
-    from .protocols import NEW_SIGNER_FOLDS
+def _folds(text: str | None, rows: list) -> tuple:
+    """--folds as tuples of signers ("P1+P2,P7+P8"): each a signer of the manifest; default the
+    manifest's own folds (ASL-HG's pairs, else its signers dealt into five)."""
+    from .protocols import manifest_folds
 
     if text is None:
-        return NEW_SIGNER_FOLDS
-    known = {"+".join(f): f for f in NEW_SIGNER_FOLDS}
-    unknown = [f for f in text.split(",") if f not in known]
+        return manifest_folds(rows)
+    signers = {r.signer for r in rows if r.signer}
+    folds = tuple(tuple(f.split("+")) for f in text.split(","))
+    unknown = [s for fold in folds for s in fold if s not in signers]
     if unknown:
-        raise SignclipError(f"--folds: unknown fold {unknown[0]!r}; the folds: {', '.join(known)}")
-    return tuple(known[f] for f in text.split(","))
+        known = ", ".join("+".join(f) for f in manifest_folds(rows)) or "none (no signer ids)"
+        raise SignclipError(f"--folds: no signer {unknown[0]!r} in the manifest; its folds: {known}")
+    return folds
 
 
 def run(args: argparse.Namespace) -> int:
@@ -164,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         text = _table(result, "(b) robustness: within-language V2T of every clip under each change")
     elif args.protocol == "new-signers":
         run_cfg = with_overrides(run_cfg, args.overrides)
-        folds = _folds(args.folds)
+        folds = _folds(args.folds, rows)
         if args.seeds is None:
             result = protocols.new_signers_protocol(run_cfg, rows, args.runs, folds)
             text = _folds_table(result)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -230,15 +231,27 @@ def _ranks(scores: np.ndarray, right: np.ndarray) -> np.ndarray:
     return 1 + (scores > own[:, None]).sum(axis=1)
 
 
-def new_signers(model, test_rows: list, language: str = "ase") -> dict:
-    """Photos of signers the model never saw, looked up within the language's handshape classes.
+def new_signers(model, test_rows: list, language: str | None = None) -> dict:
+    """Clips (or photos) of signers the model never saw, each looked up among the prompts of every
+    class the test rows hold, in their sign language (the most common one where `language` is None).
 
-    "static letters": photos of the 24 letters that do not move, among those 24 prompts;
-    "all classes": every photo among every class of the photo set (36: letters and digits).
+    "static letters": photos of the 24 letters that do not move, among those 24 prompts (where the
+    classes hold them); "all classes": every clip among every class (ASL-HG's 36: letters and digits).
     """
+    if language is None:
+        language = Counter(r.sign_language for r in test_rows).most_common(1)[0][0]
     frames = model.cfg.normalization.photo_frames
     inputs = [preprocess(read_clip(r, frames), model.cfg.normalization) for r in test_rows]
     return _handshape_lookup(model, test_rows, inputs, language)
+
+
+def manifest_folds(rows: list, count: int = 5) -> tuple:
+    """The folds of signers to hold out: ASL-HG's five pairs where the manifest has their photos,
+    else the manifest's own signer ids dealt round-robin into `count` folds (WLASL, ASL Citizen...)."""
+    signers = sorted({r.signer for r in rows if r.signer})
+    if {s for fold in NEW_SIGNER_FOLDS for s in fold} <= set(signers):
+        return NEW_SIGNER_FOLDS
+    return tuple(tuple(signers[i::count]) for i in range(min(count, len(signers))))
 
 
 def new_body(model, rows: list, language: str = "ase", seed: int = 0) -> dict:
@@ -283,26 +296,32 @@ def _handshape_lookup(model, photos: list, inputs: list, language: str) -> dict:
 
 
 def fold_rows(rows: list, signers) -> tuple:
-    """(train rows, test rows): the photos of `signers` are the test; everything else trains."""
-    test = [r for r in rows if r.signer in signers and r.item is not None]
+    """(train rows, test rows): the clips and photos of `signers` are the test; everything else trains."""
+    test = [r for r in rows if r.signer in signers]
     held = set(map(id, test))
     return [replace(r, split="train") for r in rows if id(r) not in held], test
 
 
-def new_signers_protocol(run_cfg, rows: list, runs_dir, folds=NEW_SIGNER_FOLDS, progress=print) -> dict:
-    """Train one model per fold without its signers (reused when already trained), test each."""
+def new_signers_protocol(run_cfg, rows: list, runs_dir, folds=None, progress=print) -> dict:
+    """Train one model per fold without its signers (reused when already trained), test each;
+    `folds` None: the manifest's (manifest_folds)."""
     from .checkpoint import load_checkpoint
     from .data import write_manifest
     from .train import train
 
     results = {}
+    folds = manifest_folds(rows) if folds is None else folds
+    if not folds:
+        raise SignclipError("no row of the manifest names its signer: the new-signers protocol holds "
+                            "signers out (the signer column; signclip lexicon --handshapes asl-hg, or "
+                            "signclip dataset for a corpus)")
     for fold in folds:
         name = "+".join(fold)
         out = Path(runs_dir) / name
         train_rows, test_rows = fold_rows(rows, fold)
         if not test_rows:
-            raise SignclipError(f"no photos of {', '.join(fold)} in the manifest: the new-signers "
-                                f"protocol needs the ASL-HG rows (signclip lexicon --handshapes asl-hg)")
+            raise SignclipError(f"no clips of {', '.join(fold)} in the manifest: the new-signers "
+                                f"protocol tests the signers it holds out")
         saved = _saved_run(out)
         if saved is not None and saved[0] != to_dict(run_cfg):
             progress(f"new signers: {out} holds a model of another config; training it anew")
@@ -335,7 +354,7 @@ def _saved_run(out: Path) -> tuple | None:
         return None
 
 
-def new_signers_seeds(run_cfg, rows: list, runs_dir, seeds, folds=NEW_SIGNER_FOLDS,
+def new_signers_seeds(run_cfg, rows: list, runs_dir, seeds, folds=None,
                       progress=print) -> dict:
     """The new-signers protocol once per training seed (in runs_dir/seed-S), and over the seeds each
     fold's and the mean's top-1 as {"mean": ..., "sd": ...}: a change is real only beyond the sd."""

@@ -143,7 +143,7 @@ def test_signclip_evaluate_refuses_unknown_folds_seeds_and_settings_in_one_line(
     write_manifest(lexicon_rows(LEXICON), data)
     base = ["evaluate", str(tmp_path / "run"), "--data", str(data), "--protocol", "new-signers",
             "--runs", str(tmp_path / "runs")]
-    for extra, message in [(["--folds", "P1+P3"], "unknown fold 'P1+P3'"),
+    for extra, message in [(["--folds", "P1+P3"], "--folds: no signer 'P1' in the manifest"),
                            (["--seeds", "0,x"], "--seeds 0,x: whole numbers"),
                            (["--set", "train.sead=1"], "--set train.sead=1: expected KEY=VALUE"),
                            (["--set", "train.augmentation.nope=1"], "expected KEY=VALUE")]:
@@ -165,3 +165,26 @@ def test_settings_from_the_command_line_reach_nested_configs():
     assert cfg.train.augmentation.flip_p == RunCfg().train.augmentation.flip_p
     with pytest.raises(SignclipError, match="expected KEY=VALUE"):
         with_overrides(RunCfg(), ["train.augmentation=1"])      # a whole section, not a setting
+
+
+def test_new_signers_holds_out_the_signers_of_any_manifest(tmp_path):
+    """A corpus with signer ids but no ASL-HG photos (ISLR's word clips here): folds from its own
+    signers, each fold's clips looked up among the word classes by a model trained without them."""
+    from signclip.trainer.config import RunCfg, TrainCfg
+    from signclip.trainer.protocols import manifest_folds, new_signers_protocol
+    from signclip.trainer.words import word_rows
+
+    rows = word_rows("islr")
+    signers = sorted({r.signer for r in rows})
+    folds = manifest_folds(rows, count=5)
+    assert len(folds) == 5 and sorted(s for f in folds for s in f) == signers
+    assert manifest_folds(lexicon_rows(LEXICON) + photos(())) == manifest_folds(photos(()))
+    cfg = RunCfg(model=TINY, train=TrainCfg(batch_size=4, steps=1, warmup_steps=1, checkpoint_every=1))
+    result = new_signers_protocol(cfg, rows + lexicon_rows(LEXICON), tmp_path, folds=folds[:1],
+                                  progress=lambda _: None)
+    fold = "+".join(folds[0])
+    tested = [r for r in rows if r.signer in folds[0]]
+    assert result[fold]["all classes"]["clips"] == len(tested) and "static letters" not in result[fold]
+    assert result[fold]["all classes"]["chance R@1"] == 0.5          # HELLO or THANK-YOU
+    with pytest.raises(SignclipError, match="no row of the manifest names its signer"):
+        new_signers_protocol(cfg, lexicon_rows(LEXICON), tmp_path)
