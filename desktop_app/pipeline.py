@@ -17,6 +17,10 @@ from .frames import SourceSpec
 from .recognition import RecognitionWorker
 from .slots import DisplayGate, FrameSlot
 
+# How long closing waits for each thread. On the first start after an install a worker may be inside
+# Numba's compiler (the normalization and segmentation kernels, ~10 s on a cold 2-core CPU), which no
+# signal interrupts; a thread left running when the window goes would abort the process.
+STOP_TIMEOUT_S = 20.0
 
 class Pipeline(QObject):
     """Opens, starts and stops the workers of one source; the engine service lives as long as the pipeline."""
@@ -92,7 +96,7 @@ class Pipeline(QObject):
         for thread in reversed(self.threads):
             thread.start()
 
-    def stop_source(self, timeout_s: float = 5.0) -> bool:
+    def stop_source(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
         """Stop the source's workers and join their threads; False if one did not end in time."""
         if self.capture is not None:
             self.capture.stop()
@@ -108,7 +112,7 @@ class Pipeline(QObject):
         self.threads, self.slots = [], []
         return ok
 
-    def stop(self, timeout_s: float = 5.0) -> bool:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
         """Stop everything, engine service included; True if every thread ended in time."""
         ok = self.stop_source(timeout_s)
         self.service_thread.quit()

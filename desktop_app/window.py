@@ -312,5 +312,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.teach_tab.pending = None
-        self.closed_cleanly = self.pipeline.stop(timeout_s=5.0)
+        self.closed_cleanly = self.pipeline.stop()
         super().closeEvent(event)

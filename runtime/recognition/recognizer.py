@@ -175,6 +175,10 @@ class Recognizer:
     def push(self, keypoints: np.ndarray, mask: np.ndarray, *, index: int | None = None,
              time_s: float | None = None) -> list:
         """One frame [K, 3] + mask [K] in the recognizer's layout; the signs it ended (usually none)."""
+        if index is None:  # the frame's number in the source: what signs are reported in
+            index = self._source_t
+        if time_s is None:
+            time_s = index / self.source_fps
         repeats = frame_repeats(self._source_t, self.source_fps, self.fps)
         self._source_t += 1
         ended = []

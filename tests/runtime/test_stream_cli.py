@@ -11,6 +11,7 @@ from streaming_data import CAB_VIDEO, cab_clip
 from signclip.runtime.capture.sources import Frame
 from signclip.runtime.cli.main import main
 from signclip.runtime.cli.stream import StatusLine
+from signclip.runtime.model.bundle import load_bundle
 from signclip.runtime.pose.io import write_pose
 from signclip.runtime.pose.normalize import preprocess
 from signclip.runtime.pose.timing import at_rate, rate_indices
@@ -104,4 +105,7 @@ def test_stream_runs_a_video_to_the_end(cab, tiny_bundle, signclip_home):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     signs = json_lines(run.stdout)
-    assert [(s["start_frame"], s["end_frame"]) for s in signs] == segment_clip(cab)
+    fps = load_bundle(tiny_bundle).fps   # read at the bundle's rate, reported in the video's frames
+    source = rate_indices(cab.num_frames, cab.fps, fps)
+    assert [(s["start_frame"], s["end_frame"]) for s in signs] == \
+        [(source[a], source[b - 1] + 1) for a, b in segment_clip(at_rate(cab, fps))]

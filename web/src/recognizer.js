@@ -77,9 +77,11 @@ export class Recognizer {
   }
 
   push(frame, mask, { index = null, timeS = null } = {}) {
+    const at = index ?? this.sourceT; // the frame's number in the source: what signs are reported in
+    const seconds = timeS ?? at / this.sourceFps;
     const repeats = frameRepeats(this.sourceT++, this.sourceFps, this.fps);
     const ended = [];
-    for (let r = 0; r < repeats; r++) ended.push(...this.pushAtRate(frame, mask, index, timeS));
+    for (let r = 0; r < repeats; r++) ended.push(...this.pushAtRate(frame, mask, at, seconds));
     return ended;
   }
 
