@@ -146,9 +146,6 @@ def model_inputs(engine, rows: list) -> list:
     return [engine.model_input(read_clip(r, photo_frames)) for r in rows]
 
 
-def embed_rows(engine, rows: list) -> np.ndarray:
-    return engine.embed_inputs(model_inputs(engine, rows))
-
 
 def write_head(bundle_path: Path, head: KindHead, summary: dict) -> None:
     """The head into the bundle's signclip.json (atomically; no file hash changes)."""

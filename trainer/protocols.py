@@ -398,13 +398,19 @@ def one_clip_words(model, rows: list, language: str = "ase") -> dict:
     tests = [r for r in words if counts[r.text] == 1]
     if not tests:
         raise SignclipError("no word has a single training clip in this manifest")
+    vocabulary, scores = _among_prompts(model, rows, tests, language)
+    ranks = _ranks(scores, np.array([vocabulary.index(r.text) for r in tests]))
+    return summarize_ranks(ranks, np.full(len(tests), len(vocabulary)))
+
+
+def _among_prompts(model, rows: list, tests: list, language: str) -> tuple:
+    """(the language's classes in the manifest, sorted; the test clips' scores against their
+    prompts [N, C])."""
     vocabulary = sorted({r.text for r in rows if r.sign_language == language})
     texts = [prompt(ManifestRow(Path(), t, "en", language), model.cfg.prompt_template) for t in vocabulary]
     inputs = [preprocess(read_clip(r, model.cfg.normalization.photo_frames), model.cfg.normalization)
               for r in tests]
-    scores = embed_clips(model, inputs) @ embed_texts(model, texts).T
-    ranks = _ranks(scores, np.array([vocabulary.index(r.text) for r in tests]))
-    return summarize_ranks(ranks, np.full(len(tests), len(vocabulary)))
+    return vocabulary, embed_clips(model, inputs) @ embed_texts(model, texts).T
 
 
 def held_out_words(model, rows: list, language: str = "ase") -> dict:
@@ -414,12 +420,7 @@ def held_out_words(model, rows: list, language: str = "ase") -> dict:
     if not tests:
         raise SignclipError("the words protocol needs word clips of held-out signers: signclip lexicon "
                             "--words islr --hold-out-word-signers ID,...")
-    vocabulary = sorted({r.text for r in rows if r.sign_language == language})
-    template = model.cfg.prompt_template
-    texts = [prompt(ManifestRow(Path(), t, "en", language), template) for t in vocabulary]
-    inputs = [preprocess(read_clip(r, model.cfg.normalization.photo_frames), model.cfg.normalization)
-              for r in tests]
-    scores = embed_clips(model, inputs) @ embed_texts(model, texts).T              # (N, C)
+    vocabulary, scores = _among_prompts(model, rows, tests, language)              # (N, C)
     ranks = _ranks(scores, np.array([vocabulary.index(r.text) for r in tests]))
     sizes = np.full(len(tests), len(vocabulary))
     words = np.array([r.text for r in tests])

@@ -380,7 +380,7 @@ class Engine:
         self.check_language(language)
         self._check_not_empty(self.label_index)
         v = self.vocabulary
-        both = model_input is not None and uses_both_hands(model_input)
+        both = kind == "auto" and model_input is not None and uses_both_hands(model_input)
         allowed = allowed_kinds(kind, self.kind_head, embedding, both, language)
         hits = self.label_index.search(embedding, k * 2 if allowed is None else len(v), language)
         rows = list(zip(hits.ids, hits.scores, strict=True))
@@ -426,16 +426,19 @@ class Engine:
         taught = self._taught_named(text, language)
         if not named and not taught:
             return self._text_search(text, k, language)
-        own = sorted([self._own_entry(label, lang) for label, lang in named] + taught, key=lambda m: -m.score)
+        template = self.bundle.prompt_template
+        prompts = [make_prompt(template, la, lg, self.spoken.get(lg, DEFAULT_SPOKEN)) for la, lg in named]
+        queries = self.embed_texts(prompts) if named else []  # one encoder call for every language
+        own = [self._own_entry(la, lg, q) for (la, lg), q in zip(named, queries, strict=True)]
+        own = sorted(own + taught, key=lambda m: -m.score)
         neighbours = self._text_search(named[0][0], k, language) if named else []
         return (own + [m for m in neighbours if (m.label, m.language) not in
                        {(o.label, o.language) for o in own}])[:k]
 
-    def _own_entry(self, label: str, language: str) -> Match:
-        """The best of `label`'s own clips for its prompt (or its label row, in a bundle without clips)."""
+    def _own_entry(self, label: str, language: str, query: np.ndarray) -> Match:
+        """The best of `label`'s own clips for its prompt's embedding `query` (or its label row, in a
+        bundle without clips)."""
         v = self.vocabulary
-        query = self.embed_texts([make_prompt(self.bundle.prompt_template, label, language,
-                                              self.spoken.get(language, DEFAULT_SPOKEN))])[0]
         if self.clip_index is None:
             row = next(i for i, (la, lg) in enumerate(zip(v.labels, v.languages, strict=True))
                        if la == label and lg == language)

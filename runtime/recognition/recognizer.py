@@ -186,13 +186,11 @@ class Recognizer:
             ended += self._push_at_rate(keypoints, mask, index, time_s)
         return ended
 
-    def _push_at_rate(self, keypoints: np.ndarray, mask: np.ndarray, index: int | None,
-                      time_s: float | None) -> list:
+    def _push_at_rate(self, keypoints: np.ndarray, mask: np.ndarray, index: int, time_s: float) -> list:
         t = self.t
         self.t += 1
         began = time.perf_counter_ns()
-        self.ring.store(t, keypoints, mask, t if index is None else index,
-                        t / self.fps if time_s is None else time_s)
+        self.ring.store(t, keypoints, mask, index, time_s)
         if self.windows is not None:
             ready = self._window_step(t, keypoints, mask)
         else:

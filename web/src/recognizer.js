@@ -87,7 +87,7 @@ export class Recognizer {
 
   pushAtRate(frame, mask, index, timeS) {
     const t = this.t++;
-    this.ring.store(t, frame, mask, index === null ? t : index, timeS === null ? t / this.fps : timeS);
+    this.ring.store(t, frame, mask, index, timeS);
     return this.signStep(frame, mask).map((r) => this.event(r, t));
   }
 
