@@ -1,13 +1,15 @@
-"""The pose tower's self-attention, rewritten as ONNX Runtime's fused `Attention` kernel.
+"""The towers' self-attention, rewritten as ONNX Runtime's fused `Attention` kernel.
 
 The exporter writes each block's attention as about 16 standard nodes (Split, Reshape, Transpose,
 MatMul, Mul, Add, Softmax ...). ONNX Runtime's optimizers do not recognise this pre-LayerNorm form,
 and on a 2-core CPU a clip of 98 frames spends more time dispatching those small nodes than
 multiplying. One com.microsoft `Attention` node computes the same function (packed QKV projection,
 additive key-padding mask, softmax, weighted sum); `quantize_dynamic` turns it into `QAttention`.
-Only CPU graphs get it: the FP32 graph keeps standard operators for TensorRT.
+Only CPU graphs get it: the FP32 graph keeps standard operators for TensorRT. The text tower's
+graph (`text_graph.py`) has the same form, its key mask the `attention_mask` input cast to bool.
 
     fuse_attention("pose_encoder.onnx", "pose_encoder.fused.onnx")  # -> number of blocks fused
+    fuse_attention("text_encoder.onnx", "text_encoder.fused.onnx", mask_input="attention_mask")
 """
 
 from __future__ import annotations
@@ -19,17 +21,17 @@ import onnx
 from onnx import helper
 from onnxruntime.transformers.onnx_model import OnnxModel
 
-MASK_INPUT = "mask"
 MASK_INT32 = "mask_int32"   # Attention takes the raw key mask as int32 [B, T], 1 = attend
 
 
-def fuse_attention(src, dst) -> int:
+def fuse_attention(src, dst, mask_input: str = "mask") -> int:
     """Write `src` to `dst` with every matching attention block fused; return how many were."""
     model = OnnxModel(onnx.load(str(src)))
     fused = [node for softmax in model.get_nodes_by_op_type("Softmax")
-             if (node := _fuse_one(model, softmax, len(model.get_nodes_by_op_type("Attention"))))]
+             if (node := _fuse_one(model, softmax, len(model.get_nodes_by_op_type("Attention")),
+                                   mask_input))]
     if fused:
-        model.add_node(helper.make_node("Cast", [MASK_INPUT], [MASK_INT32], name="mask_to_int32",
+        model.add_node(helper.make_node("Cast", [mask_input], [MASK_INT32], name="mask_to_int32",
                                         to=onnx.TensorProto.INT32))
         if not any(o.domain == "com.microsoft" for o in model.model.opset_import):
             model.model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
@@ -39,7 +41,7 @@ def fuse_attention(src, dst) -> int:
     return len(fused)
 
 
-def _fuse_one(model: OnnxModel, softmax, index: int):
+def _fuse_one(model: OnnxModel, softmax, index: int, mask_input: str):
     """Replace the attention around one Softmax with an Attention node, or leave it (None).
 
     Matched: Softmax(Mul(MatMul(q, k^T), scale) + bias), q/k/v = Split(x @ W + b) reshaped to
@@ -71,7 +73,7 @@ def _fuse_one(model: OnnxModel, softmax, index: int):
     scale = model.get_constant_value(scores[1].input[1])
     keep = model.get_constant_value(where.input[1])
     filler = model.get_constant_value(where.input[2])
-    if where.input[0] != MASK_INPUT or weights is None or qkv_bias is None or scale is None \
+    if not _reads_mask(model, where, mask_input) or weights is None or qkv_bias is None or scale is None \
             or keep is None or filler is None or float(np.asarray(keep)) != 0.0:
         return None
     heads = _heads(model, q[1])
@@ -87,6 +89,14 @@ def _fuse_one(model: OnnxModel, softmax, index: int):
     model.remove_node(merge)
     model.add_node(node)
     return node
+
+
+def _reads_mask(model: OnnxModel, where, mask_input: str) -> bool:
+    """Whether the Where's condition is the mask input itself or that input cast (to bool)."""
+    if where.input[0] == mask_input:
+        return True
+    cast = model.get_parent(where, 0)
+    return cast is not None and cast.op_type == "Cast" and cast.input[0] == mask_input
 
 
 def _perm(transpose) -> list:
