@@ -53,6 +53,9 @@ class ModelInput:
     frames: np.ndarray
     mask: np.ndarray
     flipped: bool = False
+    # the frames before `hand_3d` turned each hand into its palm frame (None: `frames` are): sign
+    # templates compare hands as the camera saw them, as 2D reference clips show them
+    plain: np.ndarray | None = None
 
     @property
     def features(self) -> np.ndarray:
@@ -308,9 +311,11 @@ def finish(frames: np.ndarray, mask: np.ndarray, config: NormalizationConfig,
     if config.canonical_hand and dominant_hand(frames, mask, MODEL_203) == "left":
         frames, mask = flip(frames, mask, MODEL_203)
         flipped = True
+    plain = None
     if config.hand_3d:
+        plain = frames.astype(np.float32, copy=False)
         frames = hands_3d(frames, mask, MODEL_203)
-    return ModelInput(frames.astype(np.float32, copy=False), mask, flipped)
+    return ModelInput(frames.astype(np.float32, copy=False), mask, flipped, plain)
 
 
 NO_SHOULDERS = "no frame shows both shoulders: cannot normalize (is anybody there?)"

@@ -31,7 +31,8 @@ from ..vocabulary.personal import (
 )
 from ..vocabulary.personal_store import RESTORE_COMMAND, PersonalStore, Unreadable
 from .dictionary import Dictionary, dictionary_key
-from .kinds import KindHead, allowed_kinds, check_choice, entry_kinds, uses_both_hands
+from .kinds import ENTRY_KINDS, KindHead, allowed_kinds, check_choice, entry_kinds, uses_both_hands
+from .templates import ReferenceTemplates
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # runtime/capture/photo.py reads them
@@ -162,6 +163,7 @@ class Engine:
         self._pose = self._text = self._rows = self._reference = self._dictionary = None
         self._entry_kinds = None
         self._references = None  # the bundle's reference clips, read on first use
+        self._templates = None
         self.kind_head = KindHead.from_meta(self.bundle.meta)  # tells a lexical sign from a letter
 
     # ------------------------------------------------------------ encoders
@@ -388,6 +390,9 @@ class Engine:
             of_kind = [(i, s) for i, s in rows if self.entry_kinds[i] in allowed]
             # auto in a language without entries of that kind (no lexical signs of gss): all kinds
             rows = of_kind if of_kind or kind != "auto" else rows
+        if allowed == ENTRY_KINDS["signs"] and model_input is not None:
+            # signs differ in where the hands go and how they move: their reference clips say
+            rows = self.templates.rerank(rows, [(v.labels[i], v.languages[i]) for i, _ in rows], model_input)
         found = [Match(str(v.labels[i]), str(v.languages[i]), str(v.texts[i]), float(s), "bundle")
                  for i, s in rows[:k * 2]]  # spare rows survive de-duplication
         return merge(found + self._personal_matches(embedding, k, language), k)
@@ -498,6 +503,13 @@ class Engine:
             found += [m for m in self._personal_matches(queries[-1], k, None, against_texts=False)
                       if m.language == ANY_LANGUAGE]
         return merge(found, k)
+
+    @property
+    def templates(self) -> ReferenceTemplates:
+        """The reference clips as sign templates (templates.py), made on first use."""
+        if self._templates is None:
+            self._templates = ReferenceTemplates(self.reference, self.model_input, self.bundle.fps)
+        return self._templates
 
     def reference(self, label: str, language: str) -> PoseClip | None:
         """The bundle's reference clip of an entry (how it is signed), or None where it has none."""
