@@ -16,6 +16,13 @@ NODE = shutil.which("node")
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def input_json(x) -> dict:
+    """A model input (ModelInput) as the page's scripts take it: flat frames and mask, its length,
+    and its frames before the palm frames (`plain`, for the sign templates) where it has them."""
+    return {"frames": x.frames.ravel().tolist(), "mask": x.mask.ravel().astype(int).tolist(),
+            "length": len(x.frames), "plain": None if x.plain is None else x.plain.ravel().tolist()}
+
+
 @contextlib.contextmanager
 def served(folder):
     """The folder on http://127.0.0.1:PORT/ (a free port) while the block runs; yields the URL."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from page_driver import NODE, WEB
+from page_driver import NODE, WEB, input_json
 
 from signclip.runtime.cli.webpage import write_web_model
 from signclip.runtime.model.bundle import load_bundle
@@ -91,8 +91,7 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
     inputs = [engine.model_input(c) for c in (hello, letter, two_hands)]
     assert [uses_both_hands(x) for x in inputs] == [False, False, True]
     queries = [{"embedding": e.tolist(), "language": lang, "k": 5, "kind": kind,
-                "input": {"frames": x.frames.ravel().tolist(), "mask": x.mask.ravel().astype(int).tolist(),
-                          "length": len(x.frames)}}
+                "input": input_json(x)}
                for e, x in zip(engine.embed_inputs(inputs), inputs, strict=True)
                for lang in (None, "ase", "gss") for kind in ("auto", "signs", "letters", "all")]
     texts = ("hello", "Thank you", "bad", "b", "tree", "wave")

@@ -275,7 +275,7 @@ async function main() {
     const embedding = await web.poseEncoder.embed(event.input);
     const encodeMs = performance.now() - began;
     const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language, 'auto',
-      usesBothHands(event.input, web.model));
+      usesBothHands(event.input, web.model), event.input);
     const { input, raw, ...span } = event;
     const sign = { ...span, language: page.language, encodeMs, results };
     if (KEEP_KEYPOINTS) {

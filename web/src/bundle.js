@@ -5,6 +5,7 @@
 import { Layout } from './layouts.js';
 import { modelLayout, normalizationConfig } from './normalize.js';
 import { Vocabulary } from './search.js';
+import { ReferenceTemplates } from './templates.js';
 
 export const WEB_FORMAT = 'signclip-web';
 export const WEB_SCHEMA_VERSION = 1;
@@ -59,6 +60,26 @@ export class References {
     return i < 0 ? null : i;
   }
 
+  /** An entry's clip as {frames [T * 75 * 3] (z 0), mask [T * 75]} in its unit box, or null. */
+  clip(label, language) {
+    const i = this.find(label, language);
+    if (i === null) return null;
+    const [, points, dims] = this.entry.shape;
+    const first = this.entry.offsets[i];
+    const length = this.entry.offsets[i + 1] - first;
+    const frames = new Float32Array(length * points * 3);
+    const mask = new Uint8Array(length * points);
+    for (let j = 0; j < length * points; j++) {
+      const x = halfToFloat(this.halves[(first * points + j) * dims]);
+      const y = halfToFloat(this.halves[(first * points + j) * dims + 1]);
+      if (Number.isNaN(x) || Number.isNaN(y)) continue;
+      mask[j] = 1;
+      frames[3 * j] = x;
+      frames[3 * j + 1] = y;
+    }
+    return { frames, mask, length };
+  }
+
   frames(label, language) {
     const i = this.find(label, language);
     if (i === null) return null;
@@ -102,7 +123,7 @@ export async function loadWebModel(read, manifest = null) {
     v.taught ? readRows(read, v.taught.embeddings, dim) : null,
     manifest.references ? readChecked(read, manifest.references) : null,
   ]);
-  return {
+  const web = {
     manifest,
     model: modelLayout(manifest),
     capture: new Layout('holistic543', manifest.capture_layout),
@@ -114,6 +135,9 @@ export async function loadWebModel(read, manifest = null) {
     references: references ? new References(manifest.references, new Uint16Array(references)) : null,
     encoder: new Uint8Array(encoder),
   };
+  // signs are re-ranked by their reference clips (templates.js), as the Python engine does
+  if (web.references) web.vocabulary.templates = new ReferenceTemplates(web.references, web);
+  return web;
 }
 
 /** What the pose encoder needs of a loaded bundle (loadWebModel), the hand view included. */

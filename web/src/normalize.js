@@ -206,8 +206,10 @@ function finish(frames, mask, model, config, hidden) {
     [frames, mask] = flip(frames, mask, n, model.flip);
     flipped = true;
   }
+  // the frames before the palm frames: sign templates compare hands as the camera saw them
+  const plain = config.hand_3d ? frames : null;
   if (config.hand_3d) frames = hands3d(frames, mask, n, model.handStarts);
-  return { frames, mask, length: mask.length / n, points: n, flipped };
+  return { frames, mask, length: mask.length / n, points: n, flipped, plain };
 }
 
 function noShoulders() {

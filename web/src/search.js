@@ -138,8 +138,11 @@ export class Vocabulary {
     }
   }
 
-  /** Top-k vocabulary entries for a pose embedding [D] (`bothHands`: its clip raises both hands). */
-  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto', bothHands = false) {
+  /**
+   * Top-k vocabulary entries for a pose embedding [D] (`bothHands`: its clip raises both hands); signs
+   * are re-ranked by their reference clips where `input`, the clip's model input, is given.
+   */
+  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto', bothHands = false, input = null) {
     this.checkLanguage(language);
     const allowed = this.kinds ? allowedKinds(kind, this.kindHead, embedding, bothHands, language) : null;
     let hits = this.index.search(embedding, allowed === null ? k * 2 : this.labels.length, language);
@@ -147,6 +150,9 @@ export class Vocabulary {
       const ofKind = hits.filter(({ id }) => allowed.has(this.kinds[id]));
       // auto in a language without entries of that kind: every kind
       hits = ofKind.length || kind !== 'auto' ? ofKind : hits;
+    }
+    if (allowed === ENTRY_KINDS.signs && input && this.templates) {
+      hits = this.templates.rerank(hits, hits.map(({ id }) => [this.labels[id], this.languageOf[id]]), input);
     }
     const found = hits.slice(0, k * 2).map(({ id, score }) => ({
       label: this.labels[id], language: this.languageOf[id], text: this.texts[id], score, source: 'bundle',

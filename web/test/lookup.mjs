@@ -18,13 +18,17 @@ const read = async (name) => {
 };
 const web = await loadWebModel(read);
 const queries = JSON.parse(readFileSync(queriesFile, 'utf8'));
-// q.input (frames, mask, length of a model input): its hands decide the kind too, as in the page
-const bothHands = (q) => (q.input ? usesBothHands({ frames: Float32Array.from(q.input.frames),
-  mask: Uint8Array.from(q.input.mask), length: q.input.length }, web.model) : false);
-const lookup = (q) => (q.text !== undefined
-  ? web.vocabulary.lookupText(q.text, q.k, q.language)
-  : web.vocabulary.lookupEmbedding(Float32Array.from(q.embedding), q.k, q.language, q.kind ?? 'auto',
-    bothHands(q)));
+// q.input (frames, mask, length, plain of a model input): its hands decide the kind too, and its
+// templates re-rank signs, as in the page
+const input = (q) => (q.input ? { frames: Float32Array.from(q.input.frames), mask: Uint8Array.from(q.input.mask),
+  length: q.input.length, points: web.model.points,
+  plain: q.input.plain ? Float32Array.from(q.input.plain) : null } : null);
+const lookup = (q) => {
+  if (q.text !== undefined) return web.vocabulary.lookupText(q.text, q.k, q.language);
+  const x = input(q);
+  return web.vocabulary.lookupEmbedding(Float32Array.from(q.embedding), q.k, q.language, q.kind ?? 'auto',
+    x ? usesBothHands(x, web.model) : false, x);
+};
 const results = queries.map((q) => lookup(q)
   .map((m) => ({ label: m.label, language: m.language, score: m.score, source: m.source })));
 writeFileSync(outFile, JSON.stringify({ results, languages: web.vocabulary.languages() }));
