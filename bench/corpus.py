@@ -9,7 +9,8 @@ Each configuration is the whole command, `signclip pose FOLDER -o OUT --workers 
 same folder (interpreter start, worker start-up and model loading included), into a fresh output
 folder; configurations run in turns over `--rounds` rounds (medians). Frames/s: the frames put
 through MediaPipe over the command's wall time. Memory: the peak resident memory of one worker
-process (of the command itself with one process), sampled every 0.1 s. Killed and resumed: the
+process (of the command itself with one process), sampled every 0.1 s. CPU seconds: user and system
+time of the command and its worker processes; cores busy: that over the wall time. Killed and resumed: the
 N-worker command killed with SIGKILL (its process group) once half the videos are done, then run
 again: the time of both against the clean run's, and the frames put through MediaPipe twice.
 """
@@ -20,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -104,10 +106,18 @@ def frames_in(out: Path) -> int:
     return sum(json.loads(line)["frames"] for line in lines if line.strip())
 
 
+def cpu_seconds() -> float:
+    """User and system CPU time of this process's waited-for children and their descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(src: Path, out: Path, workers: int, ray=None) -> tuple:
-    """(seconds, frames, peak MB of a worker) of one whole command into a fresh `out`; with `ray`
-    (a local Cluster), its workers are the cluster's raylets' children."""
+    """(seconds, frames, peak MB of a worker, CPU seconds or NaN) of one whole command into a fresh
+    `out`; with `ray` (a local Cluster), its workers are the cluster's raylets' children, whose CPU
+    time this process cannot see."""
     shutil.rmtree(out, ignore_errors=True)
+    cpu = cpu_seconds()
     began = time.perf_counter()
     address = ray.address if ray else None
     job = subprocess.Popen(command(src, out, workers, address), stdout=subprocess.DEVNULL)
@@ -116,7 +126,7 @@ def timed(src: Path, out: Path, workers: int, ray=None) -> tuple:
     seconds, peak = time.perf_counter() - began, memory.stop()
     if code not in (0, 1):
         raise SystemExit(f"signclip pose exited {code}")
-    return seconds, frames_in(out), peak
+    return seconds, frames_in(out), peak, float("nan") if ray else cpu_seconds() - cpu
 
 
 def done(report: Path) -> int:
@@ -198,14 +208,22 @@ def main(argv=None) -> None:
         print(f"{videos} videos ({args.copies} copies each of {', '.join(SHORT)}), {frames} frames; whole "
               f"`signclip pose` commands, median of {args.rounds} round(s)")
         print()
-        print("| run | seconds | videos/s | frames/s | x 1 process | peak memory per worker (MB) |")
-        print("|---|---|---|---|---|---|")
-        base = statistics.median(s for s, _, _ in runs["1 process"])
+        print("| run | seconds | videos/s | frames/s | x 1 process | peak memory per worker (MB) "
+              "| CPU seconds | cores busy |")
+        print("|---|---|---|---|---|---|---|---|")
+        base = statistics.median(r[0] for r in runs["1 process"])
+        cores = os.cpu_count() or 1
         for name, results in runs.items():
-            seconds = statistics.median(s for s, _, _ in results)
-            memory = max(m for _, _, m in results)
+            seconds = statistics.median(r[0] for r in results)
+            memory = max(r[2] for r in results)
+            cpu = statistics.median(r[3] for r in results)
+            busy = "-" if cpu != cpu else f"{cpu / seconds:.2f} of {cores}"
             print(f"| {name} | {seconds:.1f} | {videos / seconds:.2f} | {frames / seconds:.1f} | "
-                  f"{base / seconds:.2f} | {memory:.0f} |")
+                  f"{base / seconds:.2f} | {memory:.0f} | {'-' if cpu != cpu else f'{cpu:.1f}'} | {busy} |")
+        one = statistics.median(r[3] / r[0] for r in runs["1 process"])
+        print(f"\nOne process already keeps {one:.2f} of the {cores} cores busy (MediaPipe's pose and hand "
+              f"branches on threads of their own): with the same CPU work per frame, more processes "
+              f"can gain at most {cores / one:.2f}x here.")
         if "Ray, 2 local nodes x 1 CPU" in runs:
             print()
             print(f"The two Ray nodes wrote {'the same' if same else 'NOT the same'} landmarks as the local "
@@ -213,7 +231,7 @@ def main(argv=None) -> None:
                   f"row: cluster already started, the command's connection and actor start-up included.")
         else:
             print("\n(Ray not installed: no cluster row; pip install 'signclip-edge[corpus]')")
-        clean = statistics.median(s for s, _, _ in runs[f"{args.workers} workers"])
+        clean = statistics.median(r[0] for r in runs[f"{args.workers} workers"])
         seconds, work = killed_and_resumed(src, Path(tmp) / "out", args.workers, videos)
         print()
         print(f"Killed with SIGKILL at half the videos and run again ({args.workers} workers): "
