@@ -132,20 +132,21 @@ def quantize_weights_int8(src, dst, *, block_size: int = 32, min_size: int = 409
     is folded only where a session sets `session.disable_quant_qdq`."""
     model = onnx.load(str(src))
     graph = model.graph
-    readers = {}
+    readers = {}  # initializer -> {(op, input index)} of the nodes that read it
     for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, set()).add(node.op_type)
+        for index, name in enumerate(node.input):
+            readers.setdefault(name, set()).add((node.op_type, index))
     dequantize = []
     for init in list(graph.initializer):
         w = numpy_helper.to_array(init)
         ops = readers.get(init.name, set())
         if w.dtype != np.float32 or w.ndim != 2 or w.size < min_size or len(ops) != 1:
             continue
-        if ops == {"MatMul"} and w.shape[0] % block_size == 0:
+        # a product's weight [K, N] (the fused Attention's packed QKV weight is one too), or the table
+        if ops <= {("MatMul", 1), ("Attention", 1)} and w.shape[0] % block_size == 0:
             blocks = w.reshape(w.shape[0] // block_size, block_size, w.shape[1])
             scale = np.abs(blocks).max(axis=1, keepdims=True) / 127.0
-        elif ops == {"Gather"}:
+        elif ops == {("Gather", 0)}:
             blocks = w[:, None, :]
             scale = np.abs(blocks).max(axis=2, keepdims=True) / 127.0
         else:
