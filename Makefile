@@ -8,7 +8,7 @@ LOCK := requirements/constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 VIDEOS := tests/data/videos
 
-.PHONY: setup demo test test-fast test-py310 lint eval study default-model bench clean web node chromium lock test-latest docs
+.PHONY: setup demo test test-fast test-py310 lint eval study default-model full-model bench clean web node chromium lock test-latest docs
 HELD_OUT := asq,bzs,mfs
 MODEL := models/edge-small
 
@@ -136,6 +136,14 @@ default-model: setup
 	$(BIN)/signclip export $(MODEL) --format onnx-int8 --no-text-encoder --clips 600 \
 		--data runs/edge-small/manifest.csv --out runtime/models/default
 	$(BIN)/signclip kinds runtime/models/default --data runs/edge-small/manifest.csv
+
+# The shipped model with its text tower, for free text to sign (`--bundle runs/full-bundle`): the
+# default bundle's vocabulary, clips, references and kind head, and the text encoder (25 MB).
+full-model: setup
+	$(BIN)/signclip lexicon -o runs/edge-small/manifest.csv $(TRAIN_DATA)
+	$(BIN)/signclip export $(MODEL) --format onnx-int8 --clips 600 --data runs/edge-small/manifest.csv \
+		--out runs/full-bundle
+	$(BIN)/signclip kinds runs/full-bundle --data runs/edge-small/manifest.csv
 
 # The evaluation tables (docs/evaluation.md): (a), (f) a model trained without three sign languages and two ASL-HG signers,
 # (b)-(d) the shipped model, (g) its held-out word signers,

@@ -39,6 +39,12 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # runtime/capture/p
 DEFAULT_SPOKEN = "en"
 
 
+# how to get a bundle that embeds free text (docs/runtime.md)
+FULL_BUNDLE = ("for free text use a full bundle with --bundle DIR: signclip export CHECKPOINT --format "
+               "onnx-int8 --data MANIFEST --out DIR (make full-model in a clone writes the shipped model's "
+               "to runs/full-bundle)")
+
+
 @dataclass(frozen=True)
 class Match:
     """One result: `label` the bare word or letter, `text` the prompt or clip text, cosine `score`."""
@@ -234,8 +240,7 @@ class Engine:
     def _no_text_encoder(self, text: str | None = None) -> SignclipError:
         what = f"{text!r} is not in its vocabulary and " if text else ""
         return SignclipError(f"{what}bundle {self.bundle.path} has no text encoder (it answers only the "
-                             f"texts of its vocabulary); for free text export a full bundle: signclip "
-                             f"export CHECKPOINT --format onnx-int8 --out DIR, then use --bundle DIR")
+                             f"texts of its vocabulary); {FULL_BUNDLE}")
 
     def knows_text(self, text: str) -> bool:
         """Whether a prompt can be embedded here (always, with a text encoder)."""
@@ -468,8 +473,7 @@ class Engine:
         hint = (f"nearest words: {', '.join(nearest)}" if nearest else
                 "no vocabulary word is spelled like it")
         return SignclipError(f"{text!r} is not in the vocabulary ({hint}); bundle {self.bundle.path} has "
-                             f"no text encoder for free text: export a full bundle (signclip export "
-                             f"CHECKPOINT --format onnx-int8 --out DIR) and use --bundle DIR")
+                             f"no text encoder: {FULL_BUNDLE}")
 
     def _text_search(self, text: str, k: int, language: str | None) -> list:
         """The query, prompted per sign language, against the clips (or labels) and taught signs."""
