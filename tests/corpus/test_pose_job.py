@@ -109,19 +109,20 @@ def test_killed_five_times_it_resumes_without_partial_files_or_much_work_twice(v
 
 
 def test_ctrl_c_stops_the_workers_at_once_and_leaves_no_partial_file(videos_dir, tmp_path):
-    # twenty videos, far more work than the 20 s it is given to stop: in two fresh-clone runs of the
-    # whole suite (a loaded machine) four videos were finished before the interrupt took effect
-    # (exit 0), and eight were not stopped within 10 s; never reproduced alone or under load
-    src = corpus(videos_dir, tmp_path / "in", {"asl_football.mp4": 20})
+    src = corpus(videos_dir, tmp_path / "in", {"asl_football.mp4": 8})
     out = tmp_path / "out"
     command = [sys.executable, "-m", "signclip.runtime.cli", "pose", src, "-o", out, "--workers", "2",
                "--quiet"]
-    job = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    # as a terminal's foreground job has it: a suite started in the background of a script (`make test
+    # &`) runs with SIGINT ignored, which its children inherit, and Python then never raises
+    # KeyboardInterrupt (the job ran on to the end)
+    job = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while job.poll() is None and not list(out.rglob(".*.tmp")) and lines_in(out / "report.jsonl") == 0:
         time.sleep(0.01)  # until a worker writes, or one video is done
     done_before = lines_in(out / "report.jsonl")
     os.killpg(job.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
-    code = job.wait(timeout=20)
+    code = job.wait(timeout=10)
     assert code == 130, (code, done_before, lines_in(out / "report.jsonl"))
     assert job.stderr.read() == "signclip pose: interrupted\n"
     assert not list(out.rglob(".*.tmp"))
