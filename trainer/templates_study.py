@@ -22,7 +22,7 @@ import numpy as np
 from signclip.runtime.pose.timing import at_rate
 from signclip.runtime.recognition.engine import Engine
 from signclip.runtime.recognition.kinds import SIGN
-from signclip.runtime.recognition.templates import TemplateConfig, distance, rerank, template_features
+from signclip.runtime.recognition.templates import TemplateConfig, distances, rerank, template_features
 
 from .words import ISLR_HELD_OUT, word_clip, word_rows
 
@@ -64,8 +64,8 @@ def rankings(engine: Engine, tests: list, app_clips: dict, config: TemplateConfi
     cosines = engine.embed_inputs(inputs) @ v.embeddings[rows].T
     right = np.array([words.index(w) for w, _ in tests])
     series = [template_features(x, fps, config) for x in inputs]
-    bundle = np.array([[distance(r, s, config) for r in bundle_refs] for s in series])
-    app = np.array([[distance(r, s, config) for r in app_refs] for s in series])
+    bundle = np.array([distances(bundle_refs, s, config) for s in series])
+    app = np.array([distances(app_refs, s, config) for s in series])
     both = np.array([rerank(c, d, config.weight) for c, d in zip(cosines, bundle, strict=True)])
     scores = {"encoder alone": cosines, "templates alone (bundle's references)": -bundle,
               "templates alone (ASL-App's clip of each word)": -app,

@@ -108,10 +108,18 @@ def subsequence_distance(reference: np.ndarray, series: np.ndarray, penalty: flo
     return np.sqrt(np.min(previous[1:]) / n)
 
 
+def distances(references: list, features: np.ndarray,
+              config: TemplateConfig = TemplateConfig()) -> np.ndarray:
+    """A clip's distance to each reference (NaN for None): the better of the clip and its mirror
+    image, which is made once for all the references."""
+    views = (features, mirrored(features))
+    return np.array([np.nan if r is None else min(subsequence_distance(r, v, config.penalty) for v in views)
+                     for r in references])
+
+
 def distance(reference: np.ndarray, features: np.ndarray, config: TemplateConfig = TemplateConfig()) -> float:
-    """A clip's distance to one reference: the better of the clip and its mirror image."""
-    return min(subsequence_distance(reference, features, config.penalty),
-               subsequence_distance(reference, mirrored(features), config.penalty))
+    """A clip's distance to one reference."""
+    return float(distances([reference], features, config)[0])
 
 
 def rerank(scores: np.ndarray, distances: np.ndarray, weight: float) -> np.ndarray:
@@ -155,7 +163,7 @@ class ReferenceTemplates:
         if series is None or len(rows) < 2:
             return rows
         references = [self.features(label, language) for label, language in keys]
-        distances = np.array([np.nan if r is None else distance(r, series, self.config) for r in references])
-        scores = rerank(np.array([s for _, s in rows], np.float64), distances, self.config.weight)
+        found = distances(references, series, self.config)
+        scores = rerank(np.array([s for _, s in rows], np.float64), found, self.config.weight)
         order = np.argsort(-scores, kind="stable")
         return [(rows[i][0], float(scores[i])) for i in order]

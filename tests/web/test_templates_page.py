@@ -26,7 +26,7 @@ SCRIPT = """
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadWebModel } from './src/bundle.js';
-import { templateFeatures, templateDistance } from './src/templates.js';
+import { templateFeatures, templateDistances } from './src/templates.js';
 const [dir, casesFile, out] = process.argv.slice(1);
 const read = async (name) => { const b = readFileSync(join(dir, name));
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); };
@@ -37,7 +37,7 @@ const results = cases.clips.map((c) => {
   const input = { frames: Float32Array.from(c.frames), mask: Uint8Array.from(c.mask), length: c.length,
     points: web.model.points, plain: c.plain ? Float32Array.from(c.plain) : null, flipped: false };
   const features = templateFeatures(input, web.model, web.fps);
-  const distances = cases.words.map((w) => templateDistance(templates.of(w, 'ase'), features));
+  const distances = templateDistances(cases.words.map((w) => templates.of(w, 'ase')), features);
   const top = web.vocabulary.lookupEmbedding(Float32Array.from(c.embedding), 5, 'ase', 'signs', false, input);
   return { features: Array.from(features), distances, top: top.map((m) => [m.label, m.score]) };
 });

@@ -94,9 +94,12 @@ export function subsequenceDistance(reference, series, penalty = TEMPLATE.penalt
   return Math.sqrt(best / n);
 }
 
-export function templateDistance(reference, features, config = TEMPLATE) {
-  return Math.min(subsequenceDistance(reference, features, config.penalty),
-    subsequenceDistance(reference, mirrored(features), config.penalty));
+/** A clip's distance to each reference (NaN for null): the better of the clip and its mirror image,
+ * made once for all the references. */
+export function templateDistances(references, features, config = TEMPLATE) {
+  const views = [features, mirrored(features)];
+  return references.map((r) => (r === null ? NaN
+    : Math.min(...views.map((v) => subsequenceDistance(r, v, config.penalty)))));
 }
 
 const meanSd = (values) => {
@@ -152,10 +155,8 @@ export class ReferenceTemplates {
   rerank(hits, keys, input) {
     const series = templateFeatures(input, this.web.model, this.web.fps, this.config);
     if (series === null || hits.length < 2) return hits;
-    const distances = keys.map(([label, language]) => {
-      const reference = this.of(label, language);
-      return reference === null ? NaN : templateDistance(reference, series, this.config);
-    });
+    const distances = templateDistances(keys.map(([label, language]) => this.of(label, language)), series,
+      this.config);
     const scores = rerank(hits.map((h) => h.score), distances, this.config.weight);
     return hits.map((h, i) => ({ id: h.id, score: scores[i] }))
       .map((h, i) => [h, i]).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]).map(([h]) => h);
