@@ -5,7 +5,8 @@ Issue 47's anchor: nearest neighbour by subsequence DTW against one reference cl
 - by the encoder alone (the bundle's cosine, `--kind signs`);
 - by the templates alone, against the bundle's reference clips, and against ASL-App's clip of each
   word (the issue's fair setting: each word learned from its one tutorial clip);
-- by both, as `signclip lookup` ranks signs (z-scored, added).
+- by both, as `signclip lookup` ranks signs (the whole clip's cosine and the alignment, z-scored,
+  added; engine.read_signs).
 On ISLR's held-out participants (no model here trained on them) and on ASL-App's one-clip words'
 own clips.
 
@@ -62,14 +63,22 @@ def rankings(engine: Engine, tests: list, app_clips: dict, config: TemplateConfi
                 for w, r in zip(words, bundle_refs, strict=True)]
     inputs = [engine.model_input(at_rate(clip, fps)) for _, clip in tests]
     cosines = engine.embed_inputs(inputs) @ v.embeddings[rows].T
+    whole = engine.pose_encoder.embed_whole(inputs) @ v.embeddings[rows].T
     right = np.array([words.index(w) for w, _ in tests])
     series = [template_features(x, fps, config) for x in inputs]
     bundle = np.array([distances(bundle_refs, s, config) for s in series])
     app = np.array([distances(app_refs, s, config) for s in series])
-    both = np.array([rerank(c, d, config.weight) for c, d in zip(cosines, bundle, strict=True)])
-    scores = {"encoder alone": cosines, "templates alone (bundle's references)": -bundle,
+
+    def with_templates(scores, weight=config.weight):
+        return np.array([rerank(c, d, weight) for c, d in zip(scores, bundle, strict=True)])
+
+    scores = {"encoder alone (hand view mixed in)": cosines,
+              "encoder alone (whole clip)": whole,
+              "templates alone (bundle's references)": -bundle,
               "templates alone (ASL-App's clip of each word)": -app,
-              "encoder + templates (shipped)": both}
+              "encoder (hand view mixed in) + templates, weight 1 (shipped until 2026-12-08)":
+                  with_templates(cosines, 1.0),
+              f"encoder (whole clip) + templates, weight {config.weight:g} (shipped)": with_templates(whole)}
     return {name: (s > s[np.arange(len(s)), right][:, None]).sum(axis=1) for name, s in scores.items()}
 
 

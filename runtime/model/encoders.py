@@ -157,6 +157,10 @@ class PoseEncoder:
         """Unit embeddings [B, D] of a list of ModelInputs, with the bundle's hand view mixed in."""
         return mix_views(self._embed, list(inputs), self.hand_view)
 
+    def embed_whole(self, inputs) -> np.ndarray:
+        """Unit embeddings [B, D] of the whole clips, no hand view mixed in (how signs are read)."""
+        return self._embed(list(inputs))
+
     def _embed(self, inputs: list) -> np.ndarray:
         """One unit embedding per input, in batches padded with a frame mask."""
         out = np.zeros((len(inputs), self.dim), np.float32)

@@ -274,6 +274,9 @@ class TensorRTPoseEncoder:
     def embed(self, inputs) -> np.ndarray:
         return mix_views(self._embed, list(inputs), self.hand_view)
 
+    def embed_whole(self, inputs) -> np.ndarray:
+        return self._embed(list(inputs))
+
     def _embed(self, inputs: list) -> np.ndarray:
         out = np.zeros((len(inputs), self.dim), np.float32)
         for s in range(0, len(inputs), self.batch_size):

@@ -100,23 +100,27 @@ def test_a_held_out_participants_hello_is_still_hello(engine):
 
 
 def test_a_reference_clip_signed_between_rests_finds_its_word(engine):
-    """Each word's own reference clip, with a second of rest before and after, comes first among the
-    signs for every ASL word of the bundle whose clip the encoder alone misses."""
+    """Each word's own reference clip, with a second of rest before and after: the templates never
+    lose a word that the whole clip's embedding (what signs are read from) puts first, and find many
+    that it misses."""
     v = engine.vocabulary
-    words = [str(la) for la, lg, kind in zip(v.labels, v.languages, engine.entry_kinds, strict=True)
-             if lg == "ase" and kind == "sign"]
-    missed = 0
+    rows = [i for i, (lg, kind) in enumerate(zip(v.languages, engine.entry_kinds, strict=True))
+            if lg == "ase" and kind == "sign"]
+    words = [str(v.labels[i]) for i in rows]
+    alone_right = both_right = 0
     for word in words:
         clip = engine.reference(word, "ase")
         idx = np.r_[np.zeros(25, int), np.arange(clip.num_frames), np.full(25, clip.num_frames - 1)]
         padded = type(clip)(clip.layout, clip.frames[idx], clip.mask[idx], clip.fps, clip.width, clip.height)
         x = engine.model_input(padded)
+        whole = engine.pose_encoder.embed_whole([x])[0]
+        alone = words[int(np.argmax(v.embeddings[rows] @ whole))]
         embedding = engine.embed_inputs([x])[0]
-        alone = engine.lookup_embedding(embedding, 1, "ase", kind="signs")[0].label
         both = engine.lookup_embedding(embedding, 1, "ase", kind="signs", model_input=x)[0].label
-        missed += alone != word
-        assert both == word or alone != word, word  # the templates never lose what the encoder had
-    assert missed >= 5  # the encoder alone misses several of these (issue 47: 0.58 on own clips)
+        assert both == word or alone != word, word
+        alone_right, both_right = alone_right + (alone == word), both_right + (both == word)
+    # measured on the shipped bundle: 20 of 65 by the embedding alone, 41 with the templates
+    assert both_right >= alone_right + 15, (alone_right, both_right)
 
 
 def test_letters_are_not_reranked(engine):
@@ -128,5 +132,6 @@ def test_letters_are_not_reranked(engine):
 
 
 def test_config_defaults_are_the_issues_anchor():
+    """The features are the issue's anchor; the weight is the one chosen on three seeds (templates.py)."""
     c = TemplateConfig()
-    assert (c.fps, c.hand_weight, c.weight) == (15.0, 0.35, 1.0)
+    assert (c.fps, c.hand_weight, c.weight) == (15.0, 0.35, 1.5)

@@ -90,9 +90,10 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
     two_hands = read_pose(POSES / "holistic576_97f.pose")     # both wrists raised throughout
     inputs = [engine.model_input(c) for c in (hello, letter, two_hands)]
     assert [uses_both_hands(x) for x in inputs] == [False, False, True]
+    wholes = engine.pose_encoder.embed_whole(inputs)
     queries = [{"embedding": e.tolist(), "language": lang, "k": 5, "kind": kind,
-                "input": input_json(x)}
-               for e, x in zip(engine.embed_inputs(inputs), inputs, strict=True)
+                "input": input_json(x), "whole": w.tolist()}
+               for e, x, w in zip(engine.embed_inputs(inputs), inputs, wholes, strict=True)
                for lang in (None, "ase", "gss") for kind in ("auto", "signs", "letters", "all")]
     texts = ("hello", "Thank you", "bad", "b", "tree", "wave")
     queries += [{"text": t, "language": lang, "k": 5} for t in texts for lang in (None, "ase")]
@@ -106,7 +107,8 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
         else:
             query = np.array(q["embedding"], np.float32)
             x = inputs[queries.index(q) // 12]
-            py = engine.lookup_embedding(query, q["k"], q["language"], q["kind"], x)
+            whole = np.array(q["whole"], np.float32)
+            py = engine.lookup_embedding(query, q["k"], q["language"], q["kind"], x, whole)
         assert [(m["label"], m["language"], m["source"]) for m in js] == \
             [(m.label, m.language, m.source) for m in py], (q.get("text"), q["language"], q.get("kind"))
         assert np.allclose([m["score"] for m in js], [m.score for m in py], atol=1e-5)

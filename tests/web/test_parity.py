@@ -226,6 +226,15 @@ def test_embeddings_cosine_and_top5_equal(run, engine):
         assert cosine >= MIN_COSINE, (result["name"], cosine)
         assert labels(result["top5"]) == labels(engine.lookup_embedding(py, 5)), result["name"]
         assert labels(result["top5_ase"]) == labels(engine.lookup_embedding(py, 5, "ase")), result["name"]
+        whole = engine.pose_encoder.embed_whole([x])[0]   # how signs are read (engine.read_signs)
+        js_whole = np.array(result["whole"], np.float32)
+        assert float(whole @ js_whole) >= MIN_COSINE * float(np.linalg.norm(js_whole)), result["name"]
+        # read as signs: the page's own input and embedding are within tolerance of these, so close
+        # candidates may trade places; the first and the scores agree
+        signs = engine.lookup_embedding(py, 5, "ase", "signs", x)
+        assert labels(result["top5_signs"])[0] == labels(signs)[0], result["name"]
+        np.testing.assert_allclose([m["score"] for m in result["top5_signs"]], [m.score for m in signs],
+                                   atol=2e-3)
         embedded, worst = embedded + 1, min(worst, cosine)
     assert embedded + refused == sum(c.embed for c in by_name.values())
     assert refused == (0 if engine.bundle.normalization.hands_alone else 3)  # the clips without a body

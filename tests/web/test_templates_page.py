@@ -38,7 +38,8 @@ const results = cases.clips.map((c) => {
     points: web.model.points, plain: c.plain ? Float32Array.from(c.plain) : null, flipped: false };
   const features = templateFeatures(input, web.model, web.fps);
   const distances = templateDistances(cases.words.map((w) => templates.of(w, 'ase')), features);
-  const top = web.vocabulary.lookupEmbedding(Float32Array.from(c.embedding), 5, 'ase', 'signs', false, input);
+  const top = web.vocabulary.lookupEmbedding(Float32Array.from(c.embedding), 5, 'ase', 'signs', false, input,
+    Float32Array.from(c.whole));
   return { features: Array.from(features), distances, top: top.map((m) => [m.label, m.score]) };
 });
 const references = cases.words.map((w) => Array.from(templates.of(w, 'ase')));
@@ -54,8 +55,9 @@ def test_the_page_aligns_and_reranks_as_the_engine_does(default_engine, tmp_path
     write_web_model(engine.bundle, model, words=())
     inputs = [engine.model_input(at_rate(read_pose(p), engine.bundle.fps)) for p in CLIPS]
     embeddings = engine.embed_inputs(inputs)
-    cases = {"words": WORDS, "clips": [{**input_json(x), "embedding": e.tolist()}
-                                       for x, e in zip(inputs, embeddings, strict=True)]}
+    wholes = engine.pose_encoder.embed_whole(inputs)   # signs are read from the whole clip
+    cases = {"words": WORDS, "clips": [{**input_json(x), "embedding": e.tolist(), "whole": w.tolist()}
+                                       for x, e, w in zip(inputs, embeddings, wholes, strict=True)]}
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     args = [str(model), str(tmp_path / "cases.json"), str(tmp_path / "out.json")]
     done = subprocess.run([NODE, "--input-type=module", "-e", SCRIPT, *args],
@@ -66,11 +68,11 @@ def test_the_page_aligns_and_reranks_as_the_engine_does(default_engine, tmp_path
     for word, js in zip(WORDS, out["references"], strict=True):
         py = engine.templates.features(word, "ase")
         np.testing.assert_allclose(np.array(js).reshape(py.shape), py, atol=1e-4)
-    for x, e, js in zip(inputs, embeddings, out["results"], strict=True):
+    for x, e, w, js in zip(inputs, embeddings, wholes, out["results"], strict=True):
         py = template_features(x, fps)
         np.testing.assert_allclose(np.array(js["features"]).reshape(py.shape), py, atol=1e-6)
         want = [distance(engine.templates.features(w, "ase"), py) for w in WORDS]
         np.testing.assert_allclose(js["distances"], want, rtol=1e-4)
-        found = engine.lookup_embedding(e, 5, "ase", kind="signs", model_input=x)
+        found = engine.lookup_embedding(e, 5, "ase", kind="signs", model_input=x, whole=w)
         assert [label for label, _ in js["top"]] == [m.label for m in found]
         np.testing.assert_allclose([s for _, s in js["top"]], [m.score for m in found], atol=1e-5)

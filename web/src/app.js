@@ -272,10 +272,10 @@ async function main() {
   const recognize = async (event) => {
     if (event.input === null) return; // a segment without shoulders
     const began = performance.now();
-    const embedding = await web.poseEncoder.embed(event.input);
+    const { embedding, whole } = await web.poseEncoder.embedViews(event.input);
     const encodeMs = performance.now() - began;
     const results = vocabulary.lookupEmbedding(embedding, TOP_K, page.language, 'auto',
-      usesBothHands(event.input, web.model), event.input);
+      usesBothHands(event.input, web.model), event.input, whole);
     const { input, raw, ...span } = event;
     const sign = { ...span, language: page.language, encodeMs, results };
     if (KEEP_KEYPOINTS) {

@@ -53,11 +53,16 @@ export class PoseEncoder {
    * runtime/model/encoders.py mix_views does.
    */
   async embed(input) {
+    return (await this.embedViews(input)).embedding;
+  }
+
+  /** {embedding: as embed gives it, whole: the whole clip's own embedding (how signs are read)}. */
+  async embedViews(input) {
     const hands = this.handView > 0 ? handsView(input, this.model) : null;
-    const [full, alone] = await this.run(hands ? [input, hands] : [input]);
-    if (!alone) return full;
+    const [whole, alone] = await this.run(hands ? [input, hands] : [input]);
+    if (!alone) return { embedding: whole, whole };
     const w = this.handView;
-    return unit(full.map((v, i) => (1 - w) * v + w * alone[i]));
+    return { embedding: unit(whole.map((v, i) => (1 - w) * v + w * alone[i])), whole };
   }
 
   /** Unit embeddings of model inputs of one length, in one batch. */

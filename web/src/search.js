@@ -82,13 +82,16 @@ export function dictionaryKey(text) {
 /** A taught sign's language that matches every language filter (runtime/vocabulary/personal.py's ANY_LANGUAGE). */
 const ANY_LANGUAGE = '';
 
+/** Row `r` of a flat [N, D] matrix dotted with `query`, rounded to float32 as numpy's float32 product. */
+function rowDot(matrix, dim, r, query) {
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += matrix[r * dim + j] * query[j];
+  return Math.fround(s);
+}
+
 /** Mean and population standard deviation of `rows`' dot products with `query` (rows of unit [N, D]). */
 function dotStats(matrix, dim, rows, query) {
-  const dots = rows.map((r) => {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += matrix[r * dim + j] * query[j];
-    return Math.fround(s);
-  });
+  const dots = rows.map((r) => rowDot(matrix, dim, r, query));
   const mean = dots.reduce((a, b) => a + b, 0) / dots.length;
   const sd = Math.sqrt(dots.reduce((a, b) => a + (b - mean) ** 2, 0) / dots.length);
   return { mean, sd: sd || 1.0 };
@@ -140,9 +143,10 @@ export class Vocabulary {
 
   /**
    * Top-k vocabulary entries for a pose embedding [D] (`bothHands`: its clip raises both hands); signs
-   * are re-ranked by their reference clips where `input`, the clip's model input, is given.
+   * are scored by `whole`, the clip's whole-view embedding, where given, and re-ranked by their
+   * reference clips where `input`, the clip's model input, is given (engine.py's read_signs).
    */
-  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto', bothHands = false, input = null) {
+  lookupEmbedding(embedding, k = 5, language = null, kind = 'auto', bothHands = false, input = null, whole = null) {
     this.checkLanguage(language);
     const allowed = this.kinds ? allowedKinds(kind, this.kindHead, embedding, bothHands, language) : null;
     let hits = this.index.search(embedding, allowed === null ? k * 2 : this.labels.length, language);
@@ -150,6 +154,10 @@ export class Vocabulary {
       const ofKind = hits.filter(({ id }) => allowed.has(this.kinds[id]));
       // auto in a language without entries of that kind: every kind
       hits = ofKind.length || kind !== 'auto' ? ofKind : hits;
+    }
+    if (allowed === ENTRY_KINDS.signs && input && whole) {
+      hits = hits.map(({ id }) => ({ id, score: rowDot(this.embeddings, this.dim, id, whole) }))
+        .sort((a, b) => b.score - a.score);
     }
     if (allowed === ENTRY_KINDS.signs && input && this.templates) {
       hits = this.templates.rerank(hits, hits.map(({ id }) => [this.labels[id], this.languageOf[id]]), input);

@@ -9,7 +9,7 @@ import { BODY, FACE, LEFT_HAND, Layout, RIGHT_HAND } from './layouts.js';
 import { preprocess } from './normalize.js';
 import { frameRepeats } from './recognizer.js';
 
-export const TEMPLATE = { fps: 15, handWeight: 0.35, penalty: 0.1, weight: 1 }; // TemplateConfig
+export const TEMPLATE = { fps: 15, handWeight: 0.35, penalty: 0.1, weight: 1.5 }; // TemplateConfig
 export const FEATURES = 2 * 2 + 2 * 21 * 2;
 
 /** The frames of a clip at `fps` (Python's rate_indices). */

@@ -19,7 +19,7 @@ const read = async (name) => {
 const web = await loadWebModel(read);
 const queries = JSON.parse(readFileSync(queriesFile, 'utf8'));
 // q.input (frames, mask, length, plain of a model input): its hands decide the kind too, and its
-// templates re-rank signs, as in the page
+// templates re-rank signs, as in the page; q.whole: its whole-clip embedding, which signs are read from
 const input = (q) => (q.input ? { frames: Float32Array.from(q.input.frames), mask: Uint8Array.from(q.input.mask),
   length: q.input.length, points: web.model.points,
   plain: q.input.plain ? Float32Array.from(q.input.plain) : null } : null);
@@ -27,7 +27,7 @@ const lookup = (q) => {
   if (q.text !== undefined) return web.vocabulary.lookupText(q.text, q.k, q.language);
   const x = input(q);
   return web.vocabulary.lookupEmbedding(Float32Array.from(q.embedding), q.k, q.language, q.kind ?? 'auto',
-    x ? usesBothHands(x, web.model) : false, x);
+    x ? usesBothHands(x, web.model) : false, x, q.whole ? Float32Array.from(q.whole) : null);
 };
 const results = queries.map((q) => lookup(q)
   .map((m) => ({ label: m.label, language: m.language, score: m.score, source: m.source })));

@@ -53,10 +53,12 @@ async function runCase(c, web, encoder, out) {
   if (c.embed) {
     try {
       const x = preprocess(frames, mask, source, web.model, web.normalization);
-      const embedding = await encoder.embed(x);
+      const { embedding, whole } = await encoder.embedViews(x);
       result.embedding = Array.from(embedding);
+      result.whole = Array.from(whole);
       result.top5 = matches(web.vocabulary.lookupEmbedding(embedding, 5));
       result.top5_ase = matches(web.vocabulary.lookupEmbedding(embedding, 5, 'ase'));
+      result.top5_signs = matches(web.vocabulary.lookupEmbedding(embedding, 5, 'ase', 'signs', false, x, whole));
     } catch (e) {
       result.embed_error = e.message;
     }
