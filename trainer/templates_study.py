@@ -23,7 +23,7 @@ import numpy as np
 from signclip.runtime.pose.timing import at_rate
 from signclip.runtime.recognition.engine import Engine
 from signclip.runtime.recognition.kinds import SIGN
-from signclip.runtime.recognition.templates import TemplateConfig, distances, rerank, template_features
+from signclip.runtime.recognition.templates import TemplateConfig, nearest, rerank, template_features
 
 from .words import ISLR_HELD_OUT, word_clip, word_rows
 
@@ -49,8 +49,10 @@ def test_sets() -> dict:
     return {"ISLR held-out participants": islr, "ASL-App one-clip words, own clips": app}
 
 
-def rankings(engine: Engine, tests: list, app_clips: dict, config: TemplateConfig = TemplateConfig()) -> dict:
-    """ranking name -> each test's rank of its word (0 = first) among the language's signs."""
+def rankings(engine: Engine, tests: list, app_clips: dict, config: TemplateConfig = TemplateConfig(),
+             weights: tuple = ()) -> dict:
+    """ranking name -> each test's rank of its word (0 = first) among the language's signs; `weights`:
+    the shipped ranking again at each of these template weights."""
     v, fps = engine.vocabulary, engine.bundle.fps
     rows = [i for i in range(len(v.labels)) if engine.entry_kinds[i] == SIGN and v.languages[i] == LANGUAGE]
     words = [str(v.labels[i]) for i in rows]
@@ -58,37 +60,42 @@ def rankings(engine: Engine, tests: list, app_clips: dict, config: TemplateConfi
     def features(clip):
         return template_features(engine.model_input(at_rate(clip, fps)), fps, config)
 
-    bundle_refs = [engine.templates.features(w, LANGUAGE) for w in words]
-    app_refs = [features(app_clips[w]) if w in app_clips else r
+    bundle_refs = [engine.templates.features(w, LANGUAGE) for w in words]   # the shown clip first
+    app_refs = [[features(app_clips[w])] if w in app_clips else r[:1]
                 for w, r in zip(words, bundle_refs, strict=True)]
     inputs = [engine.model_input(at_rate(clip, fps)) for _, clip in tests]
     cosines = engine.embed_inputs(inputs) @ v.embeddings[rows].T
     whole = engine.pose_encoder.embed_whole(inputs) @ v.embeddings[rows].T
     right = np.array([words.index(w) for w, _ in tests])
     series = [template_features(x, fps, config) for x in inputs]
-    bundle = np.array([distances(bundle_refs, s, config) for s in series])
-    app = np.array([distances(app_refs, s, config) for s in series])
+    every = np.array([nearest(bundle_refs, s, config) for s in series])
+    shown = np.array([nearest([r[:1] for r in bundle_refs], s, config) for s in series])
+    app = np.array([nearest(app_refs, s, config) for s in series])
 
-    def with_templates(scores, weight=config.weight):
-        return np.array([rerank(c, d, weight) for c, d in zip(scores, bundle, strict=True)])
+    def combined(scores, found, weight):
+        return np.array([rerank(c, d, weight) for c, d in zip(scores, found, strict=True)])
 
     scores = {"encoder alone (hand view mixed in)": cosines,
               "encoder alone (whole clip)": whole,
-              "templates alone (bundle's references)": -bundle,
+              "templates alone (the shown clip of each word)": -shown,
+              "templates alone (bundle's references: each signer's clip)": -every,
               "templates alone (ASL-App's clip of each word)": -app,
-              "encoder (hand view mixed in) + templates, weight 1 (shipped until 2026-12-08)":
-                  with_templates(cosines, 1.0),
-              f"encoder (whole clip) + templates, weight {config.weight:g} (shipped)": with_templates(whole)}
+              "hand view mixed in + templates (shown clip), weight 1 (shipped 2026-12-07)":
+                  combined(cosines, shown, 1.0),
+              f"whole clip + templates, weight {config.weight:g} (shipped)":
+                  combined(whole, every, config.weight)}
+    scores.update({f"whole clip + templates, weight {w:g}": combined(whole, every, w)
+                   for w in weights})
     return {name: (s > s[np.arange(len(s)), right][:, None]).sum(axis=1) for name, s in scores.items()}
 
 
-def study(engine: Engine) -> list:
+def study(engine: Engine, weights: tuple = ()) -> list:
     sets = test_sets()
     app_clips = {r.text: word_clip(r.pose, r.item) for r in word_rows("asl-app")}
     out = []
     for name, tests in sets.items():
         words = np.array([w for w, _ in tests])
-        for ranking, ranks in rankings(engine, tests, app_clips).items():
+        for ranking, ranks in rankings(engine, tests, app_clips, weights=weights).items():
             per_word = ", ".join(f"{w} {np.mean(ranks[words == w] == 0):.2f}/"
                                  f"{np.mean(ranks[words == w] < 5):.2f}"
                                  for w in sorted(set(words))) if len(set(words)) <= 3 else ""
@@ -100,12 +107,18 @@ def study(engine: Engine) -> list:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m signclip.trainer.templates_study", description=__doc__)
     parser.add_argument("--bundle", help="bundle folder (default: the bundled default model)")
+    parser.add_argument("--weights", default="", help="comma-separated template weights to try beside the "
+                        "shipped one, e.g. 1,2,4 (how the shipped weight was chosen)")
     args = parser.parse_args(argv)
+    try:
+        weights = tuple(float(w) for w in args.weights.split(",") if w.strip())
+    except ValueError:
+        parser.error(f"--weights {args.weights}: numbers separated by commas")
     engine = Engine(args.bundle, personal=False)
     print(f"Among the bundle's {LANGUAGE} lexical signs; top-1 / top-5\n")
     print("| clips | ranking | n | top-1 | top-5 | per word (top-1/top-5) |")
     print("|---|---|---|---|---|---|")
-    for r in study(engine):
+    for r in study(engine, weights):
         print(f"| {r.clips} | {r.ranking} | {r.n} | {r.top1:.3f} | {r.top5:.3f} | {r.per_word} |")
 
 

@@ -1,9 +1,11 @@
-"""The bundle's reference clips: one clip of each vocabulary entry, to show how it is signed.
+"""The bundle's reference clips: a clip of each vocabulary entry, to show how it is signed, and for
+words signed by several people one clip of each (sign templates, templates.py).
 
 `references.npz` (written at export, `signclip.export.references`): the upper body and hands
 (BODY_HANDS_75, legs never seen) as x and y in float16, each clip scaled into its own unit box, NaN
 where a point was not seen; `offsets` cut the frames into clips; `labels` and `languages` name each;
-`fps` is the bundle's rate. Depth is left out: drawn in 2D, it would only double the file.
+an entry's first clip is the one shown; `fps` is the bundle's rate. Depth is left out: drawn in 2D,
+it would only double the file.
 """
 
 from __future__ import annotations
@@ -29,15 +31,24 @@ class References:
     languages: np.ndarray  # str [N]
     fps: float
 
+    def rows(self, label: str, language: str) -> np.ndarray:
+        return np.flatnonzero((self.labels == label) & (self.languages == language))
+
     def find(self, label: str, language: str) -> int | None:
-        hits = np.flatnonzero((self.labels == label) & (self.languages == language))
+        hits = self.rows(label, language)
         return int(hits[0]) if len(hits) else None
 
     def clip(self, label: str, language: str) -> PoseClip | None:
-        """The entry's reference clip, in pixels of a REFERENCE_SIZE box, or None where it has none."""
+        """The entry's reference clip (the one shown), or None where it has none."""
         i = self.find(label, language)
-        if i is None:
-            return None
+        return None if i is None else self.clip_at(i)
+
+    def clips(self, label: str, language: str) -> list:
+        """All the entry's reference clips, the one shown first (several signers' for some words)."""
+        return [self.clip_at(int(i)) for i in self.rows(label, language)]
+
+    def clip_at(self, i: int) -> PoseClip:
+        """Reference clip `i`, in pixels of a REFERENCE_SIZE box."""
         raw = self.frames[self.offsets[i]:self.offsets[i + 1]].astype(np.float32)
         mask = ~np.isnan(raw).any(axis=2)
         xy = np.where(mask[..., None], REFERENCE_SIZE * (MARGIN + raw * (1 - 2 * MARGIN)), 0.0)

@@ -530,16 +530,25 @@ class Engine:
     def templates(self) -> ReferenceTemplates:
         """The reference clips as sign templates (templates.py), made on first use."""
         if self._templates is None:
-            self._templates = ReferenceTemplates(self.reference, self.model_input, self.bundle.fps)
+            self._templates = ReferenceTemplates(self.references_of, self.model_input, self.bundle.fps)
         return self._templates
 
     def reference(self, label: str, language: str) -> PoseClip | None:
         """The bundle's reference clip of an entry (how it is signed), or None where it has none."""
+        references = self._loaded_references()
+        return references.clip(label, language) if references else None
+
+    def references_of(self, label: str, language: str) -> list:
+        """All the bundle's reference clips of an entry (for some words, one of each signer)."""
+        references = self._loaded_references()
+        return references.clips(label, language) if references else []
+
+    def _loaded_references(self):
         if self._references is None:
             from ..model.references import load_references
 
             self._references = load_references(self.bundle.path) or False
-        return self._references.clip(label, language) if self._references else None
+        return self._references
 
     # ------------------------------------------------------------ teach
 

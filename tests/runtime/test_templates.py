@@ -13,7 +13,9 @@ from signclip.runtime.recognition.templates import (
     FEATURES,
     TemplateConfig,
     distance,
+    distances,
     mirrored,
+    nearest,
     rerank,
     subsequence_distance,
     template_features,
@@ -54,7 +56,7 @@ def test_subsequence_cost_equals_dtaidistance(engine, hello):
     bundle's reference clips of three words and a held-out participant's HELLO."""
     sub = pytest.importorskip("dtaidistance.subsequence.dtw")
     for word in ("HELLO", "WATER", "MOTHER"):
-        reference = engine.templates.features(word, "ase")
+        reference = engine.templates.features(word, "ase")[0]
         n = len(reference)
         match = sub.subsequence_alignment(reference, hello, use_c=False).best_match()
         theirs = (match.value * n) ** 2  # dtaidistance reports sqrt(cost) / n
@@ -132,6 +134,15 @@ def test_letters_are_not_reranked(engine):
 
 
 def test_config_defaults_are_the_issues_anchor():
-    """The features are the issue's anchor; the weight is the one chosen on three seeds (templates.py)."""
+    """The features are the issue's anchor (the weight was chosen on three seeds: templates.py)."""
     c = TemplateConfig()
-    assert (c.fps, c.hand_weight, c.weight) == (15.0, 0.35, 1.5)
+    assert (c.fps, c.hand_weight) == (15.0, 0.35)
+
+
+def test_a_word_is_as_near_as_the_nearest_of_its_references():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(8, FEATURES)), rng.normal(size=(10, FEATURES))
+    series = np.concatenate([rng.normal(size=(5, FEATURES)), b, rng.normal(size=(5, FEATURES))])
+    found = nearest([[a, b], [a], []], series)
+    assert found[0] == pytest.approx(0.0, abs=1e-12) and found[1] > 0.5 and np.isnan(found[2])
+    np.testing.assert_allclose(found[:2], [min(distances([a, b], series)), distances([a], series)[0]])

@@ -55,15 +55,30 @@ export class References {
     this.fps = entry.fps;
   }
 
+  /** The rows of an entry's clips, the one shown first (several signers' for some words). */
+  rows(label, language) {
+    const out = [];
+    this.entry.labels.forEach((l, j) => { if (l === label && this.entry.languages[j] === language) out.push(j); });
+    return out;
+  }
+
   find(label, language) {
     const i = this.entry.labels.findIndex((l, j) => l === label && this.entry.languages[j] === language);
     return i < 0 ? null : i;
   }
 
-  /** An entry's clip as {frames [T * 75 * 3] (z 0), mask [T * 75]} in its unit box, or null. */
+  /** An entry's shown clip as {frames [T * 75 * 3] (z 0), mask [T * 75]} in its unit box, or null. */
   clip(label, language) {
     const i = this.find(label, language);
-    if (i === null) return null;
+    return i === null ? null : this.clipAt(i);
+  }
+
+  /** All an entry's clips, the one shown first, as clip() gives each. */
+  clips(label, language) {
+    return this.rows(label, language).map((i) => this.clipAt(i));
+  }
+
+  clipAt(i) {
     const [, points, dims] = this.entry.shape;
     const first = this.entry.offsets[i];
     const length = this.entry.offsets[i + 1] - first;

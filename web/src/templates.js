@@ -9,7 +9,7 @@ import { BODY, FACE, LEFT_HAND, Layout, RIGHT_HAND } from './layouts.js';
 import { preprocess } from './normalize.js';
 import { frameRepeats } from './recognizer.js';
 
-export const TEMPLATE = { fps: 15, handWeight: 0.35, penalty: 0.1, weight: 1.5 }; // TemplateConfig
+export const TEMPLATE = { fps: 15, handWeight: 0.35, penalty: 0.1, weight: 5 }; // TemplateConfig
 export const FEATURES = 2 * 2 + 2 * 21 * 2;
 
 /** The frames of a clip at `fps` (Python's rate_indices). */
@@ -94,12 +94,17 @@ export function subsequenceDistance(reference, series, penalty = TEMPLATE.penalt
   return Math.sqrt(best / n);
 }
 
-/** A clip's distance to each reference (NaN for null): the better of the clip and its mirror image,
- * made once for all the references. */
-export function templateDistances(references, features, config = TEMPLATE) {
+/** A clip's distance to each candidate, given as a list of its references' features: to the nearest
+ * (NaN where it has none), the better of the clip and its mirror image, made once for all. */
+export function templateNearest(references, features, config = TEMPLATE) {
   const views = [features, mirrored(features)];
-  return references.map((r) => (r === null ? NaN
-    : Math.min(...views.map((v) => subsequenceDistance(r, v, config.penalty)))));
+  return references.map((refs) => (refs.length === 0 ? NaN
+    : Math.min(...refs.flatMap((r) => views.map((v) => subsequenceDistance(r, v, config.penalty))))));
+}
+
+/** A clip's distance to each reference (NaN for null). */
+export function templateDistances(references, features, config = TEMPLATE) {
+  return templateNearest(references.map((r) => (r === null ? [] : [r])), features, config);
 }
 
 const meanSd = (values) => {
@@ -133,16 +138,17 @@ export class ReferenceTemplates {
       && [BODY, LEFT_HAND, RIGHT_HAND].includes(c)));
   }
 
-  /** An entry's reference as template features, or null where it has none. */
+  /** An entry's references as template features, the shown clip's first; [] where it has none. */
   of(label, language) {
     const key = `${label}\u0000${language}`;
-    if (!this.features.has(key)) this.features.set(key, this.make(label, language));
+    if (!this.features.has(key)) {
+      const made = this.references.clips(label, language).map((c) => this.make(c));
+      this.features.set(key, made.filter((f) => f !== null));
+    }
     return this.features.get(key);
   }
 
-  make(label, language) {
-    const clip = this.references.clip(label, language);
-    if (clip === null) return null;
+  make(clip) {
     try {
       const input = preprocess(clip.frames, clip.mask, this.layout, this.web.model, this.web.normalization);
       return templateFeatures(input, this.web.model, this.references.fps, this.config);
@@ -155,7 +161,7 @@ export class ReferenceTemplates {
   rerank(hits, keys, input) {
     const series = templateFeatures(input, this.web.model, this.web.fps, this.config);
     if (series === null || hits.length < 2) return hits;
-    const distances = templateDistances(keys.map(([label, language]) => this.of(label, language)), series,
+    const distances = templateNearest(keys.map(([label, language]) => this.of(label, language)), series,
       this.config);
     const scores = rerank(hits.map((h) => h.score), distances, this.config.weight);
     return hits.map((h, i) => ({ id: h.id, score: scores[i] }))
