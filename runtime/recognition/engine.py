@@ -409,8 +409,12 @@ class Engine:
 
         Why the whole clip: the hands-alone view mixed into every embedding reads new people's
         letters better, but it shows neither where the hands are nor how they move, which is what
-        tells signs apart (HELLO's hand is B's). Measured on three seeds of the default recipe
-        (docs/evaluation.md): ISLR's held-out participants 0.882 -> 0.923, one-clip words 0.820 -> 0.868."""
+        tells signs apart (HELLO's hand is B's). The encoder alone, mean of three seeds of the default
+        recipe (docs/evaluation.md): ISLR's held-out participants 0.895 -> 0.913, one-clip words
+        0.561 -> 0.651.
+
+        Taught signs are still matched by the mixed embedding (their takes' whole views are not
+        stored), which tells HELLO from THANK-YOU poorly: see the takes table there."""
         if whole is None:
             whole = self.pose_encoder.embed_whole([x])[0]
         ids = np.array([i for i, _ in rows], np.int64)
