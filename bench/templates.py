@@ -12,12 +12,11 @@ against one that answers with letters (no templates).
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-import numpy as np
 from report import add_markdown_option, machine, page_section
 
+from signclip.runtime.cli.bench import timed
 from signclip.runtime.pose.io import read_pose
 from signclip.runtime.recognition.engine import Engine
 from signclip.runtime.recognition.templates import (
@@ -32,13 +31,7 @@ CLIP = Path(__file__).resolve().parents[1] / "tests" / "data" / "words" / "islr_
 
 
 def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up: Numba's compile or cache load, first allocations
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+    return timed(fn, repeats)["median_ms"]  # one untimed call first: Numba's compile or cache load
 
 
 def dtaidistance_dtw():

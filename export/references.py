@@ -80,8 +80,9 @@ def pick_clips(entries: list, read) -> list:
         by_signer: dict = {}
         for i, e in enumerate(candidates):
             by_signer.setdefault(signer(e), []).append(i)
+        shown = signer(candidates[best])
         for who, rows in by_signer.items():
-            if who != signer(candidates[best]):
+            if who != shown:
                 i = rows[typical([clips[r] for r in rows])]
                 picked.append((candidates[i], clips[i]))
     return picked

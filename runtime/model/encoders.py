@@ -108,22 +108,29 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(n, 1e-12)
 
 
-def mix_views(embed, inputs: list, weight: float, whole: np.ndarray | None = None) -> np.ndarray:
-    """Unit embeddings [B, D] of ModelInputs by `embed` (a list of inputs -> unit rows). With weight > 0
-    each clip that shows a body is embedded again by its hands alone, in the same call, and the two
-    are mixed: the hands-alone path learned from many people's photos, the whole clip from few signers.
-    `whole`: the inputs' own embeddings where the caller already has them (only the hands are embedded)."""
+def embed_views(embed, inputs: list, weight: float, whole: np.ndarray | None = None) -> tuple:
+    """(mixed, whole) unit embeddings [B, D] of ModelInputs by `embed` (a list of inputs -> unit rows).
+    With weight > 0 each clip that shows a body is embedded again by its hands alone, in the same
+    call, and the two are mixed: the hands-alone path learned from many people's photos, the whole
+    clip from few signers. `whole`, the clips' own embeddings (how signs are read), comes back too;
+    pass it where the caller already has it (only the hands are embedded)."""
     views = [hands_view(x) for x in inputs] if weight > 0 else []
     mixed = [i for i, v in enumerate(views) if v is not None]
     hands = [views[i] for i in mixed]
     if whole is None:
         out = embed(list(inputs) + hands)
-        out, alone = out[:len(inputs)], out[len(inputs):]
+        whole, alone = out[:len(inputs)], out[len(inputs):]
     else:
-        out, alone = np.array(whole, np.float32), (embed(hands) if hands else None)
+        whole, alone = np.asarray(whole, np.float32), (embed(hands) if hands else None)
+    out = np.array(whole, np.float32)
     if mixed:
         out[mixed] = unit((1.0 - weight) * out[mixed] + weight * alone)
-    return out
+    return out, whole
+
+
+def mix_views(embed, inputs: list, weight: float, whole: np.ndarray | None = None) -> np.ndarray:
+    """The mixed embeddings of embed_views."""
+    return embed_views(embed, inputs, weight, whole)[0]
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,9 @@ class PoseEncoder:
     def embed_whole(self, inputs) -> np.ndarray:
         """Unit embeddings [B, D] of the whole clips, no hand view mixed in (how signs are read)."""
         return self._embed(list(inputs))
+
+    def embed_views(self, inputs) -> tuple:
+        return embed_views(self._embed, list(inputs), self.hand_view)
 
     def _embed(self, inputs: list) -> np.ndarray:
         """One unit embedding per input, in batches padded with a frame mask."""

@@ -22,7 +22,7 @@ import numpy as np
 from ..atomic import atomic_write_bytes
 from ..errors import SignclipError
 from .bundle import Bundle
-from .encoders import EncoderOptions, PoseEncoder, mix_views, pad_batch, unit
+from .encoders import EncoderOptions, PoseEncoder, embed_views, mix_views, pad_batch, unit
 
 NATIVE = "tensorrt-native"   # --provider value that selects this runner
 WORKSPACE = 1 << 30
@@ -276,6 +276,9 @@ class TensorRTPoseEncoder:
 
     def embed_whole(self, inputs) -> np.ndarray:
         return self._embed(list(inputs))
+
+    def embed_views(self, inputs) -> tuple:
+        return embed_views(self._embed, list(inputs), self.hand_view)
 
     def _embed(self, inputs: list) -> np.ndarray:
         out = np.zeros((len(inputs), self.dim), np.float32)

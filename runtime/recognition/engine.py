@@ -434,8 +434,9 @@ class Engine:
         self._check_not_empty(self.label_index)
         check_choice(kind)
         inputs = list(inputs)
-        return [self.lookup_embedding(e, k, language, kind, x)
-                for e, x in zip(self.embed_inputs(inputs), inputs, strict=True)]
+        mixed, whole = self.pose_encoder.embed_views(inputs)  # signs are read from the whole view
+        return [self.lookup_embedding(e, k, language, kind, x, w)
+                for e, x, w in zip(mixed, inputs, whole, strict=True)]
 
     @property
     def dictionary(self) -> Dictionary:

@@ -122,15 +122,9 @@ def nearest(references: list, features: np.ndarray,
                          default=np.nan) for refs in references])
 
 
-def distances(references: list, features: np.ndarray,
-              config: TemplateConfig = TemplateConfig()) -> np.ndarray:
-    """A clip's distance to each reference (NaN for None)."""
-    return nearest([[] if r is None else [r] for r in references], features, config)
-
-
 def distance(reference: np.ndarray, features: np.ndarray, config: TemplateConfig = TemplateConfig()) -> float:
     """A clip's distance to one reference."""
-    return float(distances([reference], features, config)[0])
+    return float(nearest([[reference]], features, config)[0])
 
 
 def rerank(scores: np.ndarray, distances: np.ndarray, weight: float) -> np.ndarray:

@@ -63,8 +63,7 @@ export class References {
   }
 
   find(label, language) {
-    const i = this.entry.labels.findIndex((l, j) => l === label && this.entry.languages[j] === language);
-    return i < 0 ? null : i;
+    return this.rows(label, language)[0] ?? null;
   }
 
   /** An entry's shown clip as {frames [T * 75 * 3] (z 0), mask [T * 75]} in its unit box, or null. */

@@ -102,11 +102,6 @@ export function templateNearest(references, features, config = TEMPLATE) {
     : Math.min(...refs.flatMap((r) => views.map((v) => subsequenceDistance(r, v, config.penalty))))));
 }
 
-/** A clip's distance to each reference (NaN for null). */
-export function templateDistances(references, features, config = TEMPLATE) {
-  return templateNearest(references.map((r) => (r === null ? [] : [r])), features, config);
-}
-
 const meanSd = (values) => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
