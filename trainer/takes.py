@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from signclip.runtime.pose.timing import at_rate
 from signclip.runtime.recognition.engine import Engine
 
 from .words import ISLR_HELD_OUT, word_clip, word_rows
@@ -39,12 +40,13 @@ class TakesRow:
     gain_sd: float
 
 
-def held_out_clips() -> dict:
-    """participant -> word -> that participant's clips of it (PoseClips)."""
+def held_out_clips(fps: float) -> dict:
+    """participant -> word -> that participant's clips of it (PoseClips at `fps`, as `signclip`
+    reads a video for the bundle)."""
     out: dict = defaultdict(lambda: defaultdict(list))
     for r in word_rows("islr", hold_out_signers=ISLR_HELD_OUT):
         if r.split == "test":
-            out[r.signer][r.text].append(word_clip(r.pose, r.item))
+            out[r.signer][r.text].append(at_rate(word_clip(r.pose, r.item), fps))
     return out
 
 
@@ -72,11 +74,11 @@ def draw_once(engine: Engine, clips: dict, people: int, takes: int, rng) -> tupl
 
 def measure(bundle=None, draws: int = 20, seed: int = 0) -> list:
     """The table: each (people, takes), `draws` random draws each, beside the bundle alone."""
-    clips = held_out_clips()
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as home:
         os.environ["SIGNCLIP_HOME"] = home  # never the user's own taught signs
         engine = Engine(bundle)
+        clips = held_out_clips(engine.bundle.fps)
         rows = []
         for people in PEOPLE:
             for takes in TAKES:

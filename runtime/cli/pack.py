@@ -53,9 +53,11 @@ def _describe(shelf, name: str) -> str:
     return f"{name}: {plural(len(vocab), 'word')}, {plural(examples, 'example')} ({shelf.store(name).path})"
 
 
-def _embed(engine, clips: list) -> tuple:
-    """Unit embeddings and file names of clips; a clip that cannot be read stops before any change."""
-    return engine.embed_clips([engine.read(p) for p in clips]), [Path(p).name for p in clips]
+def _examples(engine, paths: list) -> tuple:
+    """Unit embeddings, file names and takes of clips; a clip that cannot be read stops before any
+    change."""
+    clips = [engine.read(p) for p in paths]
+    return engine.embed_clips(clips), [Path(p).name for p in paths], engine.takes(clips)
 
 
 def run(args) -> int:
@@ -74,13 +76,13 @@ def run(args) -> int:
     if args.action == "build":
         vocab = PersonalVocabulary.empty(engine.dim, engine.bundle.model_hash)
         for word, clips in plan.items():
-            embeddings, sources = _embed(engine, clips)
-            vocab = vocab.with_examples(word, embeddings, sources, language)
+            embeddings, sources, takes = _examples(engine, clips)
+            vocab = vocab.with_examples(word, embeddings, sources, language, takes)
         shelf.replace(args.name, vocab)
         print(f"built {_describe(shelf, args.name)}")
     elif args.action == "add":
-        embeddings, sources = _embed(engine, args.clips)
-        shelf.add(args.name, word, embeddings, sources, language)
+        embeddings, sources, takes = _examples(engine, args.clips)
+        shelf.add(args.name, word, embeddings, sources, language, takes)
         print(f"added {plural(len(args.clips), 'example')} of {word} to {_describe(shelf, args.name)}")
     elif args.action == "list":
         names = [args.name] if args.name else shelf.names()

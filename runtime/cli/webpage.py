@@ -97,19 +97,35 @@ def _spelling(folder: Path, words, signs=frozenset()) -> dict:
             "words": _word_lists(folder, words), "signs": sorted(list(s) for s in signs)}
 
 
-def taught_entries(folder: Path, taught, calibration) -> dict | None:
+def taught_entries(folder: Path, taught, calibration, fps: float) -> dict | None:
     """Taught signs (`Engine.taught()`: (source, vocabulary) pairs) as the page's `vocabulary.taught`:
-    one prototype per sign, and which rows the calibration reads (`Engine.calibration_rows`)."""
+    one prototype per sign, which rows the calibration reads (`Engine.calibration_rows`), and the
+    kept takes, shaped as the reference clips (`web_references`) and named by their sign."""
     taught = [(source, vocab) for source, vocab in taught if len(vocab)]
     if not taught:
         return None
     prototypes = np.concatenate([vocab.prototypes for _, vocab in taught])
+    takes = [(str(vocab.labels[row]), str(vocab.languages[row]), t)
+             for _, vocab in taught for row in range(len(vocab)) for t in vocab.takes_of(row)]
+    kept = (_clips_file(folder, "taught-takes.f16", [t for _, _, t in takes], [la for la, _, _ in takes],
+                        [lg for _, lg, _ in takes], fps) if takes else None)
     return {"labels": [str(x) for _, vocab in taught for x in vocab.labels],
             "languages": [str(x) for _, vocab in taught for x in vocab.languages],
             "sources": [source for source, vocab in taught for _ in vocab.labels],
             "embeddings": _float32_file(folder, "taught.f32", prototypes),
             "calibration": None if calibration is None else {"clip_rows": calibration[0].tolist(),
-                                                             "text_rows": calibration[1].tolist()}}
+                                                             "text_rows": calibration[1].tolist()},
+            "takes": kept}
+
+
+def _clips_file(folder: Path, name: str, clips: list, labels: list, languages: list, fps: float) -> dict:
+    """Clips float16 [T, 75, 2] (NaN = not seen) as one raw little-endian file, with where each starts
+    and what each is of: the page's References."""
+    frames = np.concatenate(clips)
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in clips])])
+    return {**_file(folder, name, np.ascontiguousarray(frames, dtype="<f2").tobytes()),
+            "shape": list(frames.shape), "offsets": offsets.tolist(), "labels": list(labels),
+            "languages": list(languages), "fps": float(fps)}
 
 
 def web_references(folder: Path, bundle: Bundle) -> dict | None:
@@ -120,10 +136,9 @@ def web_references(folder: Path, bundle: Bundle) -> dict | None:
     refs = load_references(bundle.path)
     if refs is None:
         return None
-    data = np.ascontiguousarray(refs.frames, dtype="<f2").tobytes()
-    return {**_file(folder, "references.f16", data), "shape": list(refs.frames.shape),
-            "offsets": refs.offsets.tolist(), "labels": refs.labels.tolist(),
-            "languages": refs.languages.tolist(), "fps": refs.fps}
+    clips = [refs.frames[a:b] for a, b in zip(refs.offsets[:-1], refs.offsets[1:], strict=True)]
+    return _clips_file(folder, "references.f16", clips, refs.labels.tolist(), refs.languages.tolist(),
+                       refs.fps)
 
 
 def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None,
@@ -146,7 +161,7 @@ def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=()
         vocabulary["clips"] = {"labels": v.clip_labels.tolist(), "languages": v.clip_languages.tolist(),
                                "texts": v.clip_texts.tolist(),
                                "embeddings": _float32_file(folder, "clips.f32", v.clip_embeddings)}
-    if (entries := taught_entries(folder, taught, calibration)) is not None:
+    if (entries := taught_entries(folder, taught, calibration, meta["fps"])) is not None:
         vocabulary["taught"] = entries
     if (bundle.path / CREDITS_FILE).is_file():
         shutil.copyfile(bundle.path / CREDITS_FILE, folder / CREDITS_FILE)

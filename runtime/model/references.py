@@ -49,11 +49,16 @@ class References:
 
     def clip_at(self, i: int) -> PoseClip:
         """Reference clip `i`, in pixels of a REFERENCE_SIZE box."""
-        raw = self.frames[self.offsets[i]:self.offsets[i + 1]].astype(np.float32)
-        mask = ~np.isnan(raw).any(axis=2)
-        xy = np.where(mask[..., None], REFERENCE_SIZE * (MARGIN + raw * (1 - 2 * MARGIN)), 0.0)
-        frames = np.concatenate([xy, np.zeros_like(xy[..., :1])], axis=2).astype(np.float32)
-        return PoseClip(BODY_HANDS_75, frames, mask, self.fps, REFERENCE_SIZE, REFERENCE_SIZE)
+        return boxed_clip(self.frames[self.offsets[i]:self.offsets[i + 1]], self.fps)
+
+
+def boxed_clip(raw: np.ndarray, fps: float) -> PoseClip:
+    """A clip stored by `unit_box` (float16 [T, 75, 2], NaN unseen), in pixels of a REFERENCE_SIZE box."""
+    raw = np.asarray(raw, np.float32)
+    mask = ~np.isnan(raw).any(axis=2)
+    xy = np.where(mask[..., None], REFERENCE_SIZE * (MARGIN + raw * (1 - 2 * MARGIN)), 0.0)
+    frames = np.concatenate([xy, np.zeros_like(xy[..., :1])], axis=2).astype(np.float32)
+    return PoseClip(BODY_HANDS_75, frames, mask, fps, REFERENCE_SIZE, REFERENCE_SIZE)
 
 
 def load_references(path) -> References | None:

@@ -16,6 +16,7 @@ from ..errors import SignclipError
 from ..model.bundle import Bundle, load_bundle
 from ..model.encoders import EncoderOptions, PoseEncoder, TextEncoder
 from ..model.index import IndexKind, VectorIndex
+from ..model.references import boxed_clip, load_references, unit_box
 from ..pose.clip import PoseClip
 from ..pose.io import is_pose_file, read_pose
 from ..pose.normalize import ModelInput, preprocess
@@ -24,6 +25,7 @@ from ..vocabulary.packs import PackShelf
 from ..vocabulary.packs import restore_command as pack_restore_command
 from ..vocabulary.personal import (
     ANY_LANGUAGE,
+    TAKE_SHAPE,
     PersonalVocabulary,
     clean_label,
     clean_language,
@@ -170,6 +172,7 @@ class Engine:
         self._entry_kinds = None
         self._references = None  # the bundle's reference clips, read on first use
         self._templates = None
+        self._taught_templates: tuple = ((), {})  # (the taught vocabularies, their takes' templates)
         self.kind_head = KindHead.from_meta(self.bundle.meta)  # tells a lexical sign from a letter
 
     # ------------------------------------------------------------ encoders
@@ -397,11 +400,23 @@ class Engine:
             of_kind = [(i, s) for i, s in rows if self.entry_kinds[i] in allowed]
             # auto in a language without entries of that kind (no lexical signs of gss): all kinds
             rows = of_kind if of_kind or kind != "auto" else rows
+        taught = self._personal_matches(embedding, k, language)
         if allowed == ENTRY_KINDS["signs"] and model_input is not None and rows:
             rows = self.read_signs(rows, model_input, whole)
+            # a taught word the bundle has is read through its takes (templates), not beside it
+            named = {(dictionary_key(v.labels[i]), str(v.languages[i])) for i, _ in rows}
+            taught = [m for m in taught if not self._read_as_bundle_sign(m, named)]
         found = [Match(str(v.labels[i]), str(v.languages[i]), str(v.texts[i]), float(s), "bundle")
                  for i, s in rows[:k * 2]]  # spare rows survive de-duplication
-        return merge(found + self._personal_matches(embedding, k, language), k)
+        return merge(found + taught, k)
+
+    def _read_as_bundle_sign(self, m: Match, named: set) -> bool:
+        """Whether a taught match's takes re-rank a bundle sign among `named` ((folded label,
+        language) of the candidates) instead of standing beside it."""
+        key = dictionary_key(m.label)
+        if not self.taught_templates().get((key, m.language)):
+            return False  # no take kept (taught before takes were): it stands as it is
+        return any(k == key and m.language in (lang, ANY_LANGUAGE) for k, lang in named)
 
     def read_signs(self, rows: list, x: ModelInput, whole: np.ndarray | None = None) -> list:
         """(row, score) sign candidates scored by the whole clip `x`'s embedding, then re-ranked by
@@ -413,8 +428,10 @@ class Engine:
         recipe (docs/evaluation.md): ISLR's held-out participants 0.895 -> 0.913, one-clip words
         0.561 -> 0.651.
 
-        Taught signs are still matched by the mixed embedding (their takes' whole views are not
-        stored), which tells HELLO from THANK-YOU poorly: see the takes table there."""
+        A taught word that the bundle has (the same folded spelling, in its language or any) adds
+        its takes to the word's templates and is not matched beside it: matched by its prototype,
+        a mixed embedding, one person's HELLO took other people's THANK-YOU (docs/evaluation.md's
+        takes table). Taught words the bundle lacks keep their prototype."""
         if whole is None:
             whole = self.pose_encoder.embed_whole([x])[0]
         ids = np.array([i for i, _ in rows], np.int64)
@@ -422,7 +439,27 @@ class Engine:
         order = np.argsort(-scores, kind="stable")
         rows = [(int(ids[i]), float(scores[i])) for i in order]
         v = self.vocabulary
-        return self.templates.rerank(rows, [(v.labels[i], v.languages[i]) for i, _ in rows], x)
+        keys = [(str(v.labels[i]), str(v.languages[i])) for i, _ in rows]
+        taught = self.taught_templates()
+        more = [taught.get((dictionary_key(la), lg), []) + taught.get((dictionary_key(la), ANY_LANGUAGE), [])
+                for la, lg in keys]
+        return self.templates.rerank(rows, keys, x, more)
+
+    def taught_templates(self) -> dict:
+        """{(folded label, language): template features of its taught takes}, personal and packs,
+        made again whenever one of their files changed."""
+        taught = tuple(vocab for _, vocab in self.taught())
+        made_for, found = self._taught_templates
+        if len(made_for) != len(taught) or any(a is not b for a, b in zip(made_for, taught, strict=True)):
+            found = {}
+            for vocab in taught:
+                for row, (label, language) in enumerate(zip(vocab.labels, vocab.languages, strict=True)):
+                    clips = [boxed_clip(t, self.bundle.fps) for t in vocab.takes_of(row)]
+                    features = [f for f in map(self.templates.template, clips) if f is not None]
+                    if features:
+                        found.setdefault((dictionary_key(label), str(language)), []).extend(features)
+            self._taught_templates = (taught, found)
+        return found
 
     def lookup_clips(self, clips, k: int = 5, language: str | None = None, kind: str = "auto") -> list:
         """One top-k list per clip; all clips go through the encoder in shared batches."""
@@ -550,8 +587,6 @@ class Engine:
 
     def _loaded_references(self):
         if self._references is None:
-            from ..model.references import load_references
-
             self._references = load_references(self.bundle.path) or False
         return self._references
 
@@ -563,12 +598,25 @@ class Engine:
         return self.store
 
     def teach(self, label: str, clips, sources, language: str | None = None) -> PersonalVocabulary:
-        """Add clips as examples of `label`; saved under the store's lock; later lookups include it."""
+        """Add clips as examples of `label`, each take kept; saved under the store's lock; later
+        lookups include it."""
         store = self._store()
         label, language = clean_label(label), clean_language(language)  # before the encoder runs
-        embeddings = self.embed_clips(clips)
-        return store.change(lambda v: v.with_examples(label, embeddings, sources, language),
+        clips = list(clips)
+        embeddings, takes = self.embed_clips(clips), self.takes(clips)
+        return store.change(lambda v: v.with_examples(label, embeddings, sources, language, takes),
                             self.restore_command)
+
+    def takes(self, clips) -> list:
+        """Each clip as a taught example keeps it: at the bundle's rate in its unit box (as the
+        bundle's reference clips), float16 [T, 75, 2]; empty where it shows no point."""
+        out = []
+        for clip in clips:
+            try:
+                out.append(unit_box(at_rate(clip, self.bundle.fps)))
+            except SignclipError:
+                out.append(np.zeros((0, *TAKE_SHAPE), np.float16))
+        return out
 
     def forget(self, label: str, language: str | None = None) -> PersonalVocabulary:
         return self._store().change(lambda v: v.without(label, language), self.restore_command)

@@ -154,23 +154,27 @@ class ReferenceTemplates:
         """The entry's reference clips as template features, the shown clip's first; [] if none."""
         key = (label, language)
         if key not in self._features:
-            self._features[key] = [f for f in map(self._template, self._references(label, language))
+            self._features[key] = [f for f in map(self.template, self._references(label, language))
                                    if f is not None]
         return self._features[key]
 
-    def _template(self, clip) -> np.ndarray | None:
+    def template(self, clip) -> np.ndarray | None:
+        """A clip's template features, None where it has no location."""
         try:
             return template_features(self._prepare(clip), self.fps, self.config)
         except SignclipError:  # a reference without shoulders (a hand alone) has no location
             return None
 
-    def rerank(self, rows: list, keys: list, x: ModelInput) -> list:
+    def rerank(self, rows: list, keys: list, x: ModelInput, more: list | None = None) -> list:
         """(row, score) candidates, their (label, language) `keys`, re-ranked by how well their
-        references align with the clip `x`, best first; unchanged where the clip has no location."""
+        references (and each one's `more` template features: taught takes) align with the clip `x`,
+        best first; unchanged where the clip has no location."""
         series = template_features(x, self.fps, self.config)
         if series is None or len(rows) < 2:
             return rows
-        found = nearest([self.features(label, language) for label, language in keys], series, self.config)
+        more = more or [[] for _ in keys]
+        found = nearest([self.features(label, language) + extra
+                         for (label, language), extra in zip(keys, more, strict=True)], series, self.config)
         scores = rerank(np.array([s for _, s in rows], np.float64), found, self.config.weight)
         order = np.argsort(-scores, kind="stable")
         return [(rows[i][0], float(scores[i])) for i in order]

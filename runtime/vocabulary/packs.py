@@ -103,10 +103,11 @@ class PackShelf:
                                 f"(signclip pack build NAME FOLDER)")
         return self.store(name).current()
 
-    def add(self, name: str, label: str, embeddings, sources, language: str = ANY_LANGUAGE
-            ) -> PersonalVocabulary:
-        """Examples added to a pack's word (the pack is created if new), under the pack's lock."""
-        return self.store(name).change(lambda v: v.with_examples(label, embeddings, sources, language),
+    def add(self, name: str, label: str, embeddings, sources, language: str = ANY_LANGUAGE,
+            takes: list | None = None) -> PersonalVocabulary:
+        """Examples (and their takes) added to a pack's word (the pack is created if new), under the
+        pack's lock."""
+        return self.store(name).change(lambda v: v.with_examples(label, embeddings, sources, language, takes),
                                        restore_command(name))
 
     def replace(self, name: str, vocab: PersonalVocabulary) -> PersonalVocabulary:

@@ -1,7 +1,9 @@
 """Personal vocabulary: signs a user taught, stored as prototype embeddings (few-shot prompting).
 
 A sign's prototype is the mean of its examples' unit embeddings, renormalized (the paper's class
-prototype); every example is kept so that teaching more examples refines it. One `.npz` per model
+prototype); every example is kept so that teaching more examples refines it, and so is each take's
+clip (as the bundle's reference clips are kept: `model/references.py`'s unit box, float16), which
+makes the take a sign template of its word (engine.py's read_signs). One `.npz` per model
 in the user's data folder, keyed by embedding size and the pose encoder's hash; written atomically.
 Labels are checked once, when taught (`clean_label`). Locking, the last good copy and recovery are
 `personal_store.py`'s.
@@ -21,11 +23,12 @@ from ..atomic import atomic_write_bytes
 from ..errors import SignclipError
 from ..home import data_dir
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2           # 2: each example's take kept (take_frames, take_offsets); 1 read as without
 ANY_LANGUAGE = ""            # a sign taught without --language matches every language filter
 LABEL_MAX = 64               # characters of a taught label (Unicode code points, after NFC)
 LANGUAGE_MAX = 16            # characters of a taught sign's language code
 ARRAYS = ("labels", "languages", "prototypes", "examples", "example_sign", "example_sources")
+TAKE_ARRAYS = ("take_frames", "take_offsets")  # absent from format 1 files
 # Bidirectional overrides and isolates reorder the text around them on screen (a label could show
 # as another word); they count as control characters here, with the C0/C1 controls.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -65,6 +68,21 @@ def _nfc(values: np.ndarray) -> np.ndarray:
     return np.array([unicodedata.normalize("NFC", str(v)) for v in values], dtype=str)
 
 
+TAKE_SHAPE = (75, 2)  # BODY_HANDS_75's x and y, as model/references.py stores a clip
+
+
+def pack_takes(takes: list) -> tuple:
+    """(take_frames, take_offsets) of a list of takes [T, 75, 2] (T = 0: not kept)."""
+    frames = [np.zeros((0, *TAKE_SHAPE), np.float16), *[np.asarray(t, np.float16) for t in takes]]
+    frames = np.concatenate(frames)
+    return frames, np.concatenate([[0], np.cumsum([len(t) for t in takes])]).astype(np.int64)
+
+
+def no_takes(examples: int) -> tuple:
+    """(take_frames, take_offsets) of `examples` examples whose takes were not kept."""
+    return pack_takes([np.zeros((0, *TAKE_SHAPE), np.float16)] * examples)
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
@@ -81,12 +99,14 @@ class PersonalVocabulary:
     examples: np.ndarray          # (E, D) float32, unit rows
     example_sign: np.ndarray      # (E,) int64, row of `labels` each example belongs to
     example_sources: np.ndarray   # (E,) str, the file each example came from
+    take_frames: np.ndarray       # (sum T, 75, 2) float16, each example's clip in its unit box, NaN unseen
+    take_offsets: np.ndarray      # (E + 1,) int64, where each example's take starts (empty: not kept)
 
     @classmethod
     def empty(cls, dim: int, model_hash: str) -> PersonalVocabulary:
         s = np.zeros(0, dtype=str)
         return cls(dim, model_hash, s, s, np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32),
-                   np.zeros(0, np.int64), s)
+                   np.zeros(0, np.int64), s, *no_takes(0))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -97,17 +117,30 @@ class PersonalVocabulary:
         return [(str(la), str(lg), int(c)) for la, lg, c in zip(self.labels, self.languages, counts,
                                                                    strict=True)]
 
+    def take(self, example: int) -> np.ndarray:
+        """Example `example`'s take, float16 [T, 75, 2] (T = 0 where it was not kept)."""
+        return self.take_frames[self.take_offsets[example]:self.take_offsets[example + 1]]
+
+    def takes_of(self, row: int) -> list:
+        """The kept takes of sign `row`, in the order they were taught."""
+        return [t for t in map(self.take, np.flatnonzero(self.example_sign == row)) if len(t)]
+
     def _find(self, label: str, language: str) -> int:
         hits = np.flatnonzero((_nfc(self.labels) == label) & (self.languages == language))
         return int(hits[0]) if len(hits) else -1
 
-    def with_examples(self, label: str, embeddings: np.ndarray, sources, language: str = ANY_LANGUAGE
-                      ) -> PersonalVocabulary:
-        """A new vocabulary with the examples added to `label` (created if new); prototype refit."""
+    def with_examples(self, label: str, embeddings: np.ndarray, sources, language: str = ANY_LANGUAGE,
+                      takes: list | None = None) -> PersonalVocabulary:
+        """A new vocabulary with the examples added to `label` (created if new); prototype refit.
+        `takes`: each example's clip as model/references.py's unit_box gives it (None: not kept)."""
         label, language = clean_label(label), clean_language(language)
         embeddings = np.asarray(embeddings, np.float32)
         if embeddings.ndim != 2 or embeddings.shape[1] != self.dim or len(embeddings) == 0:
             raise SignclipError(f"teach needs at least one {self.dim}-dim embedding, got {embeddings.shape}")
+        takes = [np.zeros((0, *TAKE_SHAPE), np.float16)] * len(embeddings) if takes is None else list(takes)
+        if len(takes) != len(embeddings) or any(np.shape(t)[1:] != TAKE_SHAPE for t in takes):
+            raise SignclipError(f"teach needs one [T, 75, 2] take per example, got {len(takes)} for "
+                                f"{len(embeddings)}")
         labels, languages, prototypes = self.labels, self.languages, self.prototypes
         row = self._find(label, language)
         if row < 0:
@@ -120,8 +153,12 @@ class PersonalVocabulary:
         example_sources = np.append(self.example_sources, [str(s) for s in sources]).astype(str)
         prototypes = prototypes.copy()
         prototypes[row] = _unit(examples[example_sign == row].mean(axis=0))
+        frames, offsets = pack_takes(takes)
+        take_frames = np.concatenate([self.take_frames, frames])
+        take_offsets = np.concatenate([self.take_offsets, self.take_offsets[-1] + offsets[1:]])
         return replace(self, labels=labels, languages=languages, prototypes=prototypes,
-                       examples=examples, example_sign=example_sign, example_sources=example_sources)
+                       examples=examples, example_sign=example_sign, example_sources=example_sources,
+                       take_frames=take_frames, take_offsets=take_offsets)
 
     def without(self, label: str, language: str | None = None) -> PersonalVocabulary:
         """A new vocabulary without `label` (in every language, or only in `language`)."""
@@ -135,15 +172,17 @@ class PersonalVocabulary:
         new_row = np.full(len(self.labels), -1, np.int64)
         new_row[keep] = np.arange(len(keep))
         ex_keep = new_row[self.example_sign] >= 0
+        take_frames, take_offsets = pack_takes([self.take(int(i)) for i in np.flatnonzero(ex_keep)])
         return replace(self, labels=self.labels[keep], languages=self.languages[keep],
                        prototypes=self.prototypes[keep], examples=self.examples[ex_keep],
                        example_sign=new_row[self.example_sign[ex_keep]],
-                       example_sources=self.example_sources[ex_keep])
+                       example_sources=self.example_sources[ex_keep],
+                       take_frames=take_frames, take_offsets=take_offsets)
 
     def to_bytes(self) -> bytes:
         meta = {"format": FORMAT_VERSION, "embedding_dim": self.dim, "model_hash": self.model_hash}
         buf = io.BytesIO()
-        np.savez(buf, meta=np.array(json.dumps(meta)), **{k: getattr(self, k) for k in ARRAYS})
+        np.savez(buf, meta=np.array(json.dumps(meta)), **{k: getattr(self, k) for k in ARRAYS + TAKE_ARRAYS})
         return buf.getvalue()
 
 
@@ -171,6 +210,7 @@ def parse_personal(data: bytes, dim: int, model_hash: str, path: Path) -> Person
                 raise UnreadableVocabulary(path, f"the archive lacks {', '.join(missing)}")
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in ARRAYS}
+            takes = tuple(z[k] for k in TAKE_ARRAYS) if TAKE_ARRAYS[0] in z.files else None
         file_dim = int(meta["embedding_dim"])
         file_hash = str(meta["model_hash"])
     except UnreadableVocabulary:
@@ -189,19 +229,32 @@ def parse_personal(data: bytes, dim: int, model_hash: str, path: Path) -> Person
                                    np.asarray(arrays["prototypes"], np.float32).reshape(-1, dim),
                                    np.asarray(arrays["examples"], np.float32).reshape(-1, dim),
                                    arrays["example_sign"].astype(np.int64),
-                                   arrays["example_sources"].astype(str))
+                                   arrays["example_sources"].astype(str),
+                                   *_takes(takes, len(arrays["example_sign"])))
     except (ValueError, TypeError) as e:
         raise UnreadableVocabulary(path, f"its arrays do not fit {dim} dimensions") from e
     if (len(vocab.prototypes) != len(vocab.labels) or len(vocab.languages) != len(vocab.labels)
             or len(vocab.examples) != len(vocab.example_sign)
             or len(vocab.example_sources) != len(vocab.example_sign)):
         raise UnreadableVocabulary(path, "its arrays differ in length")
+    offsets = vocab.take_offsets
+    if (len(offsets) != len(vocab.example_sign) + 1 or offsets[0] != 0 or (np.diff(offsets) < 0).any()
+            or offsets[-1] != len(vocab.take_frames)):
+        raise UnreadableVocabulary(path, "its takes' offsets do not cut its take frames into its examples")
     if len(vocab.example_sign) and not (0 <= vocab.example_sign.min() <= vocab.example_sign.max()
                                         < len(vocab.labels)):
         raise UnreadableVocabulary(path, "its examples point at signs it does not hold")
     if not (np.isfinite(vocab.prototypes).all() and np.isfinite(vocab.examples).all()):
         raise UnreadableVocabulary(path, "its embeddings hold NaN or infinite values")
     return vocab
+
+
+def _takes(takes: tuple | None, examples: int) -> tuple:
+    """(take_frames, take_offsets) as read: a format 1 file kept no takes."""
+    if takes is None:
+        return no_takes(examples)
+    frames, offsets = takes
+    return np.asarray(frames, np.float16).reshape(-1, *TAKE_SHAPE), np.asarray(offsets, np.int64).reshape(-1)
 
 
 def read_personal(path: Path, dim: int, model_hash: str) -> PersonalVocabulary:

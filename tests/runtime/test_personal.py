@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,49 @@ def test_other_embedding_size_is_a_clear_error(tmp_path):
     path.write_bytes(b"garbage")
     with pytest.raises(SignclipError, match="unreadable"):
         read_personal(path, 8, "h")
+
+
+def takes(*lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.random((n, 75, 2)).astype(np.float16) for n in lengths]
+
+
+def test_every_take_is_kept_with_its_example_through_remove_and_the_file(tmp_path):
+    a, b, c = takes(4, 0, 6)
+    v = PersonalVocabulary.empty(8, "h").with_examples("SOUP", unit_rows(2, 8), ["a", "b"], "ase", [a, b])
+    v = v.with_examples("TREE", unit_rows(1, 8, seed=1), ["c"], "ase", [c])
+    assert v.take_offsets.tolist() == [0, 4, 4, 10]
+    assert [t.shape[0] for t in v.takes_of(0)] == [4] and np.array_equal(v.takes_of(1)[0], c)
+    w = v.without("SOUP")
+    assert w.take_offsets.tolist() == [0, 6] and np.array_equal(w.takes_of(0)[0], c)
+    write_personal(v, tmp_path / "p.npz")
+    r = read_personal(tmp_path / "p.npz", 8, "h")
+    assert np.array_equal(r.take_frames, v.take_frames) and r.take_offsets.tolist() == [0, 4, 4, 10]
+    with pytest.raises(SignclipError, match="one \\[T, 75, 2\\] take per example"):
+        v.with_examples("X", unit_rows(2, 8), ["d", "e"], takes=[a])
+
+
+def test_a_file_from_before_takes_were_kept_reads_without_them(tmp_path):
+    """Format 1 (no take arrays): the signs and examples as they were, no take; taught on, the new
+    examples' takes are kept beside them."""
+    import io
+    import json
+
+    v = PersonalVocabulary.empty(8, "h").with_examples("X", unit_rows(2, 8), ["1", "2"])
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps({"format": 1, "embedding_dim": 8, "model_hash": "h"})),
+             **{k: getattr(v, k) for k in ("labels", "languages", "prototypes", "examples", "example_sign",
+                                              "example_sources")})
+    (tmp_path / "old.npz").write_bytes(buf.getvalue())
+    old = read_personal(tmp_path / "old.npz", 8, "h")
+    assert old.signs() == [("X", "", 2)] and old.takes_of(0) == [] and old.take_offsets.tolist() == [0, 0, 0]
+    more = old.with_examples("X", unit_rows(1, 8, seed=2), ["3"], takes=takes(5))
+    assert [len(t) for t in more.takes_of(0)] == [5]
+
+
+def test_takes_that_do_not_fit_the_examples_are_a_damaged_file(tmp_path):
+    v = PersonalVocabulary.empty(8, "h").with_examples("X", unit_rows(1, 8), ["1"], takes=takes(3))
+    bad = dataclasses.replace(v, take_offsets=np.array([0, 5]))
+    (tmp_path / "p.npz").write_bytes(bad.to_bytes())
+    with pytest.raises(SignclipError, match="takes' offsets"):
+        read_personal(tmp_path / "p.npz", 8, "h")

@@ -146,3 +146,26 @@ def test_a_word_is_as_near_as_the_nearest_of_its_references():
     assert found[0] == pytest.approx(0.0, abs=1e-12) and found[1] > 0.5 and np.isnan(found[2])
     alone = distance(a, series)
     np.testing.assert_allclose(found[:2], [min(alone, distance(b, series)), alone])
+
+
+def test_a_taught_word_the_bundle_has_adds_its_takes_to_the_words_templates(signclip_home):
+    """Teaching HELLO (any spelling) keeps the take and makes it a template of the bundle's HELLO, read
+    among the signs through it; a taught word stands beside the bundle's only where they are read as
+    letters (the mixed prototype confused one person's HELLO with others' THANK-YOU)."""
+    from signclip.runtime.recognition.dictionary import dictionary_key
+    from signclip.runtime.recognition.engine import Engine
+
+    engine = Engine()
+    clip = at_rate(read_pose(ISLR_HELLO), engine.bundle.fps)
+    x = engine.model_input(clip)
+    embedding = engine.embed_inputs([x])[0]
+    before = engine.lookup_embedding(embedding, 5, "ase", "signs", x)
+    engine.teach("hello", [read_pose(ISLR_HELLO)], ["hello.pose"], "ase")
+    take = engine.personal.takes_of(0)
+    assert len(take) == 1 and take[0].shape == (clip.num_frames, 75, 2) and take[0].dtype == np.float16
+    assert len(engine.taught_templates()[(dictionary_key("HELLO"), "ase")]) == 1
+    signs = engine.lookup_embedding(embedding, 5, "ase", "signs", x)
+    assert [m.source for m in signs] == ["bundle"] * 5 and signs[0].label == "HELLO"
+    assert signs[0].score > next(m.score for m in before if m.label == "HELLO")  # its own take aligns
+    letters = engine.lookup_embedding(embedding, 30, "ase", "letters", x)
+    assert ("hello", "personal") in [(m.label, m.source) for m in letters]

@@ -8,9 +8,10 @@ from signclip.trainer.takes import draw_once, format_table, held_out_clips, meas
 
 
 def test_a_draw_teaches_from_some_participants_and_tests_on_the_others(signclip_home):
-    clips = held_out_clips()
-    assert len(clips) == 5 and sum(len(c) for p in clips.values() for c in p.values()) == 161
     engine = Engine()
+    clips = held_out_clips(engine.bundle.fps)
+    assert len(clips) == 5 and sum(len(c) for p in clips.values() for c in p.values()) == 161
+    assert all(c.fps == engine.bundle.fps for p in clips.values() for cs in p.values() for c in cs)
     taught, alone, tested = draw_once(engine, clips, 3, 2, np.random.default_rng(1))
     labels = sorted(engine.personal.labels.tolist())
     assert labels == ["HELLO", "THANK-YOU"] and len(engine.personal.examples) == 3 * 2 * 2

@@ -82,10 +82,15 @@ def test_the_page_answers_words_with_words_and_names_as_the_engine_does(engine_w
     """Kinds (a word clip among words, --kind overrides) and the dictionary (a text that spells an
     entry: its own clip first), in the page as in the engine."""
     engine, _ = engine_with_packs
-    model = tmp_path / "model"
-    write_web_model(engine.bundle, model, words=(), taught=engine.taught(),
-                    calibration=engine.calibration_rows())
     hello = read_pose(Path(__file__).resolve().parents[1] / "data" / "words" / "islr_hello_53618.pose")
+    # a pack word the bundle has: its take re-ranks the bundle's HELLO among signs (templates.js)
+    engine.packs.add("greetings", "hello", engine.embed_clips([hello]), ["hello.pose"], "ase",
+                     engine.takes([hello]))
+    model = tmp_path / "model"
+    manifest = write_web_model(engine.bundle, model, words=(), taught=engine.taught(),
+                               calibration=engine.calibration_rows())
+    takes = manifest["vocabulary"]["taught"]["takes"]
+    assert takes["labels"] == ["hello"] and takes["offsets"] == [0, len(engine.takes([hello])[0])]
     letter = read_pose(sorted((LEXICON / "ase").glob("*.pose"))[0])
     two_hands = read_pose(POSES / "holistic576_97f.pose")     # both wrists raised throughout
     inputs = [engine.model_input(c) for c in (hello, letter, two_hands)]

@@ -5,7 +5,7 @@
 import { Layout } from './layouts.js';
 import { modelLayout, normalizationConfig } from './normalize.js';
 import { Vocabulary } from './search.js';
-import { ReferenceTemplates } from './templates.js';
+import { ReferenceTemplates, TEMPLATE } from './templates.js';
 
 export const WEB_FORMAT = 'signclip-web';
 export const WEB_SCHEMA_VERSION = 1;
@@ -130,12 +130,13 @@ export async function loadWebModel(read, manifest = null) {
   manifest ??= await readManifest(read);
   const dim = manifest.embedding_dim;
   const v = manifest.vocabulary;
-  const [encoder, embeddings, clips, taught, references] = await Promise.all([
+  const [encoder, embeddings, clips, taught, references, takes] = await Promise.all([
     readChecked(read, manifest.encoder),
     readRows(read, v.embeddings, dim),
     v.clips ? readRows(read, v.clips.embeddings, dim) : null,
     v.taught ? readRows(read, v.taught.embeddings, dim) : null,
     manifest.references ? readChecked(read, manifest.references) : null,
+    v.taught?.takes ? readChecked(read, v.taught.takes) : null,
   ]);
   const web = {
     manifest,
@@ -149,8 +150,12 @@ export async function loadWebModel(read, manifest = null) {
     references: references ? new References(manifest.references, new Uint16Array(references)) : null,
     encoder: new Uint8Array(encoder),
   };
-  // signs are re-ranked by their reference clips (templates.js), as the Python engine does
-  if (web.references) web.vocabulary.templates = new ReferenceTemplates(web.references, web);
+  // signs are re-ranked by their reference clips and the packs' takes (templates.js), as the Python
+  // engine does
+  const taughtTakes = takes ? new References(v.taught.takes, new Uint16Array(takes)) : null;
+  if (web.references || taughtTakes) {
+    web.vocabulary.templates = new ReferenceTemplates(web.references, web, TEMPLATE, taughtTakes);
+  }
   return web;
 }
 

@@ -80,7 +80,7 @@ export function dictionaryKey(text) {
 }
 
 /** A taught sign's language that matches every language filter (runtime/vocabulary/personal.py's ANY_LANGUAGE). */
-const ANY_LANGUAGE = '';
+export const ANY_LANGUAGE = '';
 
 /** Row `r` of a flat [N, D] matrix dotted with `query`, rounded to float32 as numpy's float32 product. */
 function rowDot(matrix, dim, r, query) {
@@ -162,10 +162,16 @@ export class Vocabulary {
     if (allowed === ENTRY_KINDS.signs && input && this.templates) {
       hits = this.templates.rerank(hits, hits.map(({ id }) => [this.labels[id], this.languageOf[id]]), input);
     }
+    let taught = this.taughtMatches(embedding, k, language);
+    if (allowed === ENTRY_KINDS.signs && input && this.templates) {
+      // a taught word the bundle has is read through its takes (templates), not beside it
+      const named = hits.map(({ id }) => [dictionaryKey(this.labels[id]), this.languageOf[id]]);
+      taught = taught.filter((m) => !this.templates.readsAsBundleSign(m, named));
+    }
     const found = hits.slice(0, k * 2).map(({ id, score }) => ({
       label: this.labels[id], language: this.languageOf[id], text: this.texts[id], score, source: 'bundle',
     }));
-    return merge([...found, ...this.taughtMatches(embedding, k, language)], k);
+    return merge([...found, ...taught], k);
   }
 
   /**

@@ -8,6 +8,7 @@
 import { BODY, FACE, LEFT_HAND, Layout, RIGHT_HAND } from './layouts.js';
 import { preprocess } from './normalize.js';
 import { frameRepeats } from './recognizer.js';
+import { ANY_LANGUAGE, dictionaryKey } from './search.js';
 
 export const TEMPLATE = { fps: 15, handWeight: 0.35, penalty: 0.1, weight: 5 }; // TemplateConfig
 export const FEATURES = 2 * 2 + 2 * 21 * 2;
@@ -121,9 +122,10 @@ export function rerank(scores, distances, weight) {
   });
 }
 
-/** The bundle's reference clips as template features, made on first use, and the re-ranking. */
+/** The bundle's reference clips and the packs' kept takes (both References, either may be null) as
+ * template features, made on first use, and the re-ranking. */
 export class ReferenceTemplates {
-  constructor(references, web, config = TEMPLATE) {
+  constructor(references, web, config = TEMPLATE, takes = null) {
     this.references = references;
     this.web = web; // {model, capture, normalization, fps}
     this.config = config;
@@ -131,22 +133,44 @@ export class ReferenceTemplates {
     // references.npz's points: the capture layout's body and hands, in order (BODY_HANDS_75)
     this.layout = new Layout('bodyhands75', web.capture.points.filter(([c]) => c !== FACE
       && [BODY, LEFT_HAND, RIGHT_HAND].includes(c)));
+    // (folded label, language) -> the taught takes' features (engine.py's taught_templates)
+    this.taught = new Map();
+    takes?.entry.labels.forEach((label, i) => {
+      const made = this.make(takes.clipAt(i), takes.fps);
+      if (made === null) return;
+      const key = `${dictionaryKey(label)}\u0000${takes.entry.languages[i]}`;
+      this.taught.set(key, [...(this.taught.get(key) ?? []), made]);
+    });
   }
 
   /** An entry's references as template features, the shown clip's first; [] where it has none. */
   of(label, language) {
     const key = `${label}\u0000${language}`;
     if (!this.features.has(key)) {
-      const made = this.references.clips(label, language).map((c) => this.make(c));
+      const made = (this.references?.clips(label, language) ?? []).map((c) => this.make(c, this.references.fps));
       this.features.set(key, made.filter((f) => f !== null));
     }
     return this.features.get(key);
   }
 
-  make(clip) {
+  /** The taught takes of a word spelled as `label`, taught in `language` or in any. */
+  takesOf(label, language) {
+    const key = dictionaryKey(label);
+    return [...(this.taught.get(`${key}\u0000${language}`) ?? []), ...(this.taught.get(`${key}\u0000`) ?? [])];
+  }
+
+  /** Whether a taught match's takes re-rank a candidate sign (`named`: [folded label, language] of
+   * each) instead of standing beside it (engine.py's _read_as_bundle_sign). */
+  readsAsBundleSign(match, named) {
+    const key = dictionaryKey(match.label);
+    if (!this.taught.get(`${key}\u0000${match.language}`)?.length) return false;
+    return named.some(([k, lang]) => k === key && [lang, ANY_LANGUAGE].includes(match.language));
+  }
+
+  make(clip, fps) {
     try {
       const input = preprocess(clip.frames, clip.mask, this.layout, this.web.model, this.web.normalization);
-      return templateFeatures(input, this.web.model, this.references.fps, this.config);
+      return templateFeatures(input, this.web.model, fps, this.config);
     } catch {
       return null; // a reference without shoulders has no location
     }
@@ -156,8 +180,8 @@ export class ReferenceTemplates {
   rerank(hits, keys, input) {
     const series = templateFeatures(input, this.web.model, this.web.fps, this.config);
     if (series === null || hits.length < 2) return hits;
-    const distances = templateNearest(keys.map(([label, language]) => this.of(label, language)), series,
-      this.config);
+    const distances = templateNearest(keys.map(([label, language]) => [...this.of(label, language),
+      ...this.takesOf(label, language)]), series, this.config);
     const scores = rerank(hits.map((h) => h.score), distances, this.config.weight);
     return hits.map((h, i) => ({ id: h.id, score: scores[i] }))
       .map((h, i) => [h, i]).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]).map(([h]) => h);
