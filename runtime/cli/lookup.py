@@ -156,8 +156,8 @@ def show_reference(engine, matches, path) -> None:
     first = matches[0]
     clip = engine.reference(first.label, first.language)
     if clip is None:
-        raise SignclipError(f"--show: the bundle has no reference clip of {first.label} ({first.language}); "
-                            f"taught signs and bundles exported before reference clips have none")
+        raise SignclipError(f"--show: no reference clip of {first.label} ({first.language}); signs taught "
+                            f"before takes were kept and bundles exported before reference clips have none")
     write_animation(clip, path)
     print(f"wrote {path}: how {first.label} ({first.language}) is signed", file=sys.stderr)
 

@@ -576,9 +576,18 @@ class Engine:
         return self._templates
 
     def reference(self, label: str, language: str) -> PoseClip | None:
-        """The bundle's reference clip of an entry (how it is signed), or None where it has none."""
+        """How an entry is signed: the bundle's reference clip, else a taught sign's first kept take
+        (personal, then packs); None where neither is."""
         references = self._loaded_references()
-        return references.clip(label, language) if references else None
+        clip = references.clip(label, language) if references else None
+        if clip is not None:
+            return clip
+        for _, vocab in self.taught():
+            rows = np.flatnonzero((vocab.labels == label) & (vocab.languages == language))
+            takes = vocab.takes_of(int(rows[0])) if len(rows) else []
+            if takes:
+                return boxed_clip(takes[0], self.bundle.fps)
+        return None
 
     def references_of(self, label: str, language: str) -> list:
         """All the bundle's reference clips of an entry (for some words, one of each signer)."""

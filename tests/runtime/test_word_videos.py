@@ -7,6 +7,8 @@ from pathlib import Path
 from test_timing import rate_copy
 
 from signclip.runtime.cli.main import main
+from signclip.runtime.pose.io import read_pose
+from signclip.runtime.recognition.engine import Engine
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
 
@@ -24,3 +26,8 @@ def test_a_word_taught_from_a_video_is_found_from_another_copy(tmp_path, signcli
     assert all(r["results"][0]["source"] == "personal" for r in records)
     assert main(["lookup", "--text", "Soup", "--language", "ase", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["label"] == "SOUP"
+    # the bundle has no SOUP: --show plays the kept take, as long as the bundle-rate copy of the video
+    assert main(["lookup", "--text", "soup", "--language", "ase", "--show", str(tmp_path / "soup.pose")]) == 0
+    assert "how SOUP (ase) is signed" in capsys.readouterr().err
+    shown = read_pose(tmp_path / "soup.pose")
+    assert shown.num_frames == Engine().personal.takes_of(0)[0].shape[0] > 25 and shown.fps == 25
