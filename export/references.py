@@ -18,7 +18,7 @@ import numpy as np
 
 from signclip.runtime.atomic import atomic_write_bytes
 from signclip.runtime.model.bundle import META_FILE, sha256_file
-from signclip.runtime.model.references import REFERENCES_FILE, unit_box
+from signclip.runtime.model.references import REFERENCES_FILE, pack_clips, unit_box
 from signclip.runtime.pose.timing import at_rate
 
 from .data import Entry, entry_clip
@@ -91,9 +91,8 @@ def pick_clips(entries: list, read) -> list:
 def reference_arrays(entries: list, fps: float, read=lambda e: entry_clip(e, 1)) -> dict:
     """references.npz's arrays for each (text, sign language) of `entries` (`read`: entry -> PoseClip)."""
     picked = pick_clips(entries, read)
-    clips = [unit_box(at_rate(clip, fps)) for _, clip in picked]
-    offsets = np.cumsum([0] + [len(c) for c in clips]).astype(np.int64)
-    return {"frames": np.concatenate(clips), "offsets": offsets,
+    frames, offsets = pack_clips([unit_box(at_rate(clip, fps)) for _, clip in picked])
+    return {"frames": frames, "offsets": offsets,
             "labels": np.array([e.text for e, _ in picked], dtype=str),
             "languages": np.array([e.sign_language for e, _ in picked], dtype=str),
             "fps": np.float32(fps)}

@@ -25,6 +25,7 @@ import numpy as np
 from ..atomic import make_publishable, replace_folder
 from ..errors import SignclipError
 from ..model.bundle import Bundle, sha256_file
+from ..model.references import load_references, pack_clips
 from ..pose.layouts import HAND_POINTS, HOLISTIC_543, MODEL_203, flip_permutation
 from ..pose.normalize import face_indices, leg_indices
 from ..recognition.segmentation import SegmenterConfig
@@ -107,8 +108,8 @@ def taught_entries(folder: Path, taught, calibration, fps: float) -> dict | None
     prototypes = np.concatenate([vocab.prototypes for _, vocab in taught])
     takes = [(str(vocab.labels[row]), str(vocab.languages[row]), t)
              for _, vocab in taught for row in range(len(vocab)) for t in vocab.takes_of(row)]
-    kept = (_clips_file(folder, "taught-takes.f16", [t for _, _, t in takes], [la for la, _, _ in takes],
-                        [lg for _, lg, _ in takes], fps) if takes else None)
+    kept = (_clips_file(folder, "taught-takes.f16", *pack_clips([t for _, _, t in takes]),
+                        [la for la, _, _ in takes], [lg for _, lg, _ in takes], fps) if takes else None)
     return {"labels": [str(x) for _, vocab in taught for x in vocab.labels],
             "languages": [str(x) for _, vocab in taught for x in vocab.languages],
             "sources": [source for source, vocab in taught for _ in vocab.labels],
@@ -118,11 +119,10 @@ def taught_entries(folder: Path, taught, calibration, fps: float) -> dict | None
             "takes": kept}
 
 
-def _clips_file(folder: Path, name: str, clips: list, labels: list, languages: list, fps: float) -> dict:
-    """Clips float16 [T, 75, 2] (NaN = not seen) as one raw little-endian file, with where each starts
-    and what each is of: the page's References."""
-    frames = np.concatenate(clips)
-    offsets = np.concatenate([[0], np.cumsum([len(c) for c in clips])])
+def _clips_file(folder: Path, name: str, frames: np.ndarray, offsets: np.ndarray, labels: list,
+                languages: list, fps: float) -> dict:
+    """Stored clips (`pack_clips`: float16 [sum T, 75, 2], NaN = not seen, and their offsets) as one raw
+    little-endian file, with where each starts and what each is of: the page's References."""
     return {**_file(folder, name, np.ascontiguousarray(frames, dtype="<f2").tobytes()),
             "shape": list(frames.shape), "offsets": offsets.tolist(), "labels": list(labels),
             "languages": list(languages), "fps": float(fps)}
@@ -131,14 +131,11 @@ def _clips_file(folder: Path, name: str, clips: list, labels: list, languages: l
 def web_references(folder: Path, bundle: Bundle) -> dict | None:
     """The bundle's reference clips for the page's Search panel: raw little-endian float16 [sum T,
     75, 2] (NaN = not seen) with where each clip starts; None where the bundle has none."""
-    from ..model.references import load_references
-
     refs = load_references(bundle.path)
     if refs is None:
         return None
-    clips = [refs.frames[a:b] for a, b in zip(refs.offsets[:-1], refs.offsets[1:], strict=True)]
-    return _clips_file(folder, "references.f16", clips, refs.labels.tolist(), refs.languages.tolist(),
-                       refs.fps)
+    return _clips_file(folder, "references.f16", refs.frames, refs.offsets, refs.labels.tolist(),
+                       refs.languages.tolist(), refs.fps)
 
 
 def write_web_model(bundle: Bundle, folder: Path, words=DEFAULT_WORDS, taught=(), calibration=None,

@@ -21,6 +21,7 @@ from ..pose.layouts import BODY, BODY_HANDS_75
 REFERENCES_FILE = "references.npz"
 REFERENCE_SIZE = 512  # pixels of the box a reference clip is drawn in
 MARGIN = 0.08         # of that box, left empty on each side
+BOXED_POINT = (75, 2)  # a stored frame's points: BODY_HANDS_75's x and y
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class References:
     def clip_at(self, i: int) -> PoseClip:
         """Reference clip `i`, in pixels of a REFERENCE_SIZE box."""
         return boxed_clip(self.frames[self.offsets[i]:self.offsets[i + 1]], self.fps)
+
+
+def no_clip() -> np.ndarray:
+    """A stored clip of no frames (a taught take that was not kept)."""
+    return np.zeros((0, *BOXED_POINT), np.float16)
+
+
+def pack_clips(clips: list) -> tuple:
+    """Stored clips [T, 75, 2] as one float16 array [sum T, 75, 2] and the offsets [N + 1] that cut it."""
+    frames = np.concatenate([no_clip(), *[np.asarray(c, np.float16) for c in clips]])
+    return frames, np.concatenate([[0], np.cumsum([len(c) for c in clips])]).astype(np.int64)
 
 
 def boxed_clip(raw: np.ndarray, fps: float) -> PoseClip:

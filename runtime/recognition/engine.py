@@ -16,7 +16,7 @@ from ..errors import SignclipError
 from ..model.bundle import Bundle, load_bundle
 from ..model.encoders import EncoderOptions, PoseEncoder, TextEncoder
 from ..model.index import IndexKind, VectorIndex
-from ..model.references import boxed_clip, load_references, unit_box
+from ..model.references import boxed_clip, load_references, no_clip, unit_box
 from ..pose.clip import PoseClip
 from ..pose.io import is_pose_file, read_pose
 from ..pose.normalize import ModelInput, preprocess
@@ -25,7 +25,6 @@ from ..vocabulary.packs import PackShelf
 from ..vocabulary.packs import restore_command as pack_restore_command
 from ..vocabulary.personal import (
     ANY_LANGUAGE,
-    TAKE_SHAPE,
     PersonalVocabulary,
     clean_label,
     clean_language,
@@ -624,7 +623,7 @@ class Engine:
             try:
                 out.append(unit_box(at_rate(clip, self.bundle.fps)))
             except SignclipError:
-                out.append(np.zeros((0, *TAKE_SHAPE), np.float16))
+                out.append(no_clip())
         return out
 
     def forget(self, label: str, language: str | None = None) -> PersonalVocabulary:

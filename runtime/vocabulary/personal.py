@@ -22,6 +22,7 @@ import numpy as np
 from ..atomic import atomic_write_bytes
 from ..errors import SignclipError
 from ..home import data_dir
+from ..model.references import BOXED_POINT, no_clip, pack_clips
 
 FORMAT_VERSION = 2           # 2: each example's take kept (take_frames, take_offsets); 1 read as without
 ANY_LANGUAGE = ""            # a sign taught without --language matches every language filter
@@ -68,19 +69,9 @@ def _nfc(values: np.ndarray) -> np.ndarray:
     return np.array([unicodedata.normalize("NFC", str(v)) for v in values], dtype=str)
 
 
-TAKE_SHAPE = (75, 2)  # BODY_HANDS_75's x and y, as model/references.py stores a clip
-
-
-def pack_takes(takes: list) -> tuple:
-    """(take_frames, take_offsets) of a list of takes [T, 75, 2] (T = 0: not kept)."""
-    frames = [np.zeros((0, *TAKE_SHAPE), np.float16), *[np.asarray(t, np.float16) for t in takes]]
-    frames = np.concatenate(frames)
-    return frames, np.concatenate([[0], np.cumsum([len(t) for t in takes])]).astype(np.int64)
-
-
 def no_takes(examples: int) -> tuple:
     """(take_frames, take_offsets) of `examples` examples whose takes were not kept."""
-    return pack_takes([np.zeros((0, *TAKE_SHAPE), np.float16)] * examples)
+    return pack_clips([no_clip()] * examples)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -137,8 +128,8 @@ class PersonalVocabulary:
         embeddings = np.asarray(embeddings, np.float32)
         if embeddings.ndim != 2 or embeddings.shape[1] != self.dim or len(embeddings) == 0:
             raise SignclipError(f"teach needs at least one {self.dim}-dim embedding, got {embeddings.shape}")
-        takes = [np.zeros((0, *TAKE_SHAPE), np.float16)] * len(embeddings) if takes is None else list(takes)
-        if len(takes) != len(embeddings) or any(np.shape(t)[1:] != TAKE_SHAPE for t in takes):
+        takes = [no_clip()] * len(embeddings) if takes is None else list(takes)
+        if len(takes) != len(embeddings) or any(np.shape(t)[1:] != BOXED_POINT for t in takes):
             raise SignclipError(f"teach needs one [T, 75, 2] take per example, got {len(takes)} for "
                                 f"{len(embeddings)}")
         labels, languages, prototypes = self.labels, self.languages, self.prototypes
@@ -153,7 +144,7 @@ class PersonalVocabulary:
         example_sources = np.append(self.example_sources, [str(s) for s in sources]).astype(str)
         prototypes = prototypes.copy()
         prototypes[row] = _unit(examples[example_sign == row].mean(axis=0))
-        frames, offsets = pack_takes(takes)
+        frames, offsets = pack_clips(takes)
         take_frames = np.concatenate([self.take_frames, frames])
         take_offsets = np.concatenate([self.take_offsets, self.take_offsets[-1] + offsets[1:]])
         return replace(self, labels=labels, languages=languages, prototypes=prototypes,
@@ -172,7 +163,7 @@ class PersonalVocabulary:
         new_row = np.full(len(self.labels), -1, np.int64)
         new_row[keep] = np.arange(len(keep))
         ex_keep = new_row[self.example_sign] >= 0
-        take_frames, take_offsets = pack_takes([self.take(int(i)) for i in np.flatnonzero(ex_keep)])
+        take_frames, take_offsets = pack_clips([self.take(int(i)) for i in np.flatnonzero(ex_keep)])
         return replace(self, labels=self.labels[keep], languages=self.languages[keep],
                        prototypes=self.prototypes[keep], examples=self.examples[ex_keep],
                        example_sign=new_row[self.example_sign[ex_keep]],
@@ -254,7 +245,7 @@ def _takes(takes: tuple | None, examples: int) -> tuple:
     if takes is None:
         return no_takes(examples)
     frames, offsets = takes
-    return np.asarray(frames, np.float16).reshape(-1, *TAKE_SHAPE), np.asarray(offsets, np.int64).reshape(-1)
+    return np.asarray(frames, np.float16).reshape(-1, *BOXED_POINT), np.asarray(offsets, np.int64).reshape(-1)
 
 
 def read_personal(path: Path, dim: int, model_hash: str) -> PersonalVocabulary:
